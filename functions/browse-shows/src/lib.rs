@@ -1,0 +1,145 @@
+//! `GET /cities/{cityId}/movies/{movieId}/shows?date=&language=&format=`: the theatres running a
+//! movie on a day of the city's calendar, with prices and availability. One GSI Query per page.
+
+use boxoffice::{
+    domain::{
+        city::parse_time_zone,
+        show::{availability, local_date, Availability, ShowStatus},
+    },
+    http::{ok, page_limit, path_param, query_param, serve, HttpResult},
+    ids::is_id,
+    views::local_time,
+    ApiError, Deps,
+};
+use chrono::NaiveDate;
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AvailabilityView {
+    available_seats: i64,
+    status: Availability,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ShowSummary {
+    show_id: String,
+    screen_name: String,
+    start_time: String,
+    format: String,
+    language: String,
+    currency: String,
+    price_from: i64,
+    availability: AvailabilityView,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TheatreShows {
+    theatre_id: String,
+    name: String,
+    shows: Vec<ShowSummary>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BrowseResponse {
+    city_id: String,
+    movie_id: String,
+    date: String,
+    theatres: Vec<TheatreShows>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| browse_shows(deps, req)).await
+}
+
+async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
+    let city_id = path_param(&req, "cityId")?.to_lowercase();
+    let movie_id = path_param(&req, "movieId")?;
+    let limit = page_limit(&req)?;
+    let date = query_param(&req, "date")
+        .map(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| ApiError::validation("date must be YYYY-MM-DD."))
+        })
+        .transpose()?;
+    let language = query_param(&req, "language").map(|l| l.trim().to_lowercase());
+    let format = query_param(&req, "format").map(|f| f.trim().to_uppercase());
+    let cursor = query_param(&req, "cursor");
+
+    let city = deps
+        .caches
+        .city(&deps.store, &city_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("No city {city_id}.")))?;
+    let movie_missing = || ApiError::NotFound(format!("No movie {movie_id}."));
+    if !is_id("mv", &movie_id) {
+        return Err(movie_missing());
+    }
+    deps.caches
+        .movie(&deps.store, &movie_id)
+        .await?
+        .ok_or_else(movie_missing)?;
+    let date = match date {
+        Some(d) => d,
+        None => local_date(
+            deps.clock.now(),
+            parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?,
+        ),
+    };
+
+    let page = deps
+        .store
+        .browse_listings(
+            &city.city_id,
+            &date.to_string(),
+            &movie_id,
+            limit,
+            cursor.as_deref(),
+        )
+        .await?;
+    let now = deps.clock.now_epoch();
+    let mut theatres: Vec<TheatreShows> = Vec::new();
+    for l in page.items {
+        if l.status != ShowStatus::Scheduled
+            || language.as_ref().is_some_and(|x| x != &l.language)
+            || format.as_ref().is_some_and(|x| x != &l.format)
+        {
+            continue;
+        }
+        let available = l.available(now);
+        let summary = ShowSummary {
+            show_id: l.show_id,
+            screen_name: l.screen_name,
+            start_time: local_time(&l.start_time, &l.time_zone),
+            format: l.format,
+            language: l.language,
+            currency: l.currency,
+            price_from: l.price_from,
+            availability: AvailabilityView {
+                available_seats: available,
+                status: availability(available, l.capacity),
+            },
+        };
+        match theatres.iter_mut().find(|t| t.theatre_id == l.theatre_id) {
+            Some(t) => t.shows.push(summary),
+            None => theatres.push(TheatreShows {
+                theatre_id: l.theatre_id,
+                name: l.theatre_name,
+                shows: vec![summary],
+            }),
+        }
+    }
+    ok(&BrowseResponse {
+        city_id: city.city_id,
+        movie_id,
+        date: date.to_string(),
+        theatres,
+        next_cursor: page.next_cursor,
+    })
+}

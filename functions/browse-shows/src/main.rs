@@ -1,0 +1,1 @@
+boxoffice::http_main!(browse_shows::handler);

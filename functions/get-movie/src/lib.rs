@@ -1,0 +1,27 @@
+//! `GET /movies/{movieId}`.
+
+use boxoffice::{
+    http::{ok, path_param, serve, HttpResult},
+    ids::is_id,
+    views::MovieView,
+    ApiError, Deps,
+};
+use lambda_http::{Body, Request, Response};
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| get_movie(deps, req)).await
+}
+
+async fn get_movie(deps: &Deps, req: Request) -> HttpResult {
+    let movie_id = path_param(&req, "movieId")?;
+    let not_found = || ApiError::NotFound(format!("No movie {movie_id}."));
+    if !is_id("mv", &movie_id) {
+        return Err(not_found());
+    }
+    let movie = deps
+        .store
+        .get_movie(&movie_id)
+        .await?
+        .ok_or_else(not_found)?;
+    ok(&MovieView::from(&movie))
+}

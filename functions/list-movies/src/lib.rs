@@ -1,0 +1,105 @@
+//! `GET /movies?city=&language=&genre=&date=&limit=&cursor=`: the catalogue, filtered; with `city`
+//! only movies with shows there (on `date`, or in the next 7 days of the city's calendar).
+
+use boxoffice::{
+    domain::{catalog::Movie, city::parse_time_zone, show::local_date},
+    http::{ok, page_limit, query_param, serve, HttpResult},
+    store::catalog::{movie_cursor, movie_cursor_position},
+    views::MovieView,
+    ApiError, Deps,
+};
+use chrono::{Duration, NaiveDate};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+/// How far ahead "showing in this city" looks when no date is given.
+const DAYS_AHEAD: i64 = 7;
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| list_movies(deps, req)).await
+}
+
+async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
+    let limit = page_limit(&req)?;
+    let language = query_param(&req, "language").map(|l| l.trim().to_lowercase());
+    let genre = query_param(&req, "genre").map(|g| g.trim().to_lowercase());
+    let date = query_param(&req, "date")
+        .map(|d| {
+            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| ApiError::validation("date must be YYYY-MM-DD."))
+        })
+        .transpose()?;
+    let cursor = query_param(&req, "cursor");
+    let keep = |m: &Movie| {
+        language.as_ref().is_none_or(|l| m.languages.contains(l))
+            && genre.as_ref().is_none_or(|g| m.genres.contains(g))
+    };
+
+    let Some(city_id) = query_param(&req, "city") else {
+        if date.is_some() {
+            return Err(ApiError::validation(
+                "date filters shows in a city: give city too.",
+            ));
+        }
+        let page = deps
+            .store
+            .list_movies(limit, cursor.as_deref(), keep)
+            .await?;
+        return respond(&page.items, page.next_cursor);
+    };
+
+    let city = deps
+        .caches
+        .city(&deps.store, &city_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("No city {city_id}.")))?;
+    let dates = match date {
+        Some(d) => vec![d],
+        None => {
+            let tz = parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?;
+            let today = local_date(deps.clock.now(), tz);
+            (0..DAYS_AHEAD).map(|i| today + Duration::days(i)).collect()
+        }
+    };
+    let mut ids = Vec::new();
+    for d in dates {
+        for id in deps
+            .store
+            .movie_ids_showing(&city.city_id, &d.to_string())
+            .await?
+        {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    // Same order and cursor shape as the unfiltered catalogue: newest id first.
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    if let Some(c) = &cursor {
+        let after = movie_cursor_position(c)?;
+        ids.retain(|id| id < &after);
+    }
+    let mut movies: Vec<Movie> = deps
+        .store
+        .get_movies(&ids)
+        .await?
+        .into_iter()
+        .filter(keep)
+        .collect();
+    movies.sort_unstable_by(|a, b| b.movie_id.cmp(&a.movie_id));
+    let more = movies.len() > limit as usize;
+    movies.truncate(limit as usize);
+    let next = more
+        .then(|| movies.last().and_then(|m| movie_cursor(&m.movie_id)))
+        .flatten();
+    respond(&movies, next)
+}
+
+fn respond(movies: &[Movie], next_cursor: Option<String>) -> HttpResult {
+    let movies: Vec<MovieView> = movies.iter().map(MovieView::from).collect();
+    let mut body = json!({ "movies": movies });
+    if let Some(c) = next_cursor {
+        body["nextCursor"] = json!(c);
+    }
+    ok(&body)
+}

@@ -1,0 +1,58 @@
+//! `PUT /admin/cities/{cityId}` (ADMIN): create or replace a city.
+
+use boxoffice::{
+    auth::authenticate,
+    domain::{
+        city::{parse_time_zone, percent_to_basis_points, validate_currency, City},
+        user::{validate_name, Role},
+    },
+    http::{ok, parse_json, path_param, serve, HttpResult},
+    ids::is_slug,
+    views::CityView,
+    ApiError, Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CityBody {
+    name: String,
+    time_zone: String,
+    currency: String,
+    convenience_fee_per_ticket: i64,
+    tax_percent: f64,
+}
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| put_city(deps, req)).await
+}
+
+async fn put_city(deps: &Deps, req: Request) -> HttpResult {
+    authenticate(&deps.config.jwt, &req)?.require(&[Role::Admin])?;
+    let city_id = path_param(&req, "cityId")?.to_lowercase();
+    if !is_slug(&city_id) {
+        return Err(ApiError::validation(
+            "cityId must be 2–40 letters, digits, '-' or '_'.",
+        ));
+    }
+    let body: CityBody = parse_json(&req)?;
+    parse_time_zone(&body.time_zone).map_err(ApiError::validation)?;
+    validate_currency(&body.currency).map_err(ApiError::validation)?;
+    if !(0..=100_000_00).contains(&body.convenience_fee_per_ticket) {
+        return Err(ApiError::validation(
+            "convenienceFeePerTicket must be 0 or more minor units.",
+        ));
+    }
+    let city = City {
+        city_id,
+        name: validate_name("name", &body.name).map_err(ApiError::validation)?,
+        time_zone: body.time_zone,
+        currency: body.currency,
+        convenience_fee_per_ticket: body.convenience_fee_per_ticket,
+        tax_basis_points: percent_to_basis_points(body.tax_percent)
+            .map_err(ApiError::validation)?,
+    };
+    deps.store.put_city(&city).await?;
+    ok(&CityView::from(&city))
+}

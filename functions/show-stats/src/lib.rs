@@ -1,0 +1,81 @@
+//! `GET /shows/{showId}/stats` (the owning PARTNER, ADMIN): seat counts and revenue from one
+//! Query of the show's item collection.
+
+use boxoffice::{
+    auth::authenticate,
+    domain::user::Role,
+    http::{ok, path_param, serve, HttpResult},
+    ids::is_id,
+    ApiError, Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Stats<'a> {
+    show_id: &'a str,
+    capacity: i64,
+    sold: i64,
+    locked: i64,
+    available: i64,
+    gross_revenue: i64,
+    currency: &'a str,
+    bookings_by_status: BTreeMap<&'static str, usize>,
+}
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| show_stats(deps, req)).await
+}
+
+async fn show_stats(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    caller.require(&[Role::Partner, Role::Admin])?;
+    let show_id = path_param(&req, "showId")?;
+    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
+    if !is_id("sh", &show_id) {
+        return Err(not_found());
+    }
+    let collection = deps
+        .store
+        .get_show_collection(&show_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let show = &collection.show;
+    if !caller.is_admin() && show.partner_id != caller.user_id {
+        return Err(ApiError::Forbidden(
+            "Only the partner owning this show's theatre may see its stats.".into(),
+        ));
+    }
+    let now = deps.clock.now_epoch();
+    let seat_types = show.layout.seat_index();
+    let (mut sold, mut locked, mut gross) = (0, 0, 0);
+    let (mut pending, mut confirmed) = (BTreeSet::new(), BTreeSet::new());
+    for seat in &collection.seats {
+        if seat.is_sold() {
+            sold += 1;
+            gross += seat_types
+                .get(seat.seat_id.as_str())
+                .and_then(|t| show.price_of(*t))
+                .unwrap_or(0);
+            confirmed.insert(seat.booking_id.as_str());
+        } else if seat.is_held_at(now) {
+            locked += 1;
+            pending.insert(seat.booking_id.as_str());
+        }
+    }
+    let mut bookings_by_status = BTreeMap::new();
+    bookings_by_status.insert("PAYMENT_PENDING", pending.len());
+    bookings_by_status.insert("CONFIRMED", confirmed.len());
+    ok(&Stats {
+        show_id: &show.show_id,
+        capacity: show.capacity,
+        sold,
+        locked,
+        available: show.capacity - sold - locked,
+        gross_revenue: gross,
+        currency: &show.currency,
+        bookings_by_status,
+    })
+}

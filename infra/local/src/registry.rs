@@ -1,0 +1,43 @@
+//! Function name → the very handler its Lambda binary runs. The test `every_function_is_wired`
+//! keeps this list equal to the function crates, template.yaml and events/.
+
+use boxoffice::Deps;
+use lambda_http::{Body, Request, Response};
+
+macro_rules! http_functions {
+    ($($name:literal => $krate:ident),* $(,)?) => {
+        /// Every HTTP function, by name.
+        pub const HTTP_FUNCTIONS: &[&str] = &[$($name),*];
+
+        /// Calls the named HTTP function's handler; `None` for an unknown name.
+        pub async fn invoke_http(name: &str, deps: &Deps, req: Request) -> Option<Response<Body>> {
+            Some(match name {
+                $($name => $krate::handler(deps, req).await,)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+http_functions! {
+    "register" => register,
+    "login" => login,
+    "create-partner" => create_partner,
+    "put-city" => put_city,
+    "list-cities" => list_cities,
+    "route-not-found" => route_not_found,
+    "create-movie" => create_movie,
+    "list-movies" => list_movies,
+    "get-movie" => get_movie,
+    "create-theatre" => create_theatre,
+    "get-theatre" => get_theatre,
+    "create-show" => create_show,
+    "browse-shows" => browse_shows,
+    "get-seat-map" => get_seat_map,
+    "show-stats" => show_stats,
+}
+
+/// Every function the local stack can run.
+pub fn all_functions() -> Vec<&'static str> {
+    HTTP_FUNCTIONS.to_vec()
+}

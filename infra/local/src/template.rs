@@ -1,0 +1,324 @@
+//! Reads template.yaml: the one source of truth for the table, queues, bus, functions, routes,
+//! schedules and rules. The local stack builds everything from this model, so local behaviour
+//! cannot drift from what SAM deploys.
+
+use serde_yaml::Value;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Trigger {
+    Http {
+        method: String,
+        path: String,
+    },
+    /// The HTTP API's `$default` route.
+    HttpDefault,
+    Sqs {
+        queue: String,
+        batch_size: i32,
+        report_batch_item_failures: bool,
+    },
+    Schedule {
+        expression: String,
+    },
+    EventRule {
+        bus: Option<String>,
+        pattern: serde_json::Value,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct FunctionDef {
+    pub logical_id: String,
+    /// The crate / function name, from `CodeUri: functions/<name>`.
+    pub name: String,
+    pub triggers: Vec<Trigger>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyDef {
+    pub hash: String,
+    pub range: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IndexDef {
+    pub name: String,
+    pub key: KeyDef,
+    pub projection: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    pub logical_id: String,
+    pub attributes: Vec<(String, String)>,
+    pub key: KeyDef,
+    pub indexes: Vec<IndexDef>,
+    pub ttl_attribute: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueDef {
+    pub logical_id: String,
+    pub visibility_timeout: Option<i64>,
+    /// (dead-letter queue logical id, maxReceiveCount)
+    pub redrive: Option<(String, i64)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub functions: Vec<FunctionDef>,
+    pub table: TableDef,
+    pub queues: Vec<QueueDef>,
+    pub buses: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("template.yaml: {0}")]
+pub struct TemplateError(String);
+
+fn err(msg: impl Into<String>) -> TemplateError {
+    TemplateError(msg.into())
+}
+
+/// `!Ref X` / `!GetAtt X.Arn` / plain string → the referenced logical id or the string.
+fn reference(v: &Value) -> Option<String> {
+    match v {
+        Value::Tagged(t) => t
+            .value
+            .as_str()
+            .map(|s| s.split('.').next().unwrap_or(s).to_owned()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn key_schema(v: &Value) -> Result<KeyDef, TemplateError> {
+    let seq = v
+        .as_sequence()
+        .ok_or_else(|| err("KeySchema must be a list"))?;
+    let find = |kind: &str| {
+        seq.iter()
+            .find(|k| str_at(k, "KeyType") == Some(kind))
+            .and_then(|k| str_at(k, "AttributeName"))
+            .map(str::to_owned)
+    };
+    Ok(KeyDef {
+        hash: find("HASH").ok_or_else(|| err("KeySchema without HASH"))?,
+        range: find("RANGE"),
+    })
+}
+
+fn yaml_to_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::to_value(n).unwrap_or(serde_json::Value::Null),
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Sequence(s) => serde_json::Value::Array(s.iter().map(yaml_to_json).collect()),
+        Value::Mapping(m) => serde_json::Value::Object(
+            m.iter()
+                .filter_map(|(k, v)| k.as_str().map(|k| (k.to_owned(), yaml_to_json(v))))
+                .collect(),
+        ),
+        Value::Tagged(t) => yaml_to_json(&t.value),
+    }
+}
+
+impl Template {
+    pub fn load(path: &Path) -> Result<Template, TemplateError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| err(format!("{}: {e}", path.display())))?;
+        Template::parse(&text)
+    }
+
+    pub fn parse(text: &str) -> Result<Template, TemplateError> {
+        let doc: Value = serde_yaml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let resources = doc
+            .get("Resources")
+            .and_then(Value::as_mapping)
+            .ok_or_else(|| err("no Resources"))?;
+        let mut functions = Vec::new();
+        let mut tables = Vec::new();
+        let mut queues = Vec::new();
+        let mut buses = Vec::new();
+        for (id, res) in resources {
+            let id = id
+                .as_str()
+                .ok_or_else(|| err("resource id must be a string"))?
+                .to_owned();
+            let props = res.get("Properties").cloned().unwrap_or(Value::Null);
+            match str_at(res, "Type") {
+                Some("AWS::Serverless::Function") => functions.push(parse_function(&id, &props)?),
+                Some("AWS::DynamoDB::Table") => tables.push(parse_table(&id, &props)?),
+                Some("AWS::SQS::Queue") => queues.push(QueueDef {
+                    logical_id: id,
+                    visibility_timeout: props.get("VisibilityTimeout").and_then(Value::as_i64),
+                    redrive: props.get("RedrivePolicy").and_then(|r| {
+                        Some((
+                            reference(r.get("deadLetterTargetArn")?)?,
+                            r.get("maxReceiveCount")?.as_i64()?,
+                        ))
+                    }),
+                }),
+                Some("AWS::Events::EventBus") => buses.push(id),
+                _ => {}
+            }
+        }
+        let table = match tables.len() {
+            1 => tables.remove(0),
+            n => {
+                return Err(err(format!(
+                    "expected exactly one DynamoDB table, found {n}"
+                )))
+            }
+        };
+        Ok(Template {
+            functions,
+            table,
+            queues,
+            buses,
+        })
+    }
+
+    pub fn function(&self, name: &str) -> Option<&FunctionDef> {
+        self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// Every (method, path, function) HTTP route.
+    pub fn http_routes(&self) -> Vec<(String, String, String)> {
+        let mut routes = Vec::new();
+        for f in &self.functions {
+            for t in &f.triggers {
+                if let Trigger::Http { method, path } = t {
+                    routes.push((method.clone(), path.clone(), f.name.clone()));
+                }
+            }
+        }
+        routes.sort();
+        routes
+    }
+
+    /// The function behind the `$default` route.
+    pub fn default_route_function(&self) -> Option<&str> {
+        self.functions
+            .iter()
+            .find(|f| f.triggers.contains(&Trigger::HttpDefault))
+            .map(|f| f.name.as_str())
+    }
+}
+
+fn parse_function(id: &str, props: &Value) -> Result<FunctionDef, TemplateError> {
+    let code_uri = str_at(props, "CodeUri").ok_or_else(|| err(format!("{id}: CodeUri missing")))?;
+    let name = code_uri
+        .trim_end_matches('/')
+        .strip_prefix("functions/")
+        .ok_or_else(|| err(format!("{id}: CodeUri must be functions/<name>")))?
+        .to_owned();
+    let mut triggers = Vec::new();
+    if let Some(events) = props.get("Events").and_then(Value::as_mapping) {
+        for (_, ev) in events {
+            let p = ev.get("Properties").cloned().unwrap_or(Value::Null);
+            let trigger = match str_at(ev, "Type") {
+                Some("HttpApi") => match (str_at(&p, "Method"), str_at(&p, "Path")) {
+                    (_, Some("$default")) | (None, None) => Trigger::HttpDefault,
+                    (Some(m), Some(path)) => Trigger::Http {
+                        method: m.to_uppercase(),
+                        path: path.to_owned(),
+                    },
+                    _ => return Err(err(format!("{id}: HttpApi event needs Method and Path"))),
+                },
+                Some("SQS") => Trigger::Sqs {
+                    queue: p
+                        .get("Queue")
+                        .and_then(reference)
+                        .ok_or_else(|| err(format!("{id}: SQS Queue")))?,
+                    batch_size: p.get("BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32,
+                    report_batch_item_failures: p
+                        .get("FunctionResponseTypes")
+                        .and_then(Value::as_sequence)
+                        .is_some_and(|s| {
+                            s.iter()
+                                .any(|t| t.as_str() == Some("ReportBatchItemFailures"))
+                        }),
+                },
+                Some("Schedule") | Some("ScheduleV2") => Trigger::Schedule {
+                    expression: p
+                        .get("Schedule")
+                        .or_else(|| p.get("ScheduleExpression"))
+                        .and_then(|v| match v {
+                            Value::Tagged(t) => t.value.as_str().map(str::to_owned),
+                            other => other.as_str().map(str::to_owned),
+                        })
+                        .ok_or_else(|| err(format!("{id}: Schedule expression")))?,
+                },
+                Some("EventBridgeRule") | Some("CloudWatchEvent") => Trigger::EventRule {
+                    bus: p.get("EventBusName").and_then(reference),
+                    pattern: yaml_to_json(p.get("Pattern").unwrap_or(&Value::Null)),
+                },
+                _ => continue,
+            };
+            triggers.push(trigger);
+        }
+    }
+    Ok(FunctionDef {
+        logical_id: id.to_owned(),
+        name,
+        triggers,
+    })
+}
+
+fn parse_table(id: &str, props: &Value) -> Result<TableDef, TemplateError> {
+    let attributes = props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .ok_or_else(|| err("table AttributeDefinitions"))?
+        .iter()
+        .filter_map(|a| {
+            Some((
+                str_at(a, "AttributeName")?.to_owned(),
+                str_at(a, "AttributeType")?.to_owned(),
+            ))
+        })
+        .collect();
+    let key = key_schema(
+        props
+            .get("KeySchema")
+            .ok_or_else(|| err("table KeySchema"))?,
+    )?;
+    let mut indexes = Vec::new();
+    for gsi in props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        indexes.push(IndexDef {
+            name: str_at(gsi, "IndexName")
+                .ok_or_else(|| err("GSI IndexName"))?
+                .to_owned(),
+            key: key_schema(gsi.get("KeySchema").ok_or_else(|| err("GSI KeySchema"))?)?,
+            projection: gsi
+                .get("Projection")
+                .and_then(|p| str_at(p, "ProjectionType"))
+                .unwrap_or("ALL")
+                .to_owned(),
+        });
+    }
+    let ttl_attribute = props
+        .get("TimeToLiveSpecification")
+        .filter(|t| t.get("Enabled").and_then(Value::as_bool).unwrap_or(false))
+        .and_then(|t| str_at(t, "AttributeName"))
+        .map(str::to_owned);
+    Ok(TableDef {
+        logical_id: id.to_owned(),
+        attributes,
+        key,
+        indexes,
+        ttl_attribute,
+    })
+}

@@ -1,0 +1,87 @@
+//! The HTTP routes, as template.yaml declares them (a test keeps the two equal). The `$default`
+//! route's function uses this table to tell a wrong method (405) from an unknown path (404).
+
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub function: &'static str,
+}
+
+macro_rules! routes {
+    ($($method:literal $path:literal => $function:literal),* $(,)?) => {
+        pub const ROUTES: &[Route] = &[$(Route { method: $method, path: $path, function: $function }),*];
+    };
+}
+
+routes! {
+    "POST" "/api/v1/auth/register" => "register",
+    "POST" "/api/v1/auth/login" => "login",
+    "POST" "/api/v1/admin/partners" => "create-partner",
+    "PUT" "/api/v1/admin/cities/{cityId}" => "put-city",
+    "GET" "/api/v1/cities" => "list-cities",
+    "POST" "/api/v1/movies" => "create-movie",
+    "GET" "/api/v1/movies" => "list-movies",
+    "GET" "/api/v1/movies/{movieId}" => "get-movie",
+    "POST" "/api/v1/theatres" => "create-theatre",
+    "GET" "/api/v1/theatres/{theatreId}" => "get-theatre",
+    "POST" "/api/v1/shows" => "create-show",
+    "GET" "/api/v1/cities/{cityId}/movies/{movieId}/shows" => "browse-shows",
+    "GET" "/api/v1/shows/{showId}/seats" => "get-seat-map",
+    "GET" "/api/v1/shows/{showId}/stats" => "show-stats",
+}
+
+/// Matches a concrete path against a route template such as `/api/v1/shows/{showId}/seats`,
+/// returning the path parameters.
+pub fn match_path(template: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let mut params = Vec::new();
+    let mut t = template.trim_end_matches('/').split('/');
+    let mut p = path.trim_end_matches('/').split('/');
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) => {
+                if let Some(name) = ts.strip_prefix('{').and_then(|r| r.strip_suffix('}')) {
+                    if ps.is_empty() {
+                        return None;
+                    }
+                    params.push((name.to_owned(), ps.to_owned()));
+                } else if ts != ps {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The methods allowed on `path`, empty when no route matches it.
+pub fn allowed_methods(path: &str) -> Vec<String> {
+    let mut methods: Vec<String> = ROUTES
+        .iter()
+        .filter(|r| match_path(r.path, path).is_some())
+        .map(|r| r.method.to_owned())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_match_with_parameters() {
+        assert_eq!(
+            match_path("/api/v1/admin/cities/{cityId}", "/api/v1/admin/cities/blr"),
+            Some(vec![("cityId".into(), "blr".into())])
+        );
+        assert_eq!(
+            match_path("/api/v1/admin/cities/{cityId}", "/api/v1/admin/cities/"),
+            None
+        );
+        assert_eq!(match_path("/api/v1/cities", "/api/v1/cities/x"), None);
+        assert_eq!(allowed_methods("/api/v1/cities"), vec!["GET"]);
+        assert!(allowed_methods("/nope").is_empty());
+    }
+}

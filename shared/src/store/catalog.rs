@@ -1,0 +1,611 @@
+use super::{classify, cursor, keys, s, Item, Store, StoreError, TransactOutcome};
+use crate::{
+    domain::{
+        catalog::{Movie, Screen, Show, Theatre},
+        show::ShowStatus,
+    },
+    error::ApiError,
+};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Serialize, Deserialize)]
+struct MovieItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    #[serde(flatten)]
+    movie: Movie,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TheatreItem {
+    pk: String,
+    sk: String,
+    theatre_id: String,
+    partner_id: String,
+    name: String,
+    city_id: String,
+    area: String,
+    address: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ScreenItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    screen: Screen,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ShowItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    show: Show,
+}
+
+/// A live hold as the listing records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldSeats {
+    pub seats: i64,
+    pub until: i64,
+}
+
+/// What browse reads for a show: small (no layout), on the browse GSI, and the availability
+/// bookkeeping, maintained off the hot path: live holds by booking (with their expiry, so a hold
+/// stops counting the moment it expires) and sold seats by booking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Listing {
+    pub show_id: String,
+    pub theatre_id: String,
+    pub theatre_name: String,
+    pub screen_name: String,
+    pub movie_id: String,
+    pub start_time: String,
+    pub time_zone: String,
+    pub language: String,
+    pub format: String,
+    pub currency: String,
+    pub price_from: i64,
+    pub capacity: i64,
+    pub status: ShowStatus,
+    #[serde(default)]
+    pub held: BTreeMap<String, HeldSeats>,
+    #[serde(default)]
+    pub sold: BTreeMap<String, i64>,
+}
+
+impl Listing {
+    pub fn available(&self, now_epoch: i64) -> i64 {
+        let held: i64 = self
+            .held
+            .values()
+            .filter(|h| h.until > now_epoch)
+            .map(|h| h.seats)
+            .sum();
+        let sold: i64 = self.sold.values().sum();
+        (self.capacity - held - sold).max(0)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct ListingItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    #[serde(flatten)]
+    listing: Listing,
+}
+
+/// The state of one seat that has an item (a seat without one is available).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeatItem {
+    pub pk: String,
+    pub sk: String,
+    pub seat_id: String,
+    /// `HELD` or `SOLD`.
+    pub state: String,
+    pub booking_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+pub const HELD: &str = "HELD";
+pub const SOLD: &str = "SOLD";
+
+impl SeatItem {
+    /// Held by a live booking (an expired hold counts as available).
+    pub fn is_held_at(&self, now_epoch: i64) -> bool {
+        self.state == HELD && self.expires_at.is_some_and(|e| e >= now_epoch)
+    }
+    pub fn is_sold(&self) -> bool {
+        self.state == SOLD
+    }
+}
+
+/// Everything in a show's item collection, from one Query.
+pub struct ShowCollection {
+    pub show: Show,
+    pub listing: Option<Listing>,
+    pub seats: Vec<SeatItem>,
+}
+
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+pub const GSI1_KEY_NAMES: [&str; 4] = [keys::PK, keys::SK, "gsi1pk", "gsi1sk"];
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateShow {
+    Created,
+    /// Another show holds a slot of this screen in the time range.
+    Overlaps,
+}
+
+impl Store {
+    pub async fn put_movie(&self, movie: &Movie) -> Result<(), StoreError> {
+        let item = MovieItem {
+            pk: keys::movie_pk(&movie.movie_id),
+            sk: keys::MOVIE_SK.into(),
+            gsi1pk: keys::MOVIES_GSI1PK.into(),
+            gsi1sk: movie.movie_id.clone(),
+            movie: movie.clone(),
+        };
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(serde_dynamo::to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub async fn get_movie(&self, movie_id: &str) -> Result<Option<Movie>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::movie_pk(movie_id)))
+            .key(keys::SK, s(keys::MOVIE_SK))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(match out.item {
+            None => None,
+            Some(item) => Some(serde_dynamo::from_item::<_, MovieItem>(item)?.movie),
+        })
+    }
+
+    /// Movies for these ids (BatchGetItem, ≤100 at a time), in no particular order.
+    pub async fn get_movies(&self, ids: &[String]) -> Result<Vec<Movie>, StoreError> {
+        let mut movies = Vec::new();
+        for chunk in ids.chunks(100) {
+            let mut keys_and_attrs = aws_sdk_dynamodb::types::KeysAndAttributes::builder();
+            for id in chunk {
+                let key: Item = [
+                    (keys::PK.to_owned(), s(keys::movie_pk(id))),
+                    (keys::SK.to_owned(), s(keys::MOVIE_SK)),
+                ]
+                .into_iter()
+                .collect();
+                keys_and_attrs = keys_and_attrs.keys(key);
+            }
+            let mut request: Option<std::collections::HashMap<String, _>> = Some(
+                [(
+                    self.table().to_owned(),
+                    keys_and_attrs
+                        .build()
+                        .map_err(|e| StoreError::Other(e.to_string()))?,
+                )]
+                .into_iter()
+                .collect(),
+            );
+            while let Some(req) = request.take().filter(|r| !r.is_empty()) {
+                let out = self
+                    .client()
+                    .batch_get_item()
+                    .set_request_items(Some(req))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(self.table()))
+                    .unwrap_or_default()
+                {
+                    movies.push(serde_dynamo::from_item::<_, MovieItem>(item)?.movie);
+                }
+                request = out.unprocessed_keys;
+            }
+        }
+        Ok(movies)
+    }
+
+    /// One page of the movie catalogue, newest first, keeping only movies `keep` accepts.
+    pub async fn list_movies(
+        &self,
+        limit: i32,
+        cursor: Option<&str>,
+        keep: impl Fn(&Movie) -> bool,
+    ) -> Result<Page<Movie>, ApiError> {
+        let mut start = cursor
+            .map(|c| cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", keys::MOVIES_GSI1PK))
+            .transpose()?;
+        let mut items = Vec::new();
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(keys::GSI1)
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(":p", s(keys::MOVIES_GSI1PK))
+                .scan_index_forward(false)
+                .limit(limit)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            let page = out.items.unwrap_or_default();
+            let page_len = page.len();
+            let more = out
+                .last_evaluated_key
+                .as_ref()
+                .is_some_and(|k| !k.is_empty());
+            for (i, item) in page.into_iter().enumerate() {
+                let key: Item = GSI1_KEY_NAMES
+                    .iter()
+                    .filter_map(|k| item.get(*k).map(|v| ((*k).to_owned(), v.clone())))
+                    .collect();
+                let movie = serde_dynamo::from_item::<_, MovieItem>(item)
+                    .map_err(StoreError::from)?
+                    .movie;
+                if keep(&movie) {
+                    items.push(movie);
+                    if items.len() as i32 == limit {
+                        let at_end = i + 1 == page_len && !more;
+                        return Ok(Page {
+                            items,
+                            next_cursor: if at_end { None } else { cursor::encode(&key) },
+                        });
+                    }
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => {
+                    return Ok(Page {
+                        items,
+                        next_cursor: None,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Creates a theatre and its screens in one transaction.
+    pub async fn create_theatre(&self, theatre: &Theatre) -> Result<(), StoreError> {
+        let pk = keys::theatre_pk(&theatre.theatre_id);
+        let head = TheatreItem {
+            pk: pk.clone(),
+            sk: keys::THEATRE_SK.into(),
+            theatre_id: theatre.theatre_id.clone(),
+            partner_id: theatre.partner_id.clone(),
+            name: theatre.name.clone(),
+            city_id: theatre.city_id.clone(),
+            area: theatre.area.clone(),
+            address: theatre.address.clone(),
+        };
+        let mut items = vec![put(
+            self.table(),
+            serde_dynamo::to_item(&head)?,
+            Some("attribute_not_exists(pk)"),
+        )?];
+        for screen in &theatre.screens {
+            let item = ScreenItem {
+                pk: pk.clone(),
+                sk: keys::screen_sk(&screen.screen_id),
+                screen: screen.clone(),
+            };
+            items.push(put(
+                self.table(),
+                serde_dynamo::to_item(&item)?,
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
+        match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => Ok(()),
+            TransactOutcome::ConditionFailed { .. } => {
+                Err(StoreError::Other("theatre id collision".into()))
+            }
+        }
+    }
+
+    /// A theatre with its screens, from one Query of its item collection.
+    pub async fn get_theatre(&self, theatre_id: &str) -> Result<Option<Theatre>, StoreError> {
+        let items = self.query_collection(&keys::theatre_pk(theatre_id)).await?;
+        let mut head = None;
+        let mut screens = Vec::new();
+        for item in items {
+            match item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
+                Some(keys::THEATRE_SK) => {
+                    head = Some(serde_dynamo::from_item::<_, TheatreItem>(item)?)
+                }
+                Some(sk) if sk.starts_with("SCREEN#") => {
+                    screens.push(serde_dynamo::from_item::<_, ScreenItem>(item)?.screen)
+                }
+                _ => {}
+            }
+        }
+        Ok(head.map(|h| Theatre {
+            theatre_id: h.theatre_id,
+            partner_id: h.partner_id,
+            name: h.name,
+            city_id: h.city_id,
+            area: h.area,
+            address: h.address,
+            screens,
+        }))
+    }
+
+    /// Every item of one partition (a theatre or a show collection).
+    async fn query_collection(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Creates a show, its listing and its screen-slot claims in one transaction: an overlapping
+    /// show on the same screen (even one created at the same moment) fails the slot conditions.
+    pub async fn create_show(
+        &self,
+        show: &Show,
+        listing: &Listing,
+        browse_pk: &str,
+        browse_sk: &str,
+    ) -> Result<CreateShow, StoreError> {
+        let pk = keys::show_pk(&show.show_id);
+        let show_item = ShowItem {
+            pk: pk.clone(),
+            sk: keys::SHOW_SK.into(),
+            show: show.clone(),
+        };
+        let listing_item = ListingItem {
+            pk: pk.clone(),
+            sk: keys::LISTING_SK.into(),
+            gsi1pk: browse_pk.to_owned(),
+            gsi1sk: browse_sk.to_owned(),
+            listing: listing.clone(),
+        };
+        let mut items = vec![
+            put(
+                self.table(),
+                serde_dynamo::to_item(&show_item)?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+            put(
+                self.table(),
+                serde_dynamo::to_item(&listing_item)?,
+                Some("attribute_not_exists(pk)"),
+            )?,
+        ];
+        for slot in &show.slots {
+            let item: Item = [
+                (
+                    keys::PK.to_owned(),
+                    s(keys::screen_slot_pk(&show.screen_id)),
+                ),
+                (keys::SK.to_owned(), s(keys::slot_sk(*slot))),
+                ("show_id".to_owned(), s(show.show_id.clone())),
+            ]
+            .into_iter()
+            .collect();
+            items.push(put(self.table(), item, Some("attribute_not_exists(pk)"))?);
+        }
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => CreateShow::Created,
+            TransactOutcome::ConditionFailed { .. } => CreateShow::Overlaps,
+        })
+    }
+
+    /// The show item only (GetItem): what the hold path reads (and caches).
+    pub async fn get_show(&self, show_id: &str) -> Result<Option<Show>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::show_pk(show_id)))
+            .key(keys::SK, s(keys::SHOW_SK))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(match out.item {
+            None => None,
+            Some(item) => Some(serde_dynamo::from_item::<_, ShowItem>(item)?.show),
+        })
+    }
+
+    /// The show, its listing and every seat item, in one Query (one page for any screen of
+    /// at most 1,000 seats).
+    pub async fn get_show_collection(
+        &self,
+        show_id: &str,
+    ) -> Result<Option<ShowCollection>, StoreError> {
+        let items = self.query_collection(&keys::show_pk(show_id)).await?;
+        let mut show = None;
+        let mut listing = None;
+        let mut seats = Vec::new();
+        for item in items {
+            match item
+                .get(keys::SK)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+            {
+                Some(keys::SHOW_SK) => {
+                    show = Some(serde_dynamo::from_item::<_, ShowItem>(item)?.show)
+                }
+                Some(keys::LISTING_SK) => {
+                    listing = Some(serde_dynamo::from_item::<_, ListingItem>(item)?.listing)
+                }
+                Some(sk) if sk.starts_with(keys::SEAT_SK_PREFIX) => {
+                    seats.push(serde_dynamo::from_item::<_, SeatItem>(item)?)
+                }
+                _ => {}
+            }
+        }
+        Ok(show.map(|show| ShowCollection {
+            show,
+            listing,
+            seats,
+        }))
+    }
+
+    /// One page of a city's shows of a movie on a local date (the browse GSI), in start order.
+    pub async fn browse_listings(
+        &self,
+        city_id: &str,
+        local_date: &str,
+        movie_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Listing>, ApiError> {
+        let partition = keys::browse_gsi1pk(city_id, local_date);
+        let start = cursor
+            .map(|c| cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", &partition))
+            .transpose()?;
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :p AND begins_with(gsi1sk, :m)")
+            .expression_attribute_values(":p", s(partition.clone()))
+            .expression_attribute_values(":m", s(keys::browse_gsi1sk_prefix(movie_id)))
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            items.push(
+                serde_dynamo::from_item::<_, ListingItem>(item)
+                    .map_err(StoreError::from)?
+                    .listing,
+            );
+        }
+        let next_cursor = out
+            .last_evaluated_key
+            .filter(|k| !k.is_empty())
+            .as_ref()
+            .and_then(cursor::encode);
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Movie ids with shows in a city on a local date (the browse GSI, keys only).
+    pub async fn movie_ids_showing(
+        &self,
+        city_id: &str,
+        local_date: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(keys::GSI1)
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(":p", s(keys::browse_gsi1pk(city_id, local_date)))
+                .projection_expression("gsi1sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items.unwrap_or_default() {
+                let sk = item
+                    .get("gsi1sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                if let Some(id) = sk.strip_prefix("MOVIE#").and_then(|r| r.split('#').next()) {
+                    if !ids.iter().any(|i| i == id) {
+                        ids.push(id.to_owned());
+                    }
+                }
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(ids),
+            }
+        }
+    }
+}
+
+/// A layout's screen lookup helper for create-show.
+pub fn find_screen<'a>(theatre: &'a Theatre, screen_id: &str) -> Option<&'a Screen> {
+    theatre.screens.iter().find(|s| s.screen_id == screen_id)
+}
+
+/// The catalogue cursor that continues after `movie_id` (newest-first order).
+pub fn movie_cursor(movie_id: &str) -> Option<String> {
+    let key: Item = [
+        (keys::PK, keys::movie_pk(movie_id)),
+        (keys::SK, keys::MOVIE_SK.to_owned()),
+        ("gsi1pk", keys::MOVIES_GSI1PK.to_owned()),
+        ("gsi1sk", movie_id.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), s(v)))
+    .collect();
+    cursor::encode(&key)
+}
+
+/// The movie id a catalogue cursor continues after; 400 for anything else.
+pub fn movie_cursor_position(c: &str) -> Result<String, ApiError> {
+    let key = cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", keys::MOVIES_GSI1PK)?;
+    key.get("gsi1sk")
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .ok_or_else(|| ApiError::validation("cursor is not valid for this listing."))
+}

@@ -1,0 +1,98 @@
+use super::{classify, keys, Store, StoreError};
+use crate::domain::city::City;
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct CityItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    city_id: String,
+    name: String,
+    time_zone: String,
+    currency: String,
+    convenience_fee_per_ticket: i64,
+    tax_basis_points: i64,
+}
+
+impl From<CityItem> for City {
+    fn from(i: CityItem) -> Self {
+        City {
+            city_id: i.city_id,
+            name: i.name,
+            time_zone: i.time_zone,
+            currency: i.currency,
+            convenience_fee_per_ticket: i.convenience_fee_per_ticket,
+            tax_basis_points: i.tax_basis_points,
+        }
+    }
+}
+
+impl Store {
+    /// Creates or replaces a city.
+    pub async fn put_city(&self, city: &City) -> Result<(), StoreError> {
+        let item = CityItem {
+            pk: keys::city_pk(&city.city_id),
+            sk: keys::CITY_SK.into(),
+            gsi1pk: keys::CITIES_GSI1PK.into(),
+            gsi1sk: city.city_id.clone(),
+            city_id: city.city_id.clone(),
+            name: city.name.clone(),
+            time_zone: city.time_zone.clone(),
+            currency: city.currency.clone(),
+            convenience_fee_per_ticket: city.convenience_fee_per_ticket,
+            tax_basis_points: city.tax_basis_points,
+        };
+        self.client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(serde_dynamo::to_item(&item)?))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    pub async fn get_city(&self, city_id: &str) -> Result<Option<City>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, super::s(keys::city_pk(city_id)))
+            .key(keys::SK, super::s(keys::CITY_SK))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(match out.item {
+            None => None,
+            Some(item) => Some(serde_dynamo::from_item::<_, CityItem>(item)?.into()),
+        })
+    }
+
+    /// Every city, ordered by id (one GSI partition; there are few cities).
+    pub async fn list_cities(&self) -> Result<Vec<City>, StoreError> {
+        let mut cities = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(keys::GSI1)
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(":p", super::s(keys::CITIES_GSI1PK))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items.unwrap_or_default() {
+                cities.push(serde_dynamo::from_item::<_, CityItem>(item)?.into());
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(cities),
+            }
+        }
+    }
+}

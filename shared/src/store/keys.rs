@@ -1,0 +1,70 @@
+//! Every key format of the single table, in one place.
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1: &str = "gsi1";
+pub const GSI2: &str = "gsi2";
+
+pub fn user_pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+pub const USER_SK: &str = "PROFILE";
+
+/// The email-uniqueness item: exists once per lower-cased email and carries the credentials,
+/// so a login is one GetItem.
+pub fn email_pk(normalized_email: &str) -> String {
+    format!("EMAIL#{normalized_email}")
+}
+pub const EMAIL_SK: &str = "EMAIL";
+
+pub fn city_pk(city_id: &str) -> String {
+    format!("CITY#{city_id}")
+}
+pub const CITY_SK: &str = "CITY";
+/// GSI1 partition listing every city (a handful of items: never a hot partition).
+pub const CITIES_GSI1PK: &str = "CITIES";
+
+pub fn movie_pk(movie_id: &str) -> String {
+    format!("MOVIE#{movie_id}")
+}
+pub const MOVIE_SK: &str = "MOVIE";
+/// GSI1 partition listing every movie, newest first by id (ULIDs sort by creation).
+pub const MOVIES_GSI1PK: &str = "MOVIES";
+
+pub fn theatre_pk(theatre_id: &str) -> String {
+    format!("THEATRE#{theatre_id}")
+}
+pub const THEATRE_SK: &str = "THEATRE";
+pub fn screen_sk(screen_id: &str) -> String {
+    format!("SCREEN#{screen_id}")
+}
+
+pub fn show_pk(show_id: &str) -> String {
+    format!("SHOW#{show_id}")
+}
+pub const SHOW_SK: &str = "SHOW";
+/// The small per-show item the browse GSI reads (no layout), with the availability bookkeeping.
+pub const LISTING_SK: &str = "LISTING";
+pub const SEAT_SK_PREFIX: &str = "SEAT#";
+pub fn seat_sk(seat_id: &str) -> String {
+    format!("{SEAT_SK_PREFIX}{seat_id}")
+}
+
+/// Browse GSI: shows of a city on a local date, by movie and start time.
+pub fn browse_gsi1pk(city_id: &str, local_date: &str) -> String {
+    format!("CITY#{city_id}#DATE#{local_date}")
+}
+pub fn browse_gsi1sk_prefix(movie_id: &str) -> String {
+    format!("MOVIE#{movie_id}#")
+}
+pub fn browse_gsi1sk(movie_id: &str, start_utc: &str, show_id: &str) -> String {
+    format!("MOVIE#{movie_id}#{start_utc}#{show_id}")
+}
+
+/// A claimed scheduling slot of a screen (see `domain::show::SLOT_MINUTES`).
+pub fn screen_slot_pk(screen_id: &str) -> String {
+    format!("SCREEN#{screen_id}")
+}
+pub fn slot_sk(slot: i64) -> String {
+    format!("SLOT#{slot:012}")
+}

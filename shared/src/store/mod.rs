@@ -1,0 +1,200 @@
+//! DynamoDB single-table access. This module owns every key format and every condition
+//! expression; functions call these methods and never build keys themselves.
+
+pub mod catalog;
+pub mod cities;
+pub mod cursor;
+pub mod keys;
+pub mod seats;
+pub mod users;
+
+use crate::error::ApiError;
+use aws_sdk_dynamodb::{
+    error::{ProvideErrorMetadata, SdkError},
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{AttributeValue, CancellationReason, TransactWriteItem},
+    Client,
+};
+use aws_smithy_types::error::display::DisplayErrorContext;
+use std::{collections::HashMap, time::Duration};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Throttling, timeouts, connection failures: worth retrying later (503).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Other(String),
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => ApiError::ServiceUnavailable(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(e: serde_dynamo::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Error codes DynamoDB uses for "slow down" and for its own passing failures.
+const RETRYABLE_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Classifies an SDK failure by its kind and error code (never by its message text).
+pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+        SdkError::ServiceError(se) => se
+            .err()
+            .code()
+            .is_some_and(|c| RETRYABLE_CODES.contains(&c)),
+        _ => false,
+    };
+    let text = DisplayErrorContext(&err).to_string();
+    if retryable {
+        StoreError::Unavailable(text)
+    } else {
+        StoreError::Other(text)
+    }
+}
+
+/// The outcome of a conditional transaction.
+#[derive(Debug)]
+pub enum TransactOutcome {
+    Committed {
+        retries: u32,
+    },
+    /// A condition failed. One reason per item, in request order (`code` is `ConditionalCheckFailed`
+    /// for the items whose condition failed, `None` for the others).
+    ConditionFailed {
+        reasons: Vec<CancellationReason>,
+        retries: u32,
+    },
+}
+
+const TRANSACTION_ATTEMPTS: u32 = 4;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Runs one TransactWriteItems; retries only a `TransactionConflict` (another transaction touched
+    /// an item at the same moment), with jittered exponential backoff. A failed condition is returned,
+    /// never retried.
+    pub async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<TransactOutcome, StoreError> {
+        let mut retries = 0;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(TransactOutcome::Committed { retries }),
+                Err(SdkError::ServiceError(se))
+                    if matches!(
+                        se.err(),
+                        TransactWriteItemsError::TransactionCanceledException(_)
+                    ) =>
+                {
+                    let reasons = match se.err() {
+                        TransactWriteItemsError::TransactionCanceledException(tc) => {
+                            tc.cancellation_reasons().to_vec()
+                        }
+                        _ => Vec::new(),
+                    };
+                    let conflicted = reasons
+                        .iter()
+                        .any(|r| r.code() == Some("TransactionConflict"));
+                    let condition_failed = reasons
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed"));
+                    if condition_failed {
+                        return Ok(TransactOutcome::ConditionFailed { reasons, retries });
+                    }
+                    if conflicted && retries + 1 < TRANSACTION_ATTEMPTS {
+                        retries += 1;
+                        backoff(retries).await;
+                        continue;
+                    }
+                    let codes: Vec<_> =
+                        reasons.iter().map(|r| r.code().unwrap_or("None")).collect();
+                    return Err(StoreError::Unavailable(format!(
+                        "transaction cancelled: {codes:?}"
+                    )));
+                }
+                Err(SdkError::ServiceError(se))
+                    if matches!(
+                        se.err(),
+                        TransactWriteItemsError::TransactionInProgressException(_)
+                    ) =>
+                {
+                    if retries + 1 < TRANSACTION_ATTEMPTS {
+                        retries += 1;
+                        backoff(retries).await;
+                        continue;
+                    }
+                    return Err(StoreError::Unavailable("transaction in progress".into()));
+                }
+                Err(e) => return Err(classify(e)),
+            }
+        }
+    }
+}
+
+/// Full-jitter exponential backoff: up to 10, 20, 40 ms.
+async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let cap_ms = 10u64 << attempt.saturating_sub(1).min(6);
+    let ms = rand::thread_rng().gen_range(1..=cap_ms);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}

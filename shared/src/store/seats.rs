@@ -1,0 +1,129 @@
+//! Seat items: a seat is available when it has no item, or its HELD item has expired. Every
+//! write here is conditional on that, so a seat can never be held or sold twice.
+
+use super::{
+    catalog::SeatItem, catalog::HELD, catalog::SOLD, keys, n, s, Store, StoreError, TransactOutcome,
+};
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+
+/// Free, or held by a hold that has expired (`expires_at < now`): never rely on TTL deletion.
+pub const SEAT_AVAILABLE: &str =
+    "attribute_not_exists(pk) OR (#state = :held AND expires_at < :now)";
+
+/// The conditional Put that holds one seat for a booking until `expires_at`. On a failed condition
+/// DynamoDB returns the item as it is (ALL_OLD), which names who has the seat without another read.
+pub fn hold_seat(
+    table: &str,
+    show_id: &str,
+    seat_id: &str,
+    booking_id: &str,
+    expires_at: i64,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let item = SeatItem {
+        pk: keys::show_pk(show_id),
+        sk: keys::seat_sk(seat_id),
+        seat_id: seat_id.to_owned(),
+        state: HELD.into(),
+        booking_id: booking_id.to_owned(),
+        expires_at: Some(expires_at),
+    };
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(serde_dynamo::to_item(&item)?))
+        .condition_expression(SEAT_AVAILABLE)
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":held", s(HELD))
+        .expression_attribute_values(":now", n(now))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// HELD → SOLD, only while this booking holds the seat.
+pub fn sell_seat(
+    table: &str,
+    show_id: &str,
+    seat_id: &str,
+    booking_id: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(keys::show_pk(show_id)))
+        .key(keys::SK, s(keys::seat_sk(seat_id)))
+        .update_expression("SET #state = :sold REMOVE expires_at")
+        .condition_expression("booking_id = :b AND #state = :held")
+        .expression_attribute_names("#state", "state")
+        .expression_attribute_values(":sold", s(SOLD))
+        .expression_attribute_values(":held", s(HELD))
+        .expression_attribute_values(":b", s(booking_id))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The seat ids whose condition failed, in request order, from the cancellation reasons.
+pub fn failed_seat_ids(
+    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
+    seat_ids: &[String],
+) -> Vec<String> {
+    reasons
+        .iter()
+        .zip(seat_ids)
+        .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
+        .map(|(_, id)| id.clone())
+        .collect()
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SeatWrite {
+    Done,
+    /// These seats were not available (or not held by this booking).
+    Unavailable(Vec<String>),
+}
+
+impl Store {
+    /// Holds all of `seat_ids` for `booking_id` or none of them.
+    pub async fn hold_seats(
+        &self,
+        show_id: &str,
+        booking_id: &str,
+        seat_ids: &[String],
+        expires_at: i64,
+        now: i64,
+    ) -> Result<SeatWrite, StoreError> {
+        let items = seat_ids
+            .iter()
+            .map(|seat| hold_seat(self.table(), show_id, seat, booking_id, expires_at, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => SeatWrite::Done,
+            TransactOutcome::ConditionFailed { reasons, .. } => {
+                SeatWrite::Unavailable(failed_seat_ids(&reasons, seat_ids))
+            }
+        })
+    }
+
+    /// Sells all of `seat_ids` held by `booking_id`, or none of them.
+    pub async fn sell_seats(
+        &self,
+        show_id: &str,
+        booking_id: &str,
+        seat_ids: &[String],
+    ) -> Result<SeatWrite, StoreError> {
+        let items = seat_ids
+            .iter()
+            .map(|seat| sell_seat(self.table(), show_id, seat, booking_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => SeatWrite::Done,
+            TransactOutcome::ConditionFailed { reasons, .. } => {
+                SeatWrite::Unavailable(failed_seat_ids(&reasons, seat_ids))
+            }
+        })
+    }
+}

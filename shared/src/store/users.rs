@@ -1,0 +1,117 @@
+use super::{classify, keys, Store, StoreError, TransactOutcome};
+use crate::domain::user::{Role, User};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+/// Both the email item and the profile item have this shape; only the email item carries the hash.
+#[derive(Serialize, Deserialize)]
+struct UserItem {
+    pk: String,
+    sk: String,
+    user_id: String,
+    email: String,
+    name: String,
+    role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    company: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    password_hash: Option<String>,
+    created_at: String,
+}
+
+impl UserItem {
+    fn into_user(self) -> User {
+        User {
+            user_id: self.user_id,
+            email: self.email,
+            name: self.name,
+            role: self.role,
+            company: self.company,
+            password_hash: self.password_hash.unwrap_or_default(),
+            created_at: self.created_at,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateUser {
+    Created,
+    EmailTaken,
+}
+
+impl Store {
+    /// Creates a user and claims its email in one transaction: two registrations of the same email
+    /// (in any letter case) can never both succeed, and no scan is needed to check.
+    pub async fn create_user(&self, user: &User) -> Result<CreateUser, StoreError> {
+        let item = |pk: String, sk: &str, with_hash: bool| UserItem {
+            pk,
+            sk: sk.to_owned(),
+            user_id: user.user_id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+            company: user.company.clone(),
+            password_hash: with_hash.then(|| user.password_hash.clone()),
+            created_at: user.created_at.clone(),
+        };
+        let email_item = item(keys::email_pk(&user.email), keys::EMAIL_SK, true);
+        let profile_item = item(keys::user_pk(&user.user_id), keys::USER_SK, false);
+        let put = |it: &UserItem| -> Result<TransactWriteItem, StoreError> {
+            let put = Put::builder()
+                .table_name(self.table())
+                .set_item(Some(serde_dynamo::to_item(it)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            Ok(TransactWriteItem::builder().put(put).build())
+        };
+        match self
+            .transact(vec![put(&email_item)?, put(&profile_item)?])
+            .await?
+        {
+            TransactOutcome::Committed { .. } => Ok(CreateUser::Created),
+            TransactOutcome::ConditionFailed { .. } => Ok(CreateUser::EmailTaken),
+        }
+    }
+
+    /// The user with this (normalized) email, with its password hash.
+    pub async fn find_user_by_email(
+        &self,
+        normalized_email: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, super::s(keys::email_pk(normalized_email)))
+            .key(keys::SK, super::s(keys::EMAIL_SK))
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.item {
+            None => Ok(None),
+            Some(item) => Ok(Some(
+                serde_dynamo::from_item::<_, UserItem>(item)?.into_user(),
+            )),
+        }
+    }
+
+    /// The profile (no password hash) by id.
+    pub async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, super::s(keys::user_pk(user_id)))
+            .key(keys::SK, super::s(keys::USER_SK))
+            .send()
+            .await
+            .map_err(classify)?;
+        match out.item {
+            None => Ok(None),
+            Some(item) => Ok(Some(
+                serde_dynamo::from_item::<_, UserItem>(item)?.into_user(),
+            )),
+        }
+    }
+}

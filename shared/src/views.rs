@@ -1,0 +1,182 @@
+//! Response bodies shared by several functions (camelCase, as the contract writes them).
+
+use crate::domain::{
+    city::City,
+    user::{Role, User},
+};
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+}
+
+impl From<&User> for UserView {
+    fn from(u: &User) -> Self {
+        UserView {
+            user_id: u.user_id.clone(),
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role,
+            company: u.company.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CityView {
+    pub city_id: String,
+    pub name: String,
+    pub time_zone: String,
+    pub currency: String,
+    pub convenience_fee_per_ticket: i64,
+    pub tax_percent: f64,
+}
+
+impl From<&City> for CityView {
+    fn from(c: &City) -> Self {
+        CityView {
+            city_id: c.city_id.clone(),
+            name: c.name.clone(),
+            time_zone: c.time_zone.clone(),
+            currency: c.currency.clone(),
+            convenience_fee_per_ticket: c.convenience_fee_per_ticket,
+            tax_percent: c.tax_basis_points as f64 / 100.0,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MovieView<'a> {
+    pub movie_id: &'a str,
+    pub title: &'a str,
+    pub languages: &'a [String],
+    pub genres: &'a [String],
+    pub duration_mins: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certification: Option<&'a str>,
+    pub release_date: &'a str,
+}
+
+impl<'a> From<&'a crate::domain::catalog::Movie> for MovieView<'a> {
+    fn from(m: &'a crate::domain::catalog::Movie) -> Self {
+        MovieView {
+            movie_id: &m.movie_id,
+            title: &m.title,
+            languages: &m.languages,
+            genres: &m.genres,
+            duration_mins: m.duration_mins,
+            certification: m.certification.as_deref(),
+            release_date: &m.release_date,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenView<'a> {
+    pub screen_id: &'a str,
+    pub name: &'a str,
+    pub capacity: usize,
+    pub layout: &'a crate::domain::layout::Layout,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TheatreView<'a> {
+    pub theatre_id: &'a str,
+    pub partner_id: &'a str,
+    pub name: &'a str,
+    pub city_id: &'a str,
+    pub area: &'a str,
+    pub address: &'a str,
+    pub screens: Vec<ScreenView<'a>>,
+}
+
+impl<'a> From<&'a crate::domain::catalog::Theatre> for TheatreView<'a> {
+    fn from(t: &'a crate::domain::catalog::Theatre) -> Self {
+        TheatreView {
+            theatre_id: &t.theatre_id,
+            partner_id: &t.partner_id,
+            name: &t.name,
+            city_id: &t.city_id,
+            area: &t.area,
+            address: &t.address,
+            screens: t
+                .screens
+                .iter()
+                .map(|s| ScreenView {
+                    screen_id: &s.screen_id,
+                    name: &s.name,
+                    capacity: s.layout.capacity(),
+                    layout: &s.layout,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShowView<'a> {
+    pub show_id: &'a str,
+    pub theatre_id: &'a str,
+    pub theatre_name: &'a str,
+    pub screen_id: &'a str,
+    pub screen_name: &'a str,
+    pub movie_id: &'a str,
+    pub movie_title: &'a str,
+    pub city_id: &'a str,
+    pub start_time: String,
+    pub end_time: String,
+    pub language: &'a str,
+    pub format: &'a str,
+    pub currency: &'a str,
+    pub prices: &'a std::collections::BTreeMap<crate::domain::layout::SeatType, i64>,
+    pub price_from: i64,
+    pub capacity: i64,
+    pub status: crate::domain::show::ShowStatus,
+}
+
+/// A stored UTC time shown with the city's offset (falls back to UTC if either is unreadable).
+pub fn local_time(utc: &str, time_zone: &str) -> String {
+    match (
+        chrono::DateTime::parse_from_rfc3339(utc),
+        time_zone.parse::<chrono_tz::Tz>(),
+    ) {
+        (Ok(t), Ok(tz)) => crate::domain::show::local_rfc3339(t.with_timezone(&chrono::Utc), tz),
+        _ => utc.to_owned(),
+    }
+}
+
+impl<'a> From<&'a crate::domain::catalog::Show> for ShowView<'a> {
+    fn from(s: &'a crate::domain::catalog::Show) -> Self {
+        ShowView {
+            show_id: &s.show_id,
+            theatre_id: &s.theatre_id,
+            theatre_name: &s.theatre_name,
+            screen_id: &s.screen_id,
+            screen_name: &s.screen_name,
+            movie_id: &s.movie_id,
+            movie_title: &s.movie_title,
+            city_id: &s.city_id,
+            start_time: local_time(&s.start_time, &s.time_zone),
+            end_time: local_time(&s.end_time, &s.time_zone),
+            language: &s.language,
+            format: &s.format,
+            currency: &s.currency,
+            prices: &s.prices,
+            price_from: s.price_from(),
+            capacity: s.capacity,
+            status: s.status,
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Test harness: a fresh set of template resources per test (unique prefix) in the emulators the
+//! Makefile started (`AWS_ENDPOINT_URL_*`), and helpers to call functions as a client would.
+
+use boxoffice::{
+    accounts::{create_account, NewAccount},
+    auth::issue_token,
+    domain::user::Role,
+    Deps,
+};
+use boxoffice_local::{gateway::Gateway, LocalStack};
+use bytes::Bytes;
+use lambda_http::Body;
+use serde_json::Value;
+use std::{collections::HashMap, sync::Arc};
+
+pub mod counter;
+pub mod fixtures;
+pub mod logs;
+
+pub struct TestStack {
+    pub stack: LocalStack,
+    pub gateway: Arc<Gateway>,
+}
+
+/// A response as a client sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+/// Fails the test with a clear message when the emulators are not there.
+fn require_emulators() {
+    if std::env::var("AWS_ENDPOINT_URL_DYNAMODB").is_err() {
+        panic!("AWS_ENDPOINT_URL_DYNAMODB is not set: run the suite with `make test` (it starts the emulators)");
+    }
+}
+
+pub async fn stack() -> TestStack {
+    stack_with(&[]).await
+}
+
+pub async fn stack_with(overrides: &[(&'static str, &str)]) -> TestStack {
+    require_emulators();
+    let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
+    let mut map: HashMap<&str, String> = HashMap::new();
+    map.insert("HOLD_SECONDS", "30".into());
+    for (k, v) in overrides {
+        map.insert(k, (*v).to_owned());
+    }
+    let stack = LocalStack::start(&prefix, &map)
+        .await
+        .unwrap_or_else(|e| panic!("provisioning the test stack: {e}"));
+    let gateway = Arc::new(Gateway::new(&stack.template, stack.deps.clone()));
+    TestStack { stack, gateway }
+}
+
+pub struct Call<'a> {
+    gateway: &'a Gateway,
+    builder: hyper::http::request::Builder,
+    body: Bytes,
+}
+
+impl Call<'_> {
+    pub fn token(mut self, token: &str) -> Self {
+        self.builder = self
+            .builder
+            .header("authorization", format!("Bearer {token}"));
+        self
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.builder = self.builder.header(k, v);
+        self
+    }
+
+    pub fn json(mut self, v: &Value) -> Self {
+        self.builder = self.builder.header("content-type", "application/json");
+        self.body = Bytes::from(v.to_string());
+        self
+    }
+
+    pub fn raw(mut self, content_type: &str, body: impl Into<Bytes>) -> Self {
+        self.builder = self.builder.header("content-type", content_type);
+        self.body = body.into();
+        self
+    }
+
+    pub async fn send(self) -> Reply {
+        let req = self
+            .builder
+            .body(self.body)
+            .unwrap_or_else(|e| panic!("bad test request: {e}"));
+        let resp = self.gateway.call(req).await;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = match resp.into_body() {
+            Body::Text(t) => t,
+            Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+}
+
+/// A request through this gateway's routing.
+pub fn call_on<'a>(gateway: &'a Gateway, method: &str, path: &str) -> Call<'a> {
+    Call {
+        gateway,
+        builder: hyper::Request::builder().method(method).uri(path),
+        body: Bytes::new(),
+    }
+}
+
+impl TestStack {
+    pub fn deps(&self) -> &Deps {
+        &self.stack.deps
+    }
+
+    /// A gateway whose handlers use a DynamoDB client that counts its round trips.
+    pub fn counted(&self) -> (Gateway, counter::CallCounter) {
+        let counter = counter::CallCounter::default();
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.stack.sdk)
+            .interceptor(counter.clone())
+            .build();
+        let mut deps = self.deps().clone();
+        deps.store = boxoffice::store::Store::new(
+            aws_sdk_dynamodb::Client::from_conf(conf),
+            deps.store.table(),
+        );
+        deps.caches = Default::default();
+        (Gateway::new(&self.stack.template, deps), counter)
+    }
+
+    /// A request through the gateway's routing, exactly as one to the local port.
+    pub fn call(&self, method: &str, path: &str) -> Call<'_> {
+        call_on(&self.gateway, method, path)
+    }
+
+    /// A stored user of this role and a token for it.
+    pub async fn user(&self, role: Role) -> (String, String) {
+        let n = ulid::Ulid::new().to_string().to_lowercase();
+        let account = NewAccount {
+            email: format!("{n}@example.com"),
+            password: "correct-horse-battery".into(),
+            name: format!("{role:?} {n}"),
+            company: (role == Role::Partner).then(|| "Acme Cinemas".to_owned()),
+        };
+        let user = create_account(self.deps(), account, role)
+            .await
+            .unwrap_or_else(|e| panic!("creating a {role:?}: {e}"));
+        (
+            user.user_id.clone(),
+            self.token_for(&user.user_id, &user.email, role),
+        )
+    }
+
+    pub fn token_for(&self, user_id: &str, email: &str, role: Role) -> String {
+        issue_token(
+            &self.deps().config.jwt,
+            user_id,
+            email,
+            role,
+            self.deps().clock.now_epoch(),
+        )
+        .unwrap_or_else(|e| panic!("issuing a token: {e}"))
+    }
+}

@@ -1,0 +1,6 @@
+//! One test binary for every flow test (one link step instead of one per file).
+
+mod auth;
+mod catalog;
+mod errors;
+mod wiring;

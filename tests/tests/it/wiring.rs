@@ -1,0 +1,138 @@
+//! The lists that name the functions must stay equal: function crates, template.yaml functions
+//! and routes, the local registry, the shared route table and the events/ samples.
+
+use boxoffice_local::{registry, repo_root, template::Trigger};
+use std::collections::BTreeSet;
+
+fn crate_dirs() -> BTreeSet<String> {
+    std::fs::read_dir(repo_root().join("functions"))
+        .expect("functions/ exists")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn every_function_is_wired_everywhere() {
+    let template = boxoffice_local::load_template().expect("template.yaml parses");
+    let crates = crate_dirs();
+    let in_template: BTreeSet<String> = template.functions.iter().map(|f| f.name.clone()).collect();
+    let in_registry: BTreeSet<String> = registry::all_functions()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        crates, in_template,
+        "function crates vs template.yaml functions"
+    );
+    assert_eq!(
+        crates, in_registry,
+        "function crates vs the local registry (infra/local/src/registry.rs)"
+    );
+
+    let events: Vec<String> = std::fs::read_dir(repo_root().join("events"))
+        .expect("events/ exists")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in &crates {
+        assert!(
+            events
+                .iter()
+                .any(|e| e == &format!("{name}.json") || e.starts_with(&format!("{name}-"))),
+            "no events/{name}.json sample"
+        );
+    }
+    for e in &events {
+        let text = std::fs::read_to_string(repo_root().join("events").join(e)).expect("readable");
+        serde_json::from_str::<serde_json::Value>(&text)
+            .unwrap_or_else(|err| panic!("events/{e} is not JSON: {err}"));
+    }
+
+    for f in &template.functions {
+        assert_eq!(
+            f.logical_id,
+            format!("{}Function", pascal(&f.name)),
+            "logical id of {}",
+            f.name
+        );
+        assert!(!f.triggers.is_empty(), "{} has no trigger", f.name);
+    }
+}
+
+#[test]
+fn template_routes_equal_the_shared_route_table() {
+    let template = boxoffice_local::load_template().expect("template.yaml parses");
+    let from_template: BTreeSet<(String, String, String)> =
+        template.http_routes().into_iter().collect();
+    let shared: BTreeSet<(String, String, String)> = boxoffice::routes::ROUTES
+        .iter()
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        from_template, shared,
+        "template.yaml routes vs shared/src/routes.rs"
+    );
+    assert_eq!(template.default_route_function(), Some("route-not-found"));
+    for (_, path, _) in &from_template {
+        assert!(
+            path.starts_with("/api/v1/"),
+            "{path} is outside the base path"
+        );
+    }
+    // Every HTTP function has an HTTP trigger; SQS triggers name a queue of the template.
+    for f in &template.functions {
+        for t in &f.triggers {
+            if let Trigger::Sqs { queue, .. } = t {
+                assert!(
+                    template.queues.iter().any(|q| &q.logical_id == queue),
+                    "{}: unknown queue {queue}",
+                    f.name
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_table_matches_the_data_model() {
+    let t = boxoffice_local::load_template()
+        .expect("template.yaml parses")
+        .table;
+    assert_eq!(
+        (t.key.hash.as_str(), t.key.range.as_deref()),
+        ("pk", Some("sk"))
+    );
+    let gsis: Vec<_> = t
+        .indexes
+        .iter()
+        .map(|i| (i.name.as_str(), i.key.hash.as_str(), i.key.range.as_deref()))
+        .collect();
+    assert!(
+        gsis.contains(&("gsi1", "gsi1pk", Some("gsi1sk"))),
+        "{gsis:?}"
+    );
+    assert!(
+        gsis.contains(&("gsi2", "gsi2pk", Some("gsi2sk"))),
+        "{gsis:?}"
+    );
+    assert_eq!(t.ttl_attribute.as_deref(), Some("expires_at"));
+}
+
+fn pascal(name: &str) -> String {
+    name.split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
