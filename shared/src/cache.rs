@@ -6,6 +6,7 @@ use crate::{
     domain::{
         catalog::{Movie, Show},
         city::City,
+        pricing::Offer,
     },
     store::{Store, StoreError},
 };
@@ -24,6 +25,7 @@ pub struct Caches {
     cities: Mutex<Option<(Instant, Arc<Vec<City>>)>>,
     shows: Mutex<HashMap<String, (Instant, Arc<Show>)>>,
     movies: Mutex<HashMap<String, (Instant, Arc<Movie>)>>,
+    offers: Mutex<HashMap<String, (Instant, Arc<Offer>)>>,
 }
 
 impl Caches {
@@ -71,6 +73,11 @@ impl Caches {
         if let Ok(mut guard) = self.shows.lock() {
             guard.remove(show_id);
         }
+    }
+
+    /// An offer by code (admins' changes are seen within a minute).
+    pub async fn offer(&self, store: &Store, code: &str) -> Result<Option<Arc<Offer>>, StoreError> {
+        cached(&self.offers, code, CITY_TTL, store.get_offer(code)).await
     }
 
     pub async fn movie(

@@ -148,7 +148,14 @@ pub fn page_limit(req: &Request) -> Result<i32, ApiError> {
 }
 
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> HttpResult {
-    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+    json_text(
+        status,
+        serde_json::to_string(value).map_err(ApiError::internal)?,
+    )
+}
+
+/// A response whose JSON body is already serialized (e.g. a stored idempotent response).
+pub fn json_text(status: StatusCode, body: String) -> HttpResult {
     Response::builder()
         .status(status)
         .header("content-type", "application/json")

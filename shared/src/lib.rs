@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod aws;
+pub mod bookings;
 pub mod cache;
 pub mod clock;
 pub mod config;

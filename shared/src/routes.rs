@@ -28,6 +28,12 @@ routes! {
     "GET" "/api/v1/cities/{cityId}/movies/{movieId}/shows" => "browse-shows",
     "GET" "/api/v1/shows/{showId}/seats" => "get-seat-map",
     "GET" "/api/v1/shows/{showId}/stats" => "show-stats",
+    "POST" "/api/v1/bookings" => "create-booking",
+    "GET" "/api/v1/bookings/{bookingId}" => "get-booking",
+    "GET" "/api/v1/me/bookings" => "list-my-bookings",
+    "POST" "/api/v1/bookings/{bookingId}/cancel" => "cancel-booking",
+    "PUT" "/api/v1/admin/offers/{code}" => "put-offer",
+    "GET" "/api/v1/admin/offers" => "list-offers",
 }
 
 /// Matches a concrete path against a route template such as `/api/v1/shows/{showId}/seats`,

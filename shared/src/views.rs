@@ -180,3 +180,74 @@ impl<'a> From<&'a crate::domain::catalog::Show> for ShowView<'a> {
         }
     }
 }
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingShowView<'a> {
+    pub show_id: &'a str,
+    pub theatre_id: &'a str,
+    pub start_time: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingView<'a> {
+    pub booking_id: &'a str,
+    pub status: crate::domain::booking::BookingStatus,
+    pub expires_at: String,
+    pub show: BookingShowView<'a>,
+    pub seats: &'a [crate::domain::booking::BookedSeat],
+    pub pricing: &'a crate::domain::pricing::Pricing,
+    pub created_at: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmed_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<&'a str>,
+}
+
+impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
+    fn from(b: &'a crate::domain::booking::Booking) -> Self {
+        BookingView {
+            booking_id: &b.booking_id,
+            status: b.status,
+            expires_at: chrono::DateTime::from_timestamp(b.hold_expires_at, 0)
+                .map(crate::clock::rfc3339)
+                .unwrap_or_default(),
+            show: BookingShowView {
+                show_id: &b.show_id,
+                theatre_id: &b.theatre_id,
+                start_time: local_time(&b.show_start, &b.time_zone),
+            },
+            seats: &b.seats,
+            pricing: &b.pricing,
+            created_at: &b.created_at,
+            confirmed_at: b.confirmed_at.as_deref(),
+            cancelled_at: b.cancelled_at.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferView<'a> {
+    pub code: &'a str,
+    pub description: &'a str,
+    pub rule: &'a crate::domain::pricing::OfferRule,
+    pub scope: &'a crate::domain::pricing::OfferScope,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub per_user_limit: Option<i64>,
+    pub active: bool,
+}
+
+impl<'a> From<&'a crate::domain::pricing::Offer> for OfferView<'a> {
+    fn from(o: &'a crate::domain::pricing::Offer) -> Self {
+        OfferView {
+            code: &o.code,
+            description: &o.description,
+            rule: &o.rule,
+            scope: &o.scope,
+            per_user_limit: o.per_user_limit,
+            active: o.active,
+        }
+    }
+}

@@ -35,6 +35,12 @@ http_functions! {
     "browse-shows" => browse_shows,
     "get-seat-map" => get_seat_map,
     "show-stats" => show_stats,
+    "create-booking" => create_booking,
+    "get-booking" => get_booking,
+    "list-my-bookings" => list_my_bookings,
+    "cancel-booking" => cancel_booking,
+    "put-offer" => put_offer,
+    "list-offers" => list_offers,
 }
 
 /// Every function the local stack can run.

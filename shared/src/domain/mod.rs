@@ -1,7 +1,9 @@
 //! Pure rules: no AWS types, no I/O.
 
+pub mod booking;
 pub mod catalog;
 pub mod city;
 pub mod layout;
+pub mod pricing;
 pub mod show;
 pub mod user;

@@ -68,3 +68,39 @@ pub fn screen_slot_pk(screen_id: &str) -> String {
 pub fn slot_sk(slot: i64) -> String {
     format!("SLOT#{slot:012}")
 }
+
+pub fn booking_pk(booking_id: &str) -> String {
+    format!("BOOKING#{booking_id}")
+}
+pub const BOOKING_SK: &str = "BOOKING";
+pub fn user_bookings_gsi1pk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
+/// Sparse GSI2: only PAYMENT_PENDING bookings carry these keys.
+pub fn pending_gsi2pk(shard: u32) -> String {
+    format!("PENDING#{shard}")
+}
+pub fn pending_gsi2sk(hold_expires_at: i64, booking_id: &str) -> String {
+    format!("{hold_expires_at:012}#{booking_id}")
+}
+
+pub fn idempotency_pk(user_id: &str, key: &str) -> String {
+    format!("IDEMP#{user_id}#{key}")
+}
+pub const IDEMPOTENCY_SK: &str = "IDEMP";
+
+/// A user's fixed one-minute window of booking attempts.
+pub fn rate_pk(user_id: &str, minute: i64) -> String {
+    format!("RATE#{user_id}#{minute}")
+}
+pub const RATE_SK: &str = "RATE";
+
+pub fn offer_pk(code: &str) -> String {
+    format!("OFFER#{code}")
+}
+pub const OFFER_SK: &str = "OFFER";
+pub const OFFERS_GSI1PK: &str = "OFFERS";
+pub fn offer_use_pk(code: &str, user_id: &str) -> String {
+    format!("OFFERUSE#{code}#{user_id}")
+}
+pub const OFFER_USE_SK: &str = "OFFERUSE";

@@ -1,10 +1,12 @@
 //! DynamoDB single-table access. This module owns every key format and every condition
 //! expression; functions call these methods and never build keys themselves.
 
+pub mod bookings;
 pub mod catalog;
 pub mod cities;
 pub mod cursor;
 pub mod keys;
+pub mod offers;
 pub mod seats;
 pub mod users;
 
@@ -19,6 +21,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use std::{collections::HashMap, time::Duration};
 
 pub type Item = HashMap<String, AttributeValue>;
+pub use catalog::Page;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

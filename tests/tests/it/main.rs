@@ -1,6 +1,7 @@
 //! One test binary for every flow test (one link step instead of one per file).
 
 mod auth;
+mod bookings;
 mod catalog;
 mod errors;
 mod wiring;

@@ -1,0 +1,20 @@
+//! `GET /bookings/{bookingId}` (the owner, ADMIN).
+
+use boxoffice::{
+    auth::authenticate,
+    bookings::load_for,
+    http::{ok, path_param, serve, HttpResult},
+    views::BookingView,
+    Deps,
+};
+use lambda_http::{Body, Request, Response};
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| get_booking(deps, req)).await
+}
+
+async fn get_booking(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    let booking = load_for(deps, &caller, &path_param(&req, "bookingId")?).await?;
+    ok(&BookingView::from(&booking))
+}

@@ -1,0 +1,35 @@
+//! `GET /me/bookings` (CUSTOMER): the caller's bookings, newest first, paged.
+
+use boxoffice::{
+    auth::authenticate,
+    domain::user::Role,
+    http::{ok, page_limit, query_param, serve, HttpResult},
+    views::BookingView,
+    Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| list_my_bookings(deps, req)).await
+}
+
+async fn list_my_bookings(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    caller.require(&[Role::Customer])?;
+    let limit = page_limit(&req)?;
+    let page = deps
+        .store
+        .list_user_bookings(
+            &caller.user_id,
+            limit,
+            query_param(&req, "cursor").as_deref(),
+        )
+        .await?;
+    let bookings: Vec<BookingView> = page.items.iter().map(BookingView::from).collect();
+    let mut body = json!({ "bookings": bookings });
+    if let Some(c) = page.next_cursor {
+        body["nextCursor"] = json!(c);
+    }
+    ok(&body)
+}

@@ -1,0 +1,21 @@
+//! `GET /admin/offers` (ADMIN).
+
+use boxoffice::{
+    auth::authenticate,
+    domain::user::Role,
+    http::{ok, serve, HttpResult},
+    views::OfferView,
+    Deps,
+};
+use lambda_http::{Body, Request, Response};
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| list_offers(deps, req)).await
+}
+
+async fn list_offers(deps: &Deps, req: Request) -> HttpResult {
+    authenticate(&deps.config.jwt, &req)?.require(&[Role::Admin])?;
+    let offers = deps.store.list_offers().await?;
+    let offers: Vec<OfferView> = offers.iter().map(OfferView::from).collect();
+    ok(&serde_json::json!({ "offers": offers }))
+}

@@ -1,0 +1,58 @@
+//! `PUT /admin/offers/{code}` (ADMIN): create or replace a coupon rule.
+
+use boxoffice::{
+    auth::authenticate,
+    domain::{
+        pricing::{Offer, OfferRule, OfferScope},
+        user::{validate_name, Role},
+    },
+    http::{ok, parse_json, path_param, serve, HttpResult},
+    ids::is_slug,
+    views::OfferView,
+    ApiError, Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OfferBody {
+    description: String,
+    rule: OfferRule,
+    #[serde(default)]
+    scope: OfferScope,
+    per_user_limit: Option<i64>,
+    #[serde(default = "active_by_default")]
+    active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| put_offer(deps, req)).await
+}
+
+async fn put_offer(deps: &Deps, req: Request) -> HttpResult {
+    authenticate(&deps.config.jwt, &req)?.require(&[Role::Admin])?;
+    let code = path_param(&req, "code")?.to_uppercase();
+    if !is_slug(&code) {
+        return Err(ApiError::validation(
+            "code must be 2–40 letters, digits, '-' or '_'.",
+        ));
+    }
+    let body: OfferBody = parse_json(&req)?;
+    let offer = Offer {
+        code,
+        description: validate_name("description", &body.description)
+            .map_err(ApiError::validation)?,
+        rule: body.rule,
+        scope: body.scope,
+        per_user_limit: body.per_user_limit,
+        active: body.active,
+    };
+    offer.validate().map_err(ApiError::validation)?;
+    deps.store.put_offer(&offer).await?;
+    ok(&OfferView::from(&offer))
+}

@@ -1,0 +1,373 @@
+//! Bookings, their idempotency records, per-user rate windows and coupon uses. A booking is
+//! created in one TransactWriteItems with its seat holds.
+
+use super::{
+    classify, cursor, keys, n, s,
+    seats::{failed_seat_ids, hold_seat},
+    Item, Page, Store, StoreError, TransactOutcome,
+};
+use crate::{
+    domain::booking::{Booking, BookingStatus, Transition},
+    error::ApiError,
+};
+use aws_sdk_dynamodb::types::{
+    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+struct BookingItem {
+    pk: String,
+    sk: String,
+    gsi1pk: String,
+    gsi1sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
+    #[serde(flatten)]
+    booking: Booking,
+}
+
+/// A stored response for an `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub status: u16,
+    pub body: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyItem {
+    pk: String,
+    sk: String,
+    expires_at: i64,
+    #[serde(flatten)]
+    record: IdempotencyRecord,
+}
+
+const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
+
+pub struct PlaceBooking<'a> {
+    pub booking: &'a Booking,
+    pub now: i64,
+    pub idempotency: Option<(&'a str, IdempotencyRecord)>,
+    /// Holds allowed per user per minute (the window is part of the transaction, so it costs no call).
+    pub rate_limit_per_minute: u32,
+    /// The per-user limit of the booking's coupon, if it has one.
+    pub coupon_limit: Option<i64>,
+}
+
+#[derive(Debug)]
+pub enum Placed {
+    Placed {
+        retries: u32,
+    },
+    /// Held by someone else (or sold): exactly these seats.
+    SeatsTaken(Vec<String>),
+    /// The same key was used before: its stored response.
+    Replay(IdempotencyRecord),
+    RateLimited {
+        retry_after_secs: u64,
+    },
+    CouponLimitReached,
+}
+
+fn tx_put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression(condition)
+        .build()
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn build_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(e.to_string())
+}
+
+/// Spreads pending bookings over a few GSI2 partitions, so the sweep never reads one hot partition.
+pub const PENDING_SHARDS: u32 = 8;
+
+pub fn pending_shard(booking_id: &str) -> u32 {
+    booking_id
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % PENDING_SHARDS
+}
+
+fn booking_item(b: &Booking) -> BookingItem {
+    let pending = b.status == BookingStatus::PaymentPending;
+    BookingItem {
+        pk: keys::booking_pk(&b.booking_id),
+        sk: keys::BOOKING_SK.into(),
+        gsi1pk: keys::user_bookings_gsi1pk(&b.user_id),
+        gsi1sk: b.booking_id.clone(),
+        gsi2pk: pending.then(|| keys::pending_gsi2pk(pending_shard(&b.booking_id))),
+        gsi2sk: pending.then(|| keys::pending_gsi2sk(b.hold_expires_at, &b.booking_id)),
+        booking: b.clone(),
+    }
+}
+
+impl Store {
+    /// Holds every seat and records the booking, the idempotency key, the rate window and the
+    /// coupon use: all in one transaction, so all of it happens or none.
+    pub async fn place_booking(&self, p: PlaceBooking<'_>) -> Result<Placed, StoreError> {
+        let b = p.booking;
+        let seat_ids = b.seat_ids();
+        let mut items = Vec::with_capacity(seat_ids.len() + 4);
+        for seat in &seat_ids {
+            items.push(hold_seat(
+                self.table(),
+                &b.show_id,
+                seat,
+                &b.booking_id,
+                b.hold_expires_at,
+                p.now,
+            )?);
+        }
+        items.push(tx_put(
+            self.table(),
+            serde_dynamo::to_item(booking_item(b))?,
+            "attribute_not_exists(pk)",
+        )?);
+
+        let window = p.now.div_euclid(60);
+        let rate_index = items.len();
+        let rate = Update::builder()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::rate_pk(&b.user_id, window)))
+            .key(keys::SK, s(keys::RATE_SK))
+            .update_expression("ADD attempts :one SET expires_at = :ttl")
+            .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(p.rate_limit_per_minute as i64))
+            .expression_attribute_values(":ttl", n((window + 2) * 60))
+            .build()
+            .map_err(build_err)?;
+        items.push(TransactWriteItem::builder().update(rate).build());
+
+        let idem_index = p.idempotency.as_ref().map(|_| items.len());
+        if let Some((key, record)) = &p.idempotency {
+            let item = IdempotencyItem {
+                pk: keys::idempotency_pk(&b.user_id, key),
+                sk: keys::IDEMPOTENCY_SK.into(),
+                expires_at: p.now + IDEMPOTENCY_TTL_SECONDS,
+                record: record.clone(),
+            };
+            let put = Put::builder()
+                .table_name(self.table())
+                .set_item(Some(serde_dynamo::to_item(&item)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .build()
+                .map_err(build_err)?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+
+        let coupon_index = match (&b.coupon, p.coupon_limit) {
+            (Some(c), Some(limit)) => {
+                let update = Update::builder()
+                    .table_name(self.table())
+                    .key(keys::PK, s(keys::offer_use_pk(&c.code, &b.user_id)))
+                    .key(keys::SK, s(keys::OFFER_USE_SK))
+                    .update_expression("ADD uses :one")
+                    .condition_expression("attribute_not_exists(uses) OR uses < :limit")
+                    .expression_attribute_values(":one", n(1))
+                    .expression_attribute_values(":limit", n(limit))
+                    .build()
+                    .map_err(build_err)?;
+                items.push(TransactWriteItem::builder().update(update).build());
+                Some(items.len() - 1)
+            }
+            _ => None,
+        };
+
+        let (reasons, retries) = match self.transact(items).await? {
+            TransactOutcome::Committed { retries } => return Ok(Placed::Placed { retries }),
+            TransactOutcome::ConditionFailed { reasons, retries } => (reasons, retries),
+        };
+        let _ = retries;
+        let failed = |i: usize| {
+            reasons
+                .get(i)
+                .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+        };
+        // A retry of a placed booking finds its own seats taken too: the stored answer wins.
+        if let Some(i) = idem_index.filter(|i| failed(*i)) {
+            let old = reasons
+                .get(i)
+                .and_then(|r| r.item())
+                .cloned()
+                .unwrap_or_default();
+            let item: IdempotencyItem = serde_dynamo::from_item(old)?;
+            return Ok(Placed::Replay(item.record));
+        }
+        let taken = failed_seat_ids(&reasons, &seat_ids);
+        if !taken.is_empty() {
+            return Ok(Placed::SeatsTaken(taken));
+        }
+        if failed(rate_index) {
+            return Ok(Placed::RateLimited {
+                retry_after_secs: (60 - p.now.rem_euclid(60)).max(1) as u64,
+            });
+        }
+        if coupon_index.is_some_and(failed) {
+            return Ok(Placed::CouponLimitReached);
+        }
+        Err(StoreError::Other(
+            "booking transaction cancelled for an unknown reason".into(),
+        ))
+    }
+
+    pub async fn get_booking(&self, booking_id: &str) -> Result<Option<Booking>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::booking_pk(booking_id)))
+            .key(keys::SK, s(keys::BOOKING_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(match out.item {
+            None => None,
+            Some(item) => Some(serde_dynamo::from_item::<_, BookingItem>(item)?.booking),
+        })
+    }
+
+    /// A user's bookings, newest first.
+    pub async fn list_user_bookings(
+        &self,
+        user_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Booking>, ApiError> {
+        let partition = keys::user_bookings_gsi1pk(user_id);
+        let start = cursor
+            .map(|c| cursor::decode(c, &super::catalog::GSI1_KEY_NAMES, "gsi1pk", &partition))
+            .transpose()?;
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(partition))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            items.push(
+                serde_dynamo::from_item::<_, BookingItem>(item)
+                    .map_err(StoreError::from)?
+                    .booking,
+            );
+        }
+        let next_cursor = out
+            .last_evaluated_key
+            .filter(|k| !k.is_empty())
+            .as_ref()
+            .and_then(cursor::encode);
+        Ok(Page { items, next_cursor })
+    }
+
+    /// `PAYMENT_PENDING → CANCELLED` (or another move out of PAYMENT_PENDING): the booking update
+    /// conditioned on its status, the release of every seat this booking still holds, and the
+    /// coupon use given back, in one transaction. Seats another booking has taken since the hold
+    /// expired are left alone. `Ok(false)` when the booking was no longer in the `from` state.
+    pub async fn release_pending(
+        &self,
+        booking: &Booking,
+        transition: Transition,
+        at: &str,
+    ) -> Result<bool, StoreError> {
+        let mut seats = booking.seat_ids();
+        for _ in 0..=booking.seats.len() {
+            let mut items = vec![self.transition_update(booking, transition, at)?];
+            for seat in &seats {
+                let delete = Delete::builder()
+                    .table_name(self.table())
+                    .key(keys::PK, s(keys::show_pk(&booking.show_id)))
+                    .key(keys::SK, s(keys::seat_sk(seat)))
+                    .condition_expression("booking_id = :b AND #state = :held")
+                    .expression_attribute_names("#state", "state")
+                    .expression_attribute_values(":b", s(booking.booking_id.clone()))
+                    .expression_attribute_values(":held", s(super::catalog::HELD))
+                    .build()
+                    .map_err(build_err)?;
+                items.push(TransactWriteItem::builder().delete(delete).build());
+            }
+            if let Some(c) = booking.coupon.as_ref().filter(|c| c.limited) {
+                let update = Update::builder()
+                    .table_name(self.table())
+                    .key(keys::PK, s(keys::offer_use_pk(&c.code, &booking.user_id)))
+                    .key(keys::SK, s(keys::OFFER_USE_SK))
+                    .update_expression("ADD uses :minus")
+                    .condition_expression("uses > :zero")
+                    .expression_attribute_values(":minus", n(-1))
+                    .expression_attribute_values(":zero", n(0))
+                    .build()
+                    .map_err(build_err)?;
+                items.push(TransactWriteItem::builder().update(update).build());
+            }
+            match self.transact(items).await? {
+                TransactOutcome::Committed { .. } => return Ok(true),
+                TransactOutcome::ConditionFailed { reasons, .. } => {
+                    if reasons
+                        .first()
+                        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+                    {
+                        return Ok(false);
+                    }
+                    let gone = failed_seat_ids(&reasons[1..], &seats);
+                    if gone.is_empty() {
+                        return Err(StoreError::Other(
+                            "release transaction cancelled for an unknown reason".into(),
+                        ));
+                    }
+                    seats.retain(|s| !gone.contains(s));
+                }
+            }
+        }
+        Err(StoreError::Other("release did not converge".into()))
+    }
+
+    /// The conditional booking update of a transition (status, timestamps, leaving the pending GSI).
+    pub fn transition_update(
+        &self,
+        booking: &Booking,
+        t: Transition,
+        at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let stamp = match t.to() {
+            BookingStatus::Confirmed => "confirmed_at",
+            BookingStatus::Cancelled => "cancelled_at",
+            _ => "updated_at",
+        };
+        let update = Update::builder()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::booking_pk(&booking.booking_id)))
+            .key(keys::SK, s(keys::BOOKING_SK))
+            .update_expression(format!(
+                "SET #status = :to, {stamp} = :at REMOVE gsi2pk, gsi2sk"
+            ))
+            .condition_expression("#status = :from")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":to", s(t.to().as_str()))
+            .expression_attribute_values(":from", s(t.from().as_str()))
+            .expression_attribute_values(":at", s(at))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
