@@ -39,7 +39,7 @@ async fn put_city(deps: &Deps, req: Request) -> HttpResult {
     let body: CityBody = parse_json(&req)?;
     parse_time_zone(&body.time_zone).map_err(ApiError::validation)?;
     validate_currency(&body.currency).map_err(ApiError::validation)?;
-    if !(0..=100_000_00).contains(&body.convenience_fee_per_ticket) {
+    if !(0..=10_000_000).contains(&body.convenience_fee_per_ticket) {
         return Err(ApiError::validation(
             "convenienceFeePerTicket must be 0 or more minor units.",
         ));

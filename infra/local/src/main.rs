@@ -2,7 +2,11 @@
 //! function on http://127.0.0.1:$PORT until Ctrl-C.
 
 use boxoffice::{auth::hash_password, config::AdminAccount};
-use boxoffice_local::{gateway::Gateway, seed::seed_demo, LocalStack};
+use boxoffice_local::{
+    gateway::Gateway,
+    seed::{seed_accounts, seed_catalog},
+    LocalStack,
+};
 use std::{collections::HashMap, sync::Arc};
 
 #[tokio::main]
@@ -26,16 +30,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }]))?,
     );
     let stack = LocalStack::start("boxoffice-local", &overrides).await?;
-    let accounts = seed_demo(&stack.deps, &admin, &admin_password).await?;
+    let (accounts, users) = seed_accounts(&stack.deps, &admin, &admin_password).await?;
+    let gateway = Arc::new(Gateway::new(&stack.template, stack.deps.clone()));
+    let shows = seed_catalog(&gateway, &stack.deps, &users[0], &users[1]).await?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let base = format!("http://127.0.0.1:{port}");
-    let gateway = Arc::new(Gateway::new(&stack.template, stack.deps.clone()));
     let server = tokio::spawn(gateway.serve(listener, async {
         let _ = tokio::signal::ctrl_c().await;
     }));
 
-    println!("\nBoxOffice is running at {base}/api/v1  (Ctrl-C stops everything)\n");
+    println!("\nBoxOffice is running at {base}/api/v1  (Ctrl-C stops everything)");
+    println!("Demo data: 2 cities, 4 theatres, 6 movies, {shows} shows over the next 7 days\n");
     println!("Local-only demo accounts (new passwords every run):");
     for a in &accounts {
         println!(
@@ -45,20 +51,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             a.password
         );
     }
-    println!("\nTry it:");
-    println!(
-        "  curl -s -X POST {base}/api/v1/auth/register -H 'content-type: application/json' \\"
-    );
+    let api = format!("{base}/api/v1");
+    println!("\nTry it (bash):");
+    println!("  curl -s {api}/cities");
+    println!("  curl -s -X POST {api}/auth/register -H 'content-type: application/json' \\");
     println!("       -d '{{\"email\":\"me@example.com\",\"password\":\"correct-horse-1\",\"name\":\"Me\"}}'");
+    println!("  TOKEN=$(curl -s -X POST {api}/auth/login -H 'content-type: application/json' \\");
+    println!("       -d '{{\"email\":\"me@example.com\",\"password\":\"correct-horse-1\"}}' | sed -E 's/.*\"accessToken\":\"([^\"]+)\".*/\\1/')");
     println!(
-        "  TOKEN=$(curl -s -X POST {base}/api/v1/auth/login -H 'content-type: application/json' \\"
+        "  MOVIE=$(curl -s '{api}/movies?city=blr' | sed -E 's/.*\"movieId\":\"([^\"]+)\".*/\\1/')"
     );
-    println!("       -d '{{\"email\":\"me@example.com\",\"password\":\"correct-horse-1\"}}' | sed 's/.*\"accessToken\":\"\\([^\"]*\\)\".*/\\1/')");
-    println!("  curl -s {base}/api/v1/cities");
-    println!("  curl -s -X PUT {base}/api/v1/admin/cities/pune -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' \\");
-    println!("       -d '{{\"name\":\"Pune\",\"timeZone\":\"Asia/Kolkata\",\"currency\":\"INR\",\"convenienceFeePerTicket\":2500,\"taxPercent\":18}}'   # 403: customers are not admins");
+    println!("  curl -s \"{api}/cities/blr/movies/$MOVIE/shows\"            # today's shows; add ?date=YYYY-MM-DD");
+    println!("  curl -s {api}/shows/<showId>/seats");
+    println!("  curl -s -X POST {api}/bookings -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' \\");
+    println!("       -H \"idempotency-key: $(uuidgen || date +%s%N)\" -d '{{\"showId\":\"<showId>\",\"seatIds\":[\"C5\",\"C6\"]}}'");
+    println!("  curl -s {api}/me/bookings -H \"authorization: Bearer $TOKEN\"");
+    println!("  cargo lambda invoke register -A 127.0.0.1 -P {port} --data-file events/register.json   # the Lambda Invoke API");
     println!(
-        "  cargo lambda invoke register -A 127.0.0.1 -P {port} --data-file events/register.json\n"
+        "Holds last {}s here (HOLD_SECONDS).\n",
+        stack.deps.config.hold_seconds
     );
     server.await?;
     println!("stopped");

@@ -1,12 +1,23 @@
-//! Demo data for `make run`: cities and one account of each role with local-only credentials.
+//! Demo data for `make run`: two cities, an admin, a partner and a customer (local-only passwords,
+//! new every run), four theatres with two or three screens each, six movies and shows over the
+//! next seven days. The catalogue is created through the real handlers.
 
+use crate::gateway::Gateway;
 use boxoffice::{
     accounts::{create_account, ensure_admin, NewAccount},
+    auth::issue_token,
     clock::rfc3339,
     config::AdminAccount,
-    domain::{city::City, user::Role},
+    domain::{
+        city::City,
+        user::{Role, User},
+    },
     ApiError, Deps,
 };
+use bytes::Bytes;
+use chrono::{Duration, TimeZone};
+use lambda_http::Body;
+use serde_json::{json, Value};
 
 pub struct DemoAccount {
     pub role: Role,
@@ -36,20 +47,21 @@ pub fn demo_cities() -> Vec<City> {
 }
 
 /// Seeds cities and the three demo accounts. Passwords are generated per run and printed once.
-pub async fn seed_demo(
+pub async fn seed_accounts(
     deps: &Deps,
     admin: &AdminAccount,
     admin_password: &str,
-) -> Result<Vec<DemoAccount>, ApiError> {
+) -> Result<(Vec<DemoAccount>, Vec<User>), ApiError> {
     for city in demo_cities() {
         deps.store.put_city(&city).await?;
     }
-    ensure_admin(&deps.store, admin, rfc3339(deps.clock.now())).await?;
+    let admin_user = ensure_admin(&deps.store, admin, rfc3339(deps.clock.now())).await?;
     let mut accounts = vec![DemoAccount {
         role: Role::Admin,
         email: admin.email.clone(),
         password: admin_password.to_owned(),
     }];
+    let mut users = vec![admin_user];
     for (role, email, name, company) in [
         (
             Role::Partner,
@@ -71,20 +83,168 @@ pub async fn seed_demo(
             name: name.into(),
             company: company.map(str::to_owned),
         };
-        match create_account(deps, account, role).await {
-            Ok(_) => accounts.push(DemoAccount {
-                role,
-                email: email.into(),
-                password,
-            }),
-            // Re-seeding a stack that already has the account: keep its old password.
-            Err(ApiError::EmailTaken) => accounts.push(DemoAccount {
-                role,
-                email: email.into(),
-                password: "(unchanged from an earlier run)".into(),
-            }),
-            Err(e) => return Err(e),
+        let user = create_account(deps, account, role).await?;
+        accounts.push(DemoAccount {
+            role,
+            email: email.into(),
+            password,
+        });
+        users.push(user);
+    }
+    Ok((accounts, users))
+}
+
+async fn post(
+    gw: &Gateway,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> Result<Value, String> {
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Bytes::from(body.to_string()))
+        .map_err(|e| e.to_string())?;
+    let resp = gw.call(req).await;
+    let status = resp.status();
+    let text = match resp.into_body() {
+        Body::Text(t) => t,
+        _ => String::new(),
+    };
+    if !status.is_success() {
+        return Err(format!("{method} {path}: {status} {text}"));
+    }
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+fn screen(rows: usize, per_row: usize) -> Value {
+    let rows: Vec<Value> = (0..rows)
+        .map(|r| {
+            let label = ((b'A' + r as u8) as char).to_string();
+            let seats: Vec<Value> = (1..=per_row)
+                .map(|n| {
+                    let kind = if r + 1 == rows {
+                        "RECLINER"
+                    } else if r + 2 >= rows {
+                        "PREMIUM"
+                    } else if r == 0 && n <= 2 {
+                        "WHEELCHAIR"
+                    } else {
+                        "REGULAR"
+                    };
+                    json!({"seatId": format!("{label}{n}"), "type": kind})
+                })
+                .collect();
+            json!({"rowLabel": label, "seats": seats})
+        })
+        .collect();
+    json!({ "rows": rows })
+}
+
+/// Movies, theatres and a week of shows, created through the handlers as an admin and a partner.
+pub async fn seed_catalog(
+    gw: &Gateway,
+    deps: &Deps,
+    admin: &User,
+    partner: &User,
+) -> Result<usize, String> {
+    let now = deps.clock.now_epoch();
+    let jwt = &deps.config.jwt;
+    let admin_token = issue_token(jwt, &admin.user_id, &admin.email, Role::Admin, now)
+        .map_err(|e| e.to_string())?;
+    let partner_token = issue_token(jwt, &partner.user_id, &partner.email, Role::Partner, now)
+        .map_err(|e| e.to_string())?;
+    let movies = [
+        ("Monsoon Letters", ["hindi", "english"], "romance", 128),
+        ("The Last Orbit", ["english", "hindi"], "sci-fi", 142),
+        ("Kaveri Nights", ["kannada", "english"], "drama", 117),
+        ("Ledger of Lies", ["english", "tamil"], "thriller", 109),
+        ("Paper Kites", ["english", "hindi"], "family", 96),
+        ("Steel Raga", ["tamil", "english"], "action", 151),
+    ];
+    let mut movie_ids = Vec::new();
+    for (title, langs, genre, mins) in movies {
+        let body = json!({"title": title, "languages": langs, "genres": [genre], "durationMins": mins, "certification": "UA", "releaseDate": "2026-11-01"});
+        let m = post(gw, "POST", "/api/v1/movies", &admin_token, body).await?;
+        movie_ids.push(m["movieId"].as_str().unwrap_or_default().to_owned());
+    }
+    let theatres = [
+        (
+            "blr",
+            "Orion Screens",
+            "Rajajinagar",
+            vec![(10, 20), (6, 18), (15, 20)],
+        ),
+        (
+            "blr",
+            "Lakeside Cinemas",
+            "Indiranagar",
+            vec![(8, 16), (12, 25)],
+        ),
+        (
+            "nyc",
+            "Hudson Picture House",
+            "Chelsea",
+            vec![(10, 22), (6, 20)],
+        ),
+        (
+            "nyc",
+            "Queensboro Cinema",
+            "Astoria",
+            vec![(14, 21), (5, 20), (7, 20)],
+        ),
+    ];
+    let mut shows = 0;
+    for (t, (city, name, area, screens)) in theatres.into_iter().enumerate() {
+        let layouts: Vec<Value> = screens.iter().enumerate().map(|(i, (r, n))| json!({"name": format!("Screen {}", i + 1), "layout": screen(*r, *n)})).collect();
+        let body = json!({"name": name, "cityId": city, "area": area, "address": format!("{} {area}", 10 + t), "screens": layouts});
+        let theatre = post(gw, "POST", "/api/v1/theatres", &partner_token, body).await?;
+        let city_def = demo_cities()
+            .into_iter()
+            .find(|c| c.city_id == city)
+            .ok_or("city")?;
+        let tz: chrono_tz::Tz = city_def.time_zone.parse().map_err(|_| "tz")?;
+        let today = deps.clock.now().with_timezone(&tz).date_naive();
+        let (regular, premium, recliner) = if city == "blr" {
+            (18000, 25000, 40000)
+        } else {
+            (1400, 1900, 2600)
+        };
+        for (s, scr) in theatre["screens"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            for day in 0..7 {
+                for (slot, hour) in [10u32, 14, 19].into_iter().enumerate() {
+                    let Some(start) = tz
+                        .from_local_datetime(
+                            &(today + Duration::days(day))
+                                .and_hms_opt(hour, 30, 0)
+                                .unwrap_or_default(),
+                        )
+                        .single()
+                    else {
+                        continue;
+                    };
+                    if start.timestamp() < now + 3600 {
+                        continue;
+                    }
+                    let movie = &movie_ids[(t + s + slot + day as usize) % movie_ids.len()];
+                    let lang = movies[(t + s + slot + day as usize) % movies.len()].1[0];
+                    let body = json!({"theatreId": theatre["theatreId"], "screenId": scr["screenId"], "movieId": movie,
+                        "startTime": start.to_rfc3339(), "language": lang, "format": if s == 0 { "IMAX 2D" } else { "2D" },
+                        "currency": city_def.currency, "prices": {"REGULAR": regular, "PREMIUM": premium, "RECLINER": recliner, "WHEELCHAIR": regular}});
+                    post(gw, "POST", "/api/v1/shows", &partner_token, body).await?;
+                    shows += 1;
+                }
+            }
         }
     }
-    Ok(accounts)
+    Ok(shows)
 }

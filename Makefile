@@ -1,0 +1,41 @@
+# BoxOffice: the two commands are `make run` and `make test`. Everything they need is installed,
+# pinned, into .local/ (git-ignored) on first use and reused afterwards.
+SHELL := /bin/bash
+PORT ?= 3000
+CARGO ?= cargo
+
+.PHONY: help tools run test lint build bench clean
+
+help:
+	@echo "make run    the whole system on http://127.0.0.1:$(PORT) (PORT=... to change), Ctrl-C stops it"
+	@echo "make test   the whole suite against private emulators on free ports"
+	@echo "make lint   cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
+	@echo "make build  sam build (installs cargo-lambda and aws-sam-cli into .local/build-venv)"
+	@echo "make bench  the benchmark (release build), writes bench/results/latest.md"
+
+tools:
+	@infra/stack.sh install
+
+run: tools
+	$(CARGO) build -p boxoffice-local
+	PORT=$(PORT) infra/with-stack.sh target/debug/boxoffice-local
+
+test: tools
+	infra/with-stack.sh $(CARGO) test --workspace
+
+lint: tools
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	.local/venv/bin/cfn-lint template.yaml
+
+build:
+	infra/stack.sh install-build-tools
+	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" sam validate --lint
+	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" sam build --beta-features
+
+bench: tools
+	$(CARGO) build --release -p boxoffice-bench
+	infra/with-stack.sh target/release/boxoffice-bench
+
+clean:
+	rm -rf .aws-sam
