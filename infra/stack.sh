@@ -131,6 +131,9 @@ case "${1:-}" in
     : >"$dir/pids"
     {
       echo "export AWS_REGION=us-east-1"
+      # Local emulators on two shared cores shed load under a 2,000-request rush: let the SDK
+      # retry transient connection failures longer than its default 3 attempts.
+      echo "export AWS_MAX_ATTEMPTS=10"
       echo "export AWS_ACCESS_KEY_ID=local"
       echo "export AWS_SECRET_ACCESS_KEY=local"
       echo "unset AWS_PROFILE AWS_SESSION_TOKEN"

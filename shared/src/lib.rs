@@ -10,9 +10,12 @@ pub mod config;
 pub mod deps;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod ids;
 pub mod logging;
+pub mod payments;
+pub mod refunds;
 pub mod routes;
 pub mod store;
 pub mod views;
@@ -32,6 +35,27 @@ macro_rules! http_main {
             lambda_http::run(lambda_http::service_fn(move |req| async move {
                 Ok::<_, lambda_http::Error>($handler(deps, req).await)
             }))
+            .await
+        }
+    };
+}
+
+/// The `main` of an SQS-triggered function: the handler returns an `SqsBatchResponse`, so only
+/// the failed messages are retried (and, after three receives, dead-lettered).
+#[macro_export]
+macro_rules! sqs_main {
+    ($handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_runtime::Error> {
+            let deps = $crate::Deps::from_env().await?;
+            let deps = &deps;
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: lambda_runtime::LambdaEvent<
+                    aws_lambda_events::event::sqs::SqsEvent,
+                >| async move {
+                    Ok::<_, lambda_runtime::Error>($handler(deps, event.payload).await)
+                },
+            ))
             .await
         }
     };

@@ -34,6 +34,11 @@ routes! {
     "POST" "/api/v1/bookings/{bookingId}/cancel" => "cancel-booking",
     "PUT" "/api/v1/admin/offers/{code}" => "put-offer",
     "GET" "/api/v1/admin/offers" => "list-offers",
+    "POST" "/api/v1/bookings/{bookingId}/payments" => "initiate-payment",
+    "POST" "/api/v1/payments/webhooks/{provider}" => "payment-webhook",
+    "POST" "/api/v1/sandbox/payments/{paymentIntentId}/complete" => "sandbox-complete",
+    "POST" "/api/v1/tickets/verify" => "verify-ticket",
+    "POST" "/api/v1/shows/{showId}/cancel" => "cancel-show",
 }
 
 /// Matches a concrete path against a route template such as `/api/v1/shows/{showId}/seats`,

@@ -203,6 +203,14 @@ pub struct BookingView<'a> {
     pub confirmed_at: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment: Option<&'a crate::domain::booking::PaymentInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refund: Option<&'a crate::domain::booking::RefundInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<&'a crate::domain::booking::TicketInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admitted_at: Option<&'a str>,
 }
 
 impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
@@ -223,6 +231,10 @@ impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
             created_at: &b.created_at,
             confirmed_at: b.confirmed_at.as_deref(),
             cancelled_at: b.cancelled_at.as_deref(),
+            payment: b.payment.as_ref(),
+            refund: b.refund.as_ref(),
+            ticket: b.ticket.as_ref(),
+            admitted_at: b.admitted_at.as_deref(),
         }
     }
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use std::{collections::HashMap, sync::Arc};
 
 pub mod counter;
+pub mod faults;
 pub mod fixtures;
 pub mod logs;
 
@@ -133,9 +134,25 @@ impl TestStack {
 
     /// A gateway whose handlers use a DynamoDB client that counts its round trips.
     pub fn counted(&self) -> (Gateway, counter::CallCounter) {
+        let (deps, counter) = self.counted_deps();
+        (Gateway::new(&self.stack.template, deps), counter)
+    }
+
+    /// Handler dependencies (cold caches) whose DynamoDB client counts its round trips.
+    pub fn counted_deps(&self) -> (Deps, counter::CallCounter) {
         let counter = counter::CallCounter::default();
+        (self.deps_with_interceptor(counter.clone()), counter)
+    }
+
+    /// Handler dependencies whose DynamoDB client runs `interceptor` (counting, failure injection).
+    pub fn deps_with_interceptor(
+        &self,
+        interceptor: impl aws_smithy_runtime_api::client::interceptors::Intercept + 'static,
+    ) -> Deps {
+        // The SDK's own default of 3 attempts, as in Lambda (the local stack raises it for load).
         let conf = aws_sdk_dynamodb::config::Builder::from(&self.stack.sdk)
-            .interceptor(counter.clone())
+            .interceptor(interceptor)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
             .build();
         let mut deps = self.deps().clone();
         deps.store = boxoffice::store::Store::new(
@@ -143,7 +160,54 @@ impl TestStack {
             deps.store.table(),
         );
         deps.caches = Default::default();
-        (Gateway::new(&self.stack.template, deps), counter)
+        deps
+    }
+
+    /// The template's SQS triggers, running against this stack (failed messages return after 1 s).
+    pub fn start_triggers(&self) -> boxoffice_local::triggers::Triggers {
+        boxoffice_local::triggers::start(
+            &self.stack.template,
+            &self.stack.provisioned,
+            self.deps(),
+            self.sqs(),
+            boxoffice_local::triggers::TriggerOptions {
+                failed_visibility_seconds: 1,
+            },
+        )
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.stack.sdk)
+    }
+
+    pub fn queue_url(&self, logical_id: &str) -> String {
+        self.stack
+            .provisioned
+            .queue_url(logical_id)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// Messages visible or in flight on a queue.
+    pub async fn queue_depth(&self, logical_id: &str) -> i64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(self.queue_url(logical_id))
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("queue attributes: {e}"));
+        let attrs = out.attributes.unwrap_or_default();
+        let get = |a: &A| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        get(&A::ApproximateNumberOfMessages) + get(&A::ApproximateNumberOfMessagesNotVisible)
     }
 
     /// A request through the gateway's routing, exactly as one to the local port.
@@ -178,5 +242,23 @@ impl TestStack {
             self.deps().clock.now_epoch(),
         )
         .unwrap_or_else(|e| panic!("issuing a token: {e}"))
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `seconds`.
+pub async fn eventually<T, F, Fut>(what: &str, seconds: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {seconds}s waiting for {what}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

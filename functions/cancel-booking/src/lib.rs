@@ -1,12 +1,15 @@
-//! `POST /bookings/{bookingId}/cancel` (the owner, ADMIN): `PAYMENT_PENDING → CANCELLED`, its
-//! seats free at once. Cancelling a cancelled booking returns it again.
+//! `POST /bookings/{bookingId}/cancel` (the owner, ADMIN): `PAYMENT_PENDING → CANCELLED` with the
+//! seats free at once; `CONFIRMED → CANCELLED` with a refund until the cut-off before the show.
+//! Cancelling a cancelled booking returns it again.
 
 use boxoffice::{
     auth::authenticate,
     bookings::load_for,
     clock::rfc3339,
-    domain::booking::{BookingStatus, Transition},
+    domain::booking::{Booking, BookingStatus, Transition},
+    events::{booking_event, publish, EventKind},
     http::{ok, path_param, serve, HttpResult},
+    refunds::cancel_with_refund,
     views::BookingView,
     ApiError, Deps,
 };
@@ -16,38 +19,67 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| cancel_booking(deps, req)).await
 }
 
+fn refuse(b: &Booking) -> ApiError {
+    ApiError::InvalidState(format!(
+        "A {} booking cannot be cancelled.",
+        b.status.as_str()
+    ))
+}
+
 async fn cancel_booking(deps: &Deps, req: Request) -> HttpResult {
     let caller = authenticate(&deps.config.jwt, &req)?;
     let booking_id = path_param(&req, "bookingId")?;
-    let mut booking = load_for(deps, &caller, &booking_id).await?;
-    match booking.status {
+    let booking = load_for(deps, &caller, &booking_id).await?;
+    let done = match booking.status {
         BookingStatus::Cancelled => return ok(&BookingView::from(&booking)),
-        BookingStatus::PaymentPending => {}
-        other => {
-            return Err(ApiError::InvalidState(format!(
-                "A {} booking cannot be cancelled.",
-                other.as_str()
-            )));
+        BookingStatus::PaymentPending => cancel_pending(deps, &booking).await?,
+        BookingStatus::Confirmed => {
+            let start = chrono::DateTime::parse_from_rfc3339(&booking.show_start)
+                .map_err(ApiError::internal)?;
+            let cutoff = start.timestamp() - deps.config.cancellation_cutoff_minutes * 60;
+            if deps.clock.now_epoch() >= cutoff {
+                return Err(ApiError::InvalidState(format!(
+                    "Confirmed bookings can be cancelled until {} minutes before the show.",
+                    deps.config.cancellation_cutoff_minutes
+                )));
+            }
+            cancel_with_refund(deps, &booking, "cancelled by the customer").await?
+        }
+        _ => return Err(refuse(&booking)),
+    };
+    match done {
+        Some(cancelled) => ok(&BookingView::from(&cancelled)),
+        // It moved on meanwhile (paid, expired, or cancelled by a concurrent request).
+        None => {
+            let now = load_for(deps, &caller, &booking_id).await?;
+            match now.status {
+                BookingStatus::Cancelled => ok(&BookingView::from(&now)),
+                _ => Err(refuse(&now)),
+            }
         }
     }
+}
+
+async fn cancel_pending(deps: &Deps, booking: &Booking) -> Result<Option<Booking>, ApiError> {
     let at = rfc3339(deps.clock.now());
-    if deps
+    if !deps
         .store
-        .release_pending(&booking, Transition::CancelPending, &at)
+        .release_pending(booking, Transition::CancelPending, &at)
         .await?
     {
-        tracing::info!(booking_id = %booking.booking_id, "booking cancelled");
-        booking.status = BookingStatus::Cancelled;
-        booking.cancelled_at = Some(at);
-        return ok(&BookingView::from(&booking));
+        return Ok(None);
     }
-    // It moved on meanwhile (confirmed, expired, or cancelled by a concurrent request).
-    let now = load_for(deps, &caller, &booking_id).await?;
-    match now.status {
-        BookingStatus::Cancelled => ok(&BookingView::from(&now)),
-        other => Err(ApiError::InvalidState(format!(
-            "A {} booking cannot be cancelled.",
-            other.as_str()
-        ))),
-    }
+    tracing::info!(booking_id = %booking.booking_id, "booking cancelled");
+    let mut cancelled = booking.clone();
+    cancelled.status = BookingStatus::Cancelled;
+    cancelled.cancelled_at = Some(at);
+    publish(
+        deps,
+        vec![
+            booking_event(EventKind::BookingCancelled, &cancelled),
+            booking_event(EventKind::SeatsReleased, &cancelled),
+        ],
+    )
+    .await;
+    Ok(Some(cancelled))
 }

@@ -156,6 +156,10 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         created_at: rfc3339(now),
         confirmed_at: None,
         cancelled_at: None,
+        payment: None,
+        refund: None,
+        ticket: None,
+        admitted_at: None,
     };
     let response_body =
         serde_json::to_string(&BookingView::from(&booking)).map_err(ApiError::internal)?;

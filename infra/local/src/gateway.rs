@@ -216,6 +216,21 @@ impl Gateway {
 
     /// The Lambda Invoke API: the body is the raw event, the answer the function's raw result.
     async fn invoke_api(&self, name: &str, event: &Bytes) -> HyperResponse {
+        if registry::SQS_FUNCTIONS.contains(&name) {
+            return match serde_json::from_slice(event) {
+                Ok(ev) => match registry::invoke_sqs(name, &self.deps, ev).await {
+                    Some(out) => json_response(
+                        StatusCode::OK,
+                        serde_json::to_value(out).unwrap_or(Value::Null),
+                    ),
+                    None => plain(StatusCode::NOT_FOUND, "function not found"),
+                },
+                Err(e) => json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "Type": "User", "message": e.to_string() }),
+                ),
+            };
+        }
         if !registry::HTTP_FUNCTIONS.contains(&name) {
             return json_response(
                 StatusCode::NOT_FOUND,

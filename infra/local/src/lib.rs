@@ -6,6 +6,7 @@ pub mod provision;
 pub mod registry;
 pub mod seed;
 pub mod template;
+pub mod triggers;
 
 use boxoffice::{config::Config, Deps};
 use provision::{BoxError, Provisioned};

@@ -33,6 +33,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (accounts, users) = seed_accounts(&stack.deps, &admin, &admin_password).await?;
     let gateway = Arc::new(Gateway::new(&stack.template, stack.deps.clone()));
     let shows = seed_catalog(&gateway, &stack.deps, &users[0], &users[1]).await?;
+    let triggers = boxoffice_local::triggers::start(
+        &stack.template,
+        &stack.provisioned,
+        &stack.deps,
+        aws_sdk_sqs::Client::new(&stack.sdk),
+        Default::default(),
+    );
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let base = format!("http://127.0.0.1:{port}");
@@ -72,6 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         stack.deps.config.hold_seconds
     );
     server.await?;
+    triggers.stop().await;
     println!("stopped");
     Ok(())
 }

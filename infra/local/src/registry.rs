@@ -1,6 +1,7 @@
 //! Function name → the very handler its Lambda binary runs. The test `every_function_is_wired`
 //! keeps this list equal to the function crates, template.yaml and events/.
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use boxoffice::Deps;
 use lambda_http::{Body, Request, Response};
 
@@ -41,9 +42,37 @@ http_functions! {
     "cancel-booking" => cancel_booking,
     "put-offer" => put_offer,
     "list-offers" => list_offers,
+    "initiate-payment" => initiate_payment,
+    "payment-webhook" => payment_webhook,
+    "sandbox-complete" => sandbox_complete,
+    "verify-ticket" => verify_ticket,
+    "cancel-show" => cancel_show,
+}
+
+macro_rules! sqs_functions {
+    ($($name:literal => $krate:ident),* $(,)?) => {
+        /// Every SQS-triggered function, by name.
+        pub const SQS_FUNCTIONS: &[&str] = &[$($name),*];
+
+        /// Calls the named SQS function's handler with a batch; `None` for an unknown name.
+        pub async fn invoke_sqs(name: &str, deps: &Deps, event: SqsEvent) -> Option<SqsBatchResponse> {
+            Some(match name {
+                $($name => $krate::handler(deps, event).await,)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+sqs_functions! {
+    "confirm-payment" => confirm_payment,
 }
 
 /// Every function the local stack can run.
 pub fn all_functions() -> Vec<&'static str> {
-    HTTP_FUNCTIONS.to_vec()
+    HTTP_FUNCTIONS
+        .iter()
+        .chain(SQS_FUNCTIONS)
+        .copied()
+        .collect()
 }

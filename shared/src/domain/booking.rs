@@ -145,6 +145,67 @@ pub struct Booking {
     pub confirmed_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancelled_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment: Option<PaymentInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<RefundInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admitted_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentStatus {
+    Initiated,
+    Succeeded,
+    Failed,
+    RefundInitiated,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::Initiated => "INITIATED",
+            PaymentStatus::Succeeded => "SUCCEEDED",
+            PaymentStatus::Failed => "FAILED",
+            PaymentStatus::RefundInitiated => "REFUND_INITIATED",
+            PaymentStatus::Refunded => "REFUNDED",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentInfo {
+    pub payment_id: String,
+    pub provider: String,
+    pub payment_intent_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: PaymentStatus,
+    pub redirect_url: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundInfo {
+    /// `INITIATED`, then `COMPLETED` when the provider confirms it.
+    pub status: String,
+    pub amount: i64,
+    pub reason: String,
+    pub initiated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketInfo {
+    pub ticket_id: String,
+    pub qr_code_data: String,
+    pub seat_ids: Vec<String>,
 }
 
 impl Booking {

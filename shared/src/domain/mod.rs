@@ -6,4 +6,5 @@ pub mod city;
 pub mod layout;
 pub mod pricing;
 pub mod show;
+pub mod ticket;
 pub mod user;

@@ -11,7 +11,7 @@ use crate::{
     error::ApiError,
 };
 use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,35 @@ struct IdempotencyItem {
 
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 
+/// The conditional Put of an idempotency record; on a repeat DynamoDB returns the stored one (ALL_OLD).
+pub fn idempotency_put(
+    table: &str,
+    user_id: &str,
+    key: &str,
+    record: &IdempotencyRecord,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let item = IdempotencyItem {
+        pk: keys::idempotency_pk(user_id, key),
+        sk: keys::IDEMPOTENCY_SK.into(),
+        expires_at: now + IDEMPOTENCY_TTL_SECONDS,
+        record: record.clone(),
+    };
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(serde_dynamo::to_item(&item)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The record inside an ALL_OLD idempotency item.
+pub fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreError> {
+    Ok(serde_dynamo::from_item::<_, IdempotencyItem>(item)?.record)
+}
+
 pub struct PlaceBooking<'a> {
     pub booking: &'a Booking,
     pub now: i64,
@@ -56,6 +85,15 @@ pub struct PlaceBooking<'a> {
     pub rate_limit_per_minute: u32,
     /// The per-user limit of the booking's coupon, if it has one.
     pub coupon_limit: Option<i64>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Release {
+    Done,
+    /// The booking was not in the transition's `from` state.
+    NotInState,
+    /// One of the extra items' conditions failed (a processed-event marker: a duplicate).
+    ExtraFailed,
 }
 
 #[derive(Debug)]
@@ -150,22 +188,13 @@ impl Store {
 
         let idem_index = p.idempotency.as_ref().map(|_| items.len());
         if let Some((key, record)) = &p.idempotency {
-            let item = IdempotencyItem {
-                pk: keys::idempotency_pk(&b.user_id, key),
-                sk: keys::IDEMPOTENCY_SK.into(),
-                expires_at: p.now + IDEMPOTENCY_TTL_SECONDS,
-                record: record.clone(),
-            };
-            let put = Put::builder()
-                .table_name(self.table())
-                .set_item(Some(serde_dynamo::to_item(&item)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .build()
-                .map_err(build_err)?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(idempotency_put(
+                self.table(),
+                &b.user_id,
+                key,
+                record,
+                p.now,
+            )?);
         }
 
         let coupon_index = match (&b.coupon, p.coupon_limit) {
@@ -283,16 +312,32 @@ impl Store {
     /// `PAYMENT_PENDING → CANCELLED` (or another move out of PAYMENT_PENDING): the booking update
     /// conditioned on its status, the release of every seat this booking still holds, and the
     /// coupon use given back, in one transaction. Seats another booking has taken since the hold
-    /// expired are left alone. `Ok(false)` when the booking was no longer in the `from` state.
+    /// expired are left alone. `Ok(false)` when the booking was no longer PAYMENT_PENDING.
     pub async fn release_pending(
         &self,
         booking: &Booking,
         transition: Transition,
         at: &str,
     ) -> Result<bool, StoreError> {
+        Ok(self
+            .release_pending_with(booking, transition, at, &[], Vec::new())
+            .await?
+            == Release::Done)
+    }
+
+    /// `release_pending` with extra attributes set on the booking and extra items in the
+    /// transaction (a processed-event marker).
+    pub async fn release_pending_with(
+        &self,
+        booking: &Booking,
+        transition: Transition,
+        at: &str,
+        extra_sets: &[(&str, AttributeValue)],
+        extra_items: Vec<TransactWriteItem>,
+    ) -> Result<Release, StoreError> {
         let mut seats = booking.seat_ids();
         for _ in 0..=booking.seats.len() {
-            let mut items = vec![self.transition_update(booking, transition, at)?];
+            let mut items = vec![self.transition_update(booking, transition, at, extra_sets)?];
             for seat in &seats {
                 let delete = Delete::builder()
                     .table_name(self.table())
@@ -306,6 +351,8 @@ impl Store {
                     .map_err(build_err)?;
                 items.push(TransactWriteItem::builder().delete(delete).build());
             }
+            let extra_start = items.len();
+            items.extend(extra_items.iter().cloned());
             if let Some(c) = booking.coupon.as_ref().filter(|c| c.limited) {
                 let update = Update::builder()
                     .table_name(self.table())
@@ -320,13 +367,18 @@ impl Store {
                 items.push(TransactWriteItem::builder().update(update).build());
             }
             match self.transact(items).await? {
-                TransactOutcome::Committed { .. } => return Ok(true),
+                TransactOutcome::Committed { .. } => return Ok(Release::Done),
                 TransactOutcome::ConditionFailed { reasons, .. } => {
-                    if reasons
-                        .first()
-                        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-                    {
-                        return Ok(false);
+                    let failed = |i: usize| {
+                        reasons
+                            .get(i)
+                            .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+                    };
+                    if (extra_start..extra_start + extra_items.len()).any(failed) {
+                        return Ok(Release::ExtraFailed);
+                    }
+                    if failed(0) {
+                        return Ok(Release::NotInState);
                     }
                     let gone = failed_seat_ids(&reasons[1..], &seats);
                     if gone.is_empty() {
@@ -347,19 +399,24 @@ impl Store {
         booking: &Booking,
         t: Transition,
         at: &str,
+        extra_sets: &[(&str, AttributeValue)],
     ) -> Result<TransactWriteItem, StoreError> {
         let stamp = match t.to() {
             BookingStatus::Confirmed => "confirmed_at",
             BookingStatus::Cancelled => "cancelled_at",
             _ => "updated_at",
         };
-        let update = Update::builder()
+        let mut sets = format!("#status = :to, {stamp} = :at");
+        let mut update = Update::builder()
             .table_name(self.table())
             .key(keys::PK, s(keys::booking_pk(&booking.booking_id)))
-            .key(keys::SK, s(keys::BOOKING_SK))
-            .update_expression(format!(
-                "SET #status = :to, {stamp} = :at REMOVE gsi2pk, gsi2sk"
-            ))
+            .key(keys::SK, s(keys::BOOKING_SK));
+        for (i, (attr, value)) in extra_sets.iter().enumerate() {
+            sets.push_str(&format!(", {attr} = :x{i}"));
+            update = update.expression_attribute_values(format!(":x{i}"), value.clone());
+        }
+        let update = update
+            .update_expression(format!("SET {sets} REMOVE gsi2pk, gsi2sk"))
             .condition_expression("#status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":to", s(t.to().as_str()))
@@ -369,5 +426,26 @@ impl Store {
             .build()
             .map_err(build_err)?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+impl Store {
+    /// A stored idempotent response, if the key was used.
+    pub async fn get_idempotency(
+        &self,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::idempotency_pk(user_id, key)))
+            .key(keys::SK, s(keys::IDEMPOTENCY_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        out.item.map(idempotency_record).transpose()
     }
 }

@@ -104,3 +104,9 @@ pub fn offer_use_pk(code: &str, user_id: &str) -> String {
     format!("OFFERUSE#{code}#{user_id}")
 }
 pub const OFFER_USE_SK: &str = "OFFERUSE";
+
+/// The processed-event marker of a provider's webhook event.
+pub fn processed_event_pk(provider: &str, event_id: &str) -> String {
+    format!("EVENT#{provider}#{event_id}")
+}
+pub const PROCESSED_EVENT_SK: &str = "EVENT";

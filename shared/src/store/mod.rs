@@ -7,6 +7,7 @@ pub mod cities;
 pub mod cursor;
 pub mod keys;
 pub mod offers;
+pub mod payments;
 pub mod seats;
 pub mod users;
 

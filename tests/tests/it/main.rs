@@ -4,4 +4,5 @@ mod auth;
 mod bookings;
 mod catalog;
 mod errors;
+mod payments;
 mod wiring;

@@ -1,0 +1,103 @@
+//! `POST /shows/{showId}/cancel` (the owning PARTNER, ADMIN): the show becomes CANCELLED, every
+//! pending booking is cancelled and every confirmed one refunded. Safe to repeat: a second call
+//! finishes whatever a first one left.
+
+use boxoffice::{
+    auth::authenticate,
+    clock::rfc3339,
+    domain::{
+        booking::{Booking, BookingStatus, Transition},
+        user::Role,
+    },
+    events::{booking_event, publish, DomainEvent, EventKind},
+    http::{ok, path_param, serve, HttpResult},
+    ids::is_id,
+    refunds::cancel_with_refund,
+    ApiError, Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use std::collections::BTreeSet;
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| cancel_show(deps, req)).await
+}
+
+async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    caller.require(&[Role::Partner, Role::Admin])?;
+    let show_id = path_param(&req, "showId")?;
+    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
+    if !is_id("sh", &show_id) {
+        return Err(not_found());
+    }
+    let collection = deps
+        .store
+        .get_show_collection(&show_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if !caller.is_admin() && collection.show.partner_id != caller.user_id {
+        return Err(ApiError::Forbidden(
+            "Only the partner owning this show's theatre may cancel it.".into(),
+        ));
+    }
+    let newly = deps.store.cancel_show(&show_id).await?;
+    deps.caches.forget_show(&show_id);
+    if newly {
+        publish(
+            deps,
+            vec![DomainEvent {
+                kind: EventKind::ShowCancelled,
+                detail: json!({ "eventId": format!("ShowCancelled#{show_id}"), "showId": show_id }),
+            }],
+        )
+        .await;
+    }
+    let booking_ids: BTreeSet<&str> = collection
+        .seats
+        .iter()
+        .map(|s| s.booking_id.as_str())
+        .collect();
+    let (mut cancelled, mut refunded) = (0, 0);
+    for id in booking_ids {
+        let Some(booking) = deps.store.get_booking(id).await? else {
+            continue;
+        };
+        match booking.status {
+            BookingStatus::PaymentPending => {
+                cancelled += usize::from(cancel_pending(deps, &booking).await?)
+            }
+            BookingStatus::Confirmed => {
+                refunded += usize::from(
+                    cancel_with_refund(deps, &booking, "show cancelled")
+                        .await?
+                        .is_some(),
+                )
+            }
+            _ => {}
+        }
+    }
+    tracing::info!(show_id = %show_id, cancelled, refunded, "show cancelled");
+    ok(
+        &json!({ "showId": show_id, "status": "CANCELLED", "bookingsCancelled": cancelled, "bookingsRefunded": refunded }),
+    )
+}
+
+async fn cancel_pending(deps: &Deps, booking: &Booking) -> Result<bool, ApiError> {
+    let released = deps
+        .store
+        .release_pending(
+            booking,
+            Transition::CancelPending,
+            &rfc3339(deps.clock.now()),
+        )
+        .await?;
+    if released {
+        publish(
+            deps,
+            vec![booking_event(EventKind::BookingCancelled, booking)],
+        )
+        .await;
+    }
+    Ok(released)
+}

@@ -1,0 +1,1 @@
+boxoffice::sqs_main!(confirm_payment::handler);

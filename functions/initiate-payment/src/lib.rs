@@ -1,0 +1,155 @@
+//! `POST /bookings/{bookingId}/payments` (the owner, idempotent): opens a payment intent with the
+//! provider and extends the seat holds, once, to the payment window.
+
+use boxoffice::{
+    auth::authenticate,
+    bookings::load_for,
+    clock::rfc3339,
+    domain::booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus},
+    http::{body_bytes, idempotency_key, json_text, parse_json, path_param, serve, HttpResult},
+    ids::new_id,
+    payments::sandbox_intent_id,
+    store::{bookings::IdempotencyRecord, payments::StartPayment},
+    ApiError, Deps,
+};
+use lambda_http::{http::StatusCode, Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PaymentBody {
+    provider: String,
+    return_url: String,
+}
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| initiate_payment(deps, req)).await
+}
+
+/// Why this booking cannot start a payment now, as the contract's error.
+fn refusal(booking: &Booking, now: i64) -> Option<ApiError> {
+    match booking.status {
+        BookingStatus::PaymentPending if booking.payment.is_some() => {
+            Some(ApiError::PaymentPending)
+        }
+        BookingStatus::PaymentPending if booking.hold_expires_at < now => {
+            Some(ApiError::BookingExpired)
+        }
+        BookingStatus::PaymentPending => None,
+        BookingStatus::Expired => Some(ApiError::BookingExpired),
+        other => Some(ApiError::NotPayable(format!(
+            "A {} booking cannot be paid.",
+            other.as_str()
+        ))),
+    }
+}
+
+async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    let key = idempotency_key(&req)?;
+    let booking_id = path_param(&req, "bookingId")?;
+    let body: PaymentBody = parse_json(&req)?;
+    if body.provider != "sandbox" || !deps.config.sandbox_enabled {
+        return Err(ApiError::validation(
+            "provider must be \"sandbox\" (the only provider that creates intents here).",
+        ));
+    }
+    let url_ok = (body.return_url.starts_with("https://")
+        || body.return_url.starts_with("http://"))
+        && body.return_url.len() <= 2048
+        && !body
+            .return_url
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
+    if !url_ok {
+        return Err(ApiError::validation("returnUrl must be an http(s) URL."));
+    }
+    let booking = load_for(deps, &caller, &booking_id).await?;
+    if booking.user_id != caller.user_id {
+        return Err(ApiError::Forbidden(
+            "Only the booking's owner can pay for it.".into(),
+        ));
+    }
+    let request_hash = hex::encode(Sha256::digest(body_bytes(&req)));
+    let replay = |record: IdempotencyRecord| {
+        if record.request_hash == request_hash {
+            json_text(
+                StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED),
+                record.body,
+            )
+        } else {
+            Err(ApiError::IdempotencyKeyReused)
+        }
+    };
+    let now = deps.clock.now();
+    if let Some(refused) = refusal(&booking, now.timestamp()) {
+        // A retry of a request that already opened the intent gets its stored answer.
+        if let (ApiError::PaymentPending, Some(k)) = (&refused, key.as_deref()) {
+            if let Some(record) = deps.store.get_idempotency(&caller.user_id, k).await? {
+                return replay(record);
+            }
+        }
+        return Err(refused);
+    }
+
+    let intent = sandbox_intent_id(&booking.booking_id);
+    let separator = if body.return_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let payment = PaymentInfo {
+        payment_id: new_id("pay"),
+        provider: body.provider,
+        payment_intent_id: intent.clone(),
+        amount: booking.pricing.total,
+        currency: booking.pricing.currency.clone(),
+        status: PaymentStatus::Initiated,
+        redirect_url: format!(
+            "{}{separator}bookingId={}&paymentIntentId={intent}",
+            body.return_url, booking.booking_id
+        ),
+        created_at: rfc3339(now),
+    };
+    let hold_until = booking
+        .hold_expires_at
+        .max(now.timestamp() + deps.config.payment_window_seconds);
+    let response = json!({
+        "paymentId": payment.payment_id,
+        "bookingId": booking.booking_id,
+        "status": "INITIATED",
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "provider": payment.provider,
+        "providerPayload": { "paymentIntentId": intent, "redirectUrl": payment.redirect_url },
+        "holdExpiresAt": chrono::DateTime::from_timestamp(hold_until, 0).map(rfc3339),
+    })
+    .to_string();
+    let idempotency = key.as_deref().map(|k| {
+        (
+            k,
+            IdempotencyRecord {
+                request_hash: request_hash.clone(),
+                status: 201,
+                body: response.clone(),
+            },
+        )
+    });
+    match deps
+        .store
+        .start_payment(&booking, &payment, hold_until, now.timestamp(), idempotency)
+        .await?
+    {
+        StartPayment::Started => {
+            tracing::info!(booking_id = %booking.booking_id, payment_id = %payment.payment_id, "payment started");
+            json_text(StatusCode::CREATED, response)
+        }
+        StartPayment::Replay(record) => replay(record),
+        StartPayment::Changed => {
+            let now_booking = load_for(deps, &caller, &booking_id).await?;
+            Err(refusal(&now_booking, now.timestamp()).unwrap_or(ApiError::PaymentPending))
+        }
+    }
+}

@@ -1,0 +1,1 @@
+boxoffice::http_main!(initiate_payment::handler);

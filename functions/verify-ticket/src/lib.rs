@@ -1,0 +1,68 @@
+//! `POST /tickets/verify` (the PARTNER of the show's theatre): admits a ticket once. The code is
+//! checked offline (its signature) before anything is read.
+
+use boxoffice::{
+    auth::authenticate,
+    clock::rfc3339,
+    domain::{booking::BookingStatus, ticket::verify, user::Role},
+    http::{ok, parse_json, serve, HttpResult},
+    ApiError, Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct VerifyBody {
+    qr_code_data: String,
+}
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| verify_ticket(deps, req)).await
+}
+
+async fn verify_ticket(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    caller.require(&[Role::Partner])?;
+    let body: VerifyBody = parse_json(&req)?;
+    let forged = || ApiError::validation("The ticket code is forged, altered or unreadable.");
+    let claims = verify(
+        deps.config.ticket_signing_key.expose().as_bytes(),
+        &body.qr_code_data,
+    )
+    .ok_or_else(forged)?;
+    let show = deps
+        .caches
+        .show(&deps.store, &claims.show_id)
+        .await?
+        .ok_or_else(forged)?;
+    if show.partner_id != caller.user_id || show.theatre_id != claims.theatre_id {
+        return Err(ApiError::Forbidden(
+            "This ticket is for another partner's theatre.".into(),
+        ));
+    }
+    let booking = deps
+        .store
+        .get_booking(&claims.booking_id)
+        .await?
+        .ok_or_else(forged)?;
+    if booking.ticket.as_ref().map(|t| &t.ticket_id) != Some(&claims.ticket_id) {
+        return Err(forged());
+    }
+    if booking.status != BookingStatus::Confirmed {
+        return Err(ApiError::InvalidState(format!(
+            "This ticket's booking is {}.",
+            booking.status.as_str()
+        )));
+    }
+    let at = rfc3339(deps.clock.now());
+    match deps.store.admit(&booking.booking_id, &at).await? {
+        Ok(()) => ok(
+            &json!({ "bookingId": booking.booking_id, "ticketId": claims.ticket_id, "seatIds": claims.seat_ids, "admittedAt": at }),
+        ),
+        Err(previous) => Err(ApiError::AlreadyAdmitted {
+            admitted_at: previous.unwrap_or_default(),
+        }),
+    }
+}

@@ -1,0 +1,1 @@
+boxoffice::http_main!(verify_ticket::handler);

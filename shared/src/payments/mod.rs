@@ -1,0 +1,286 @@
+//! Payment providers: webhook verification and normalisation into one internal message, and the
+//! sandbox provider (local and test stages: intents are records, outcomes come from the sandbox
+//! endpoint, which signs its webhooks exactly as the provider would).
+
+pub mod signature;
+
+use crate::{config::Config, error::ApiError};
+use serde::{Deserialize, Serialize};
+use signature::SignatureError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentOutcome {
+    Succeeded,
+    Failed,
+    Refunded,
+}
+
+/// What the webhook puts on the queue: normalised, verified, never the raw body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentMessage {
+    pub provider: String,
+    pub event_id: String,
+    pub outcome: PaymentOutcome,
+    pub payment_intent_id: String,
+    pub booking_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub occurred_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Sandbox,
+    Stripe,
+}
+
+impl Provider {
+    /// The provider named in the webhook path; the sandbox only where it is enabled.
+    pub fn from_name(name: &str, config: &Config) -> Option<Provider> {
+        match name {
+            "sandbox" if config.sandbox_enabled => Some(Provider::Sandbox),
+            "stripe" => Some(Provider::Stripe),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Sandbox => "sandbox",
+            Provider::Stripe => "stripe",
+        }
+    }
+
+    pub fn signature_header(self) -> &'static str {
+        match self {
+            Provider::Sandbox => "x-signature",
+            Provider::Stripe => "stripe-signature",
+        }
+    }
+
+    fn secret(self, config: &Config) -> &[u8] {
+        match self {
+            Provider::Sandbox => config.sandbox_webhook_secret.expose().as_bytes(),
+            Provider::Stripe => config.stripe_webhook_secret.expose().as_bytes(),
+        }
+    }
+
+    /// Verifies the signature over the raw body, then parses the provider's event.
+    pub fn verify(
+        self,
+        config: &Config,
+        signature: Option<&str>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<PaymentMessage, ApiError> {
+        signature::verify(self.secret(config), signature, body, now).map_err(|e| {
+            let reason = match e {
+                SignatureError::Missing => "missing",
+                SignatureError::Malformed => "malformed",
+                SignatureError::Stale => "stale",
+                SignatureError::Mismatch => "mismatch",
+            };
+            tracing::warn!(
+                provider = self.name(),
+                reason,
+                metric = "WebhookSignatureFailures",
+                "webhook signature refused"
+            );
+            ApiError::InvalidSignature
+        })?;
+        match self {
+            Provider::Sandbox => parse_sandbox(body),
+            Provider::Stripe => parse_stripe(body),
+        }
+        .map_err(|m| ApiError::validation(format!("Unreadable {} event: {m}", self.name())))
+    }
+}
+
+/// The sandbox provider's webhook body.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SandboxEvent {
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub payment_intent_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub booking_reference: String,
+    pub timestamp: i64,
+}
+
+fn parse_sandbox(body: &[u8]) -> Result<PaymentMessage, String> {
+    let e: SandboxEvent = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let outcome = match e.kind.as_str() {
+        "payment.succeeded" => PaymentOutcome::Succeeded,
+        "payment.failed" => PaymentOutcome::Failed,
+        "refund.succeeded" => PaymentOutcome::Refunded,
+        other => return Err(format!("unknown event type {other}")),
+    };
+    Ok(PaymentMessage {
+        provider: "sandbox".into(),
+        event_id: e.event_id,
+        outcome,
+        payment_intent_id: e.payment_intent_id,
+        booking_id: e.booking_reference,
+        amount: e.amount,
+        currency: e.currency.to_uppercase(),
+        occurred_at: e.timestamp,
+    })
+}
+
+#[derive(Deserialize)]
+struct StripeEvent {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    created: i64,
+    data: StripeData,
+}
+
+#[derive(Deserialize)]
+struct StripeData {
+    object: StripeObject,
+}
+
+/// The fields we read of a PaymentIntent or a Charge.
+#[derive(Deserialize)]
+struct StripeObject {
+    id: String,
+    #[serde(default)]
+    amount: i64,
+    #[serde(default)]
+    amount_refunded: i64,
+    currency: String,
+    #[serde(default)]
+    payment_intent: Option<String>,
+    #[serde(default)]
+    metadata: std::collections::HashMap<String, String>,
+}
+
+fn parse_stripe(body: &[u8]) -> Result<PaymentMessage, String> {
+    let e: StripeEvent = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let o = e.data.object;
+    let (outcome, intent, amount) = match e.kind.as_str() {
+        "payment_intent.succeeded" => (PaymentOutcome::Succeeded, o.id, o.amount),
+        "payment_intent.payment_failed" => (PaymentOutcome::Failed, o.id, o.amount),
+        "charge.refunded" => (
+            PaymentOutcome::Refunded,
+            o.payment_intent.ok_or("charge without payment_intent")?,
+            o.amount_refunded,
+        ),
+        other => return Err(format!("unhandled event type {other}")),
+    };
+    let booking_id = o
+        .metadata
+        .get("bookingId")
+        .cloned()
+        .ok_or("metadata.bookingId is missing")?;
+    Ok(PaymentMessage {
+        provider: "stripe".into(),
+        event_id: e.id,
+        outcome,
+        payment_intent_id: intent,
+        booking_id,
+        amount,
+        currency: o.currency.to_uppercase(),
+        occurred_at: e.created,
+    })
+}
+
+/// The body and signature header the sandbox provider sends for an outcome.
+pub fn sandbox_webhook(
+    config: &Config,
+    event: &SandboxEvent,
+    now: i64,
+) -> Result<(String, String), ApiError> {
+    let body = serde_json::to_string(event).map_err(ApiError::internal)?;
+    let header = signature::sign(
+        config.sandbox_webhook_secret.expose().as_bytes(),
+        now,
+        body.as_bytes(),
+    );
+    Ok((header, body))
+}
+
+/// What `payment-webhook` does, and `sandbox-complete` after signing: verify the signature over the
+/// raw body, normalise, enqueue for `confirm-payment`. No DynamoDB work. A failed send is a 503, so
+/// the provider retries: nothing is acknowledged that was not queued.
+pub async fn accept_webhook(
+    deps: &crate::Deps,
+    provider: Provider,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<PaymentMessage, ApiError> {
+    if body.len() > crate::http::MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let message = provider.verify(&deps.config, signature, body, deps.clock.now_epoch())?;
+    let text = serde_json::to_string(&message).map_err(ApiError::internal)?;
+    deps.sqs
+        .send_message()
+        .queue_url(&deps.config.payments_queue_url)
+        .message_body(text)
+        .send()
+        .await
+        .map_err(|e| {
+            ApiError::ServiceUnavailable(
+                aws_smithy_types::error::display::DisplayErrorContext(&e).to_string(),
+            )
+        })?;
+    tracing::info!(provider = provider.name(), event_id = %message.event_id, booking_id = %message.booking_id, "webhook queued");
+    Ok(message)
+}
+
+/// Sandbox intents name their booking, so the sandbox needs no lookup table.
+pub fn sandbox_intent_id(booking_id: &str) -> String {
+    format!("pi_sandbox_{booking_id}")
+}
+
+pub fn booking_of_sandbox_intent(intent_id: &str) -> Option<&str> {
+    intent_id
+        .strip_prefix("pi_sandbox_")
+        .filter(|b| crate::ids::is_id("bk", b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripe_events_normalise() {
+        let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1795000000,"livemode":false,
+            "data":{"object":{"id":"pi_1","object":"payment_intent","amount":79060,"currency":"inr","metadata":{"bookingId":"bk_1"}}}}"#;
+        let m = parse_stripe(body).expect("parses");
+        assert_eq!(
+            (
+                m.outcome,
+                m.payment_intent_id.as_str(),
+                m.amount,
+                m.currency.as_str(),
+                m.booking_id.as_str()
+            ),
+            (PaymentOutcome::Succeeded, "pi_1", 79060, "INR", "bk_1")
+        );
+        let refund = br#"{"id":"evt_2","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","amount":100,"amount_refunded":100,"currency":"usd","payment_intent":"pi_1","metadata":{"bookingId":"bk_1"}}}}"#;
+        assert_eq!(
+            parse_stripe(refund).expect("parses").outcome,
+            PaymentOutcome::Refunded
+        );
+        assert!(parse_stripe(br#"{"id":"e","type":"customer.created","created":1,"data":{"object":{"id":"c","currency":"usd"}}}"#).is_err());
+    }
+
+    #[test]
+    fn sandbox_events_normalise() {
+        let body = br#"{"eventId":"evt_s","type":"payment.failed","paymentIntentId":"pi_s","amount":5,"currency":"inr","bookingReference":"bk_9","timestamp":7}"#;
+        let m = parse_sandbox(body).expect("parses");
+        assert_eq!(
+            (m.outcome, m.booking_id.as_str(), m.currency.as_str()),
+            (PaymentOutcome::Failed, "bk_9", "INR")
+        );
+        assert!(parse_sandbox(br#"{"eventId":"e"}"#).is_err());
+    }
+}

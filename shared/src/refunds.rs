@@ -1,0 +1,53 @@
+//! Cancelling a confirmed booking with a refund: shared by cancel-booking and cancel-show.
+
+use crate::{
+    domain::booking::{Booking, BookingStatus, PaymentStatus, RefundInfo},
+    events::{booking_event, publish, EventKind},
+    ApiError, Deps,
+};
+
+/// `CONFIRMED → CANCELLED`, seats free, refund of the total initiated. The updated booking, or
+/// `None` when it was no longer CONFIRMED.
+pub async fn cancel_with_refund(
+    deps: &Deps,
+    booking: &Booking,
+    reason: &str,
+) -> Result<Option<Booking>, ApiError> {
+    let at = crate::clock::rfc3339(deps.clock.now());
+    let refund = RefundInfo {
+        status: "INITIATED".into(),
+        amount: booking.pricing.total,
+        reason: reason.into(),
+        initiated_at: at.clone(),
+    };
+    let payment = booking
+        .payment
+        .clone()
+        .map(|p| crate::domain::booking::PaymentInfo {
+            status: PaymentStatus::RefundInitiated,
+            ..p
+        });
+    if !deps
+        .store
+        .cancel_confirmed(booking, payment.as_ref(), &refund, &at)
+        .await?
+    {
+        return Ok(None);
+    }
+    tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, metric = "Refunds", "refund initiated");
+    let mut cancelled = booking.clone();
+    cancelled.status = BookingStatus::Cancelled;
+    cancelled.cancelled_at = Some(at);
+    cancelled.refund = Some(refund);
+    cancelled.payment = payment;
+    publish(
+        deps,
+        vec![
+            booking_event(EventKind::BookingCancelled, &cancelled),
+            booking_event(EventKind::RefundInitiated, &cancelled),
+            booking_event(EventKind::SeatsReleased, &cancelled),
+        ],
+    )
+    .await;
+    Ok(Some(cancelled))
+}

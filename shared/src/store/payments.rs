@@ -1,0 +1,366 @@
+//! Payment-driven state changes. Each is one transaction that carries the processed-event marker,
+//! so a webhook delivered twice changes nothing twice, and every booking move is conditional on
+//! the booking's current status.
+
+use super::{
+    bookings::{idempotency_put, IdempotencyRecord},
+    catalog::{HELD, SOLD},
+    keys, n, s,
+    seats::{failed_seat_ids, sell_seat},
+    Store, StoreError, TransactOutcome,
+};
+use crate::domain::{
+    booking::{Booking, BookingStatus, PaymentInfo, RefundInfo, TicketInfo, Transition},
+    show::ShowStatus,
+};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use serde::Serialize;
+
+const MARKER_TTL_SECONDS: i64 = 30 * 24 * 3600;
+
+fn build_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(e.to_string())
+}
+
+pub fn av<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v).map_err(StoreError::from)
+}
+
+/// The processed-event marker of a provider event: its conditional Put is what makes a webhook
+/// exactly-once in effect.
+pub fn processed_marker(
+    table: &str,
+    provider: &str,
+    event_id: &str,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .item(keys::PK, s(keys::processed_event_pk(provider, event_id)))
+        .item(keys::SK, s(keys::PROCESSED_EVENT_SK))
+        .item("expires_at", n(now + MARKER_TTL_SECONDS))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+fn failed(reasons: &[aws_sdk_dynamodb::types::CancellationReason], i: usize) -> bool {
+    reasons
+        .get(i)
+        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum StartPayment {
+    Started,
+    Replay(IdempotencyRecord),
+    /// The booking changed since it was read (paid, expired, cancelled): read it again.
+    Changed,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Applied {
+    Done,
+    /// This provider event was processed before.
+    Duplicate,
+    /// The booking is not (or no longer) in the state this change needs, or lost a seat.
+    Refused,
+}
+
+/// The processed-event marker of one provider event, written at `now`.
+pub struct Marker<'a> {
+    pub provider: &'a str,
+    pub event_id: &'a str,
+    pub now: i64,
+}
+
+impl Store {
+    fn marker(&self, m: &Marker) -> Result<TransactWriteItem, StoreError> {
+        processed_marker(self.table(), m.provider, m.event_id, m.now)
+    }
+
+    /// Records the payment intent and extends the hold (booking and every seat) to `hold_until`,
+    /// once: only while PAYMENT_PENDING, unexpired and without an intent.
+    pub async fn start_payment(
+        &self,
+        booking: &Booking,
+        payment: &PaymentInfo,
+        hold_until: i64,
+        now: i64,
+        idempotency: Option<(&str, IdempotencyRecord)>,
+    ) -> Result<StartPayment, StoreError> {
+        let update = Update::builder()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::booking_pk(&booking.booking_id)))
+            .key(keys::SK, s(keys::BOOKING_SK))
+            .update_expression("SET payment = :p, hold_expires_at = :h, gsi2sk = :g")
+            .condition_expression(
+                "#status = :pp AND hold_expires_at >= :now AND attribute_not_exists(payment)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":p", av(payment)?)
+            .expression_attribute_values(":h", n(hold_until))
+            .expression_attribute_values(
+                ":g",
+                s(keys::pending_gsi2sk(hold_until, &booking.booking_id)),
+            )
+            .expression_attribute_values(":pp", s(BookingStatus::PaymentPending.as_str()))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(build_err)?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        for seat in booking.seat_ids() {
+            let update = Update::builder()
+                .table_name(self.table())
+                .key(keys::PK, s(keys::show_pk(&booking.show_id)))
+                .key(keys::SK, s(keys::seat_sk(&seat)))
+                .update_expression("SET expires_at = :h")
+                .condition_expression("booking_id = :b AND #state = :held")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":h", n(hold_until))
+                .expression_attribute_values(":b", s(booking.booking_id.clone()))
+                .expression_attribute_values(":held", s(HELD))
+                .build()
+                .map_err(build_err)?;
+            items.push(TransactWriteItem::builder().update(update).build());
+        }
+        let idem_index = items.len();
+        if let Some((key, record)) = idempotency {
+            items.push(idempotency_put(
+                self.table(),
+                &booking.user_id,
+                key,
+                &record,
+                now,
+            )?);
+        }
+        match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => Ok(StartPayment::Started),
+            TransactOutcome::ConditionFailed { reasons, .. } => {
+                if failed(&reasons, idem_index) {
+                    let old = reasons
+                        .get(idem_index)
+                        .and_then(|r| r.item())
+                        .cloned()
+                        .unwrap_or_default();
+                    return Ok(StartPayment::Replay(super::bookings::idempotency_record(
+                        old,
+                    )?));
+                }
+                Ok(StartPayment::Changed)
+            }
+        }
+    }
+
+    /// `PAYMENT_PENDING → CONFIRMED` with its ticket, every seat `HELD → SOLD` (still held by this
+    /// booking, even past its hold time), the sale on the show's listing, and the event marker.
+    pub async fn confirm_booking(
+        &self,
+        booking: &Booking,
+        payment: &PaymentInfo,
+        ticket: &TicketInfo,
+        marker: &Marker<'_>,
+        at: &str,
+    ) -> Result<Applied, StoreError> {
+        let extra = [("payment", av(payment)?), ("ticket", av(ticket)?)];
+        let mut items = vec![self.transition_update(booking, Transition::Confirm, at, &extra)?];
+        let seats = booking.seat_ids();
+        for seat in &seats {
+            items.push(sell_seat(
+                self.table(),
+                &booking.show_id,
+                seat,
+                &booking.booking_id,
+            )?);
+        }
+        items.push(self.listing_sold(booking, true)?);
+        items.push(self.marker(marker)?);
+        let marker_index = items.len() - 1;
+        match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => Ok(Applied::Done),
+            TransactOutcome::ConditionFailed { reasons, .. } if failed(&reasons, marker_index) => {
+                Ok(Applied::Duplicate)
+            }
+            TransactOutcome::ConditionFailed { .. } => Ok(Applied::Refused),
+        }
+    }
+
+    /// Sets `sold.<booking>` on the show's listing (or removes it), for the browse summary.
+    fn listing_sold(&self, booking: &Booking, sold: bool) -> Result<TransactWriteItem, StoreError> {
+        let mut update = Update::builder()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::show_pk(&booking.show_id)))
+            .key(keys::SK, s(keys::LISTING_SK))
+            .expression_attribute_names("#b", booking.booking_id.clone());
+        update = if sold {
+            update
+                .update_expression("SET sold.#b = :n")
+                .expression_attribute_values(":n", n(booking.seats.len() as i64))
+        } else {
+            update.update_expression("REMOVE sold.#b")
+        };
+        Ok(TransactWriteItem::builder()
+            .update(update.build().map_err(build_err)?)
+            .build())
+    }
+
+    /// Records `payment` (and a refund) on a booking whatever its state, with the event marker:
+    /// for a payment that cannot become a sale, and for provider outcomes after the fact.
+    pub async fn record_payment(
+        &self,
+        booking: &Booking,
+        payment: &PaymentInfo,
+        refund: Option<&RefundInfo>,
+        marker: &Marker<'_>,
+    ) -> Result<Applied, StoreError> {
+        let mut update = Update::builder()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::booking_pk(&booking.booking_id)))
+            .key(keys::SK, s(keys::BOOKING_SK))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":p", av(payment)?);
+        update = match refund {
+            Some(r) => update
+                .update_expression("SET payment = :p, refund = :r")
+                .expression_attribute_values(":r", av(r)?),
+            None => update.update_expression("SET payment = :p"),
+        };
+        let items = vec![
+            TransactWriteItem::builder()
+                .update(update.build().map_err(build_err)?)
+                .build(),
+            self.marker(marker)?,
+        ];
+        match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => Ok(Applied::Done),
+            TransactOutcome::ConditionFailed { reasons, .. } if failed(&reasons, 1) => {
+                Ok(Applied::Duplicate)
+            }
+            TransactOutcome::ConditionFailed { .. } => Ok(Applied::Refused),
+        }
+    }
+
+    /// A move out of PAYMENT_PENDING that gives the seats back (failed payment, expiry after a lost
+    /// seat), with the payment record, an optional refund and the event marker.
+    pub async fn release_with_marker(
+        &self,
+        booking: &Booking,
+        transition: Transition,
+        payment: &PaymentInfo,
+        refund: Option<&RefundInfo>,
+        marker: &Marker<'_>,
+        at: &str,
+    ) -> Result<Applied, StoreError> {
+        let mut extra = vec![("payment", av(payment)?)];
+        if let Some(r) = refund {
+            extra.push(("refund", av(r)?));
+        }
+        let outcome = self
+            .release_pending_with(booking, transition, at, &extra, vec![self.marker(marker)?])
+            .await?;
+        Ok(match outcome {
+            super::bookings::Release::Done => Applied::Done,
+            super::bookings::Release::NotInState => Applied::Refused,
+            super::bookings::Release::ExtraFailed => Applied::Duplicate,
+        })
+    }
+
+    /// `CONFIRMED → CANCELLED` with a refund: seats deleted (only while sold to this booking), the
+    /// sale removed from the listing.
+    pub async fn cancel_confirmed(
+        &self,
+        booking: &Booking,
+        payment: Option<&PaymentInfo>,
+        refund: &RefundInfo,
+        at: &str,
+    ) -> Result<bool, StoreError> {
+        let mut extra = vec![("refund", av(refund)?)];
+        if let Some(p) = payment {
+            extra.push(("payment", av(p)?));
+        }
+        let mut items =
+            vec![self.transition_update(booking, Transition::CancelConfirmed, at, &extra)?];
+        for seat in booking.seat_ids() {
+            let delete = Delete::builder()
+                .table_name(self.table())
+                .key(keys::PK, s(keys::show_pk(&booking.show_id)))
+                .key(keys::SK, s(keys::seat_sk(&seat)))
+                .condition_expression("booking_id = :b AND #state = :sold")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":b", s(booking.booking_id.clone()))
+                .expression_attribute_values(":sold", s(SOLD))
+                .build()
+                .map_err(build_err)?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        items.push(self.listing_sold(booking, false)?);
+        match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => Ok(true),
+            TransactOutcome::ConditionFailed { reasons, .. } => {
+                let lost = failed_seat_ids(&reasons[1..], &booking.seat_ids());
+                if !lost.is_empty() {
+                    tracing::error!(booking_id = %booking.booking_id, seats = ?lost, "confirmed booking does not own its sold seats");
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    /// Admits a confirmed booking once. `Err(previous admission time)` when already admitted.
+    pub async fn admit(
+        &self,
+        booking_id: &str,
+        at: &str,
+    ) -> Result<Result<(), Option<String>>, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::booking_pk(booking_id)))
+            .key(keys::SK, s(keys::BOOKING_SK))
+            .update_expression("SET admitted_at = :at")
+            .condition_expression("#status = :confirmed AND attribute_not_exists(admitted_at)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":confirmed", s(BookingStatus::Confirmed.as_str()))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    let previous = c.item().and_then(|i| i.get("admitted_at")).and_then(|v| v.as_s().ok()).cloned();
+                    Ok(Err(previous))
+                }
+                _ => Err(super::classify(e)),
+            },
+        }
+    }
+
+    /// Marks a show and its listing CANCELLED (once); `false` when it already was.
+    pub async fn cancel_show(&self, show_id: &str) -> Result<bool, StoreError> {
+        let update = |sk: &str| -> Result<TransactWriteItem, StoreError> {
+            let u = Update::builder()
+                .table_name(self.table())
+                .key(keys::PK, s(keys::show_pk(show_id)))
+                .key(keys::SK, s(sk))
+                .update_expression("SET #status = :c")
+                .condition_expression("#status = :s")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":c", av(&ShowStatus::Cancelled)?)
+                .expression_attribute_values(":s", av(&ShowStatus::Scheduled)?)
+                .build()
+                .map_err(build_err)?;
+            Ok(TransactWriteItem::builder().update(u).build())
+        };
+        Ok(matches!(
+            self.transact(vec![update(keys::SHOW_SK)?, update(keys::LISTING_SK)?])
+                .await?,
+            TransactOutcome::Committed { .. }
+        ))
+    }
+}

@@ -1,0 +1,717 @@
+//! Payments end to end against DynamoDB Local and the SQS/EventBridge emulator: hold → initiate →
+//! sandbox → signed webhook → SQS → confirm-payment → ticket; duplicates, ordering, refunds,
+//! signatures, batches with failures, tickets, cancellations.
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use boxoffice::{
+    domain::user::Role,
+    payments::{sandbox_webhook, signature::sign, SandboxEvent},
+};
+use boxoffice_tests::{
+    call_on, eventually, faults::ThrottleWhen, fixtures::ist, stack_with, Reply, TestStack,
+};
+use futures::future::join_all;
+use serde_json::{json, Value};
+
+struct Booked {
+    token: String,
+    booking_id: String,
+    intent: String,
+    total: i64,
+}
+
+fn seat(i: usize) -> String {
+    format!("R{}-{}", i / 20, i % 20)
+}
+
+async fn stack() -> TestStack {
+    stack_with(&[
+        ("HOLD_SECONDS", "600"),
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000"),
+    ])
+    .await
+}
+
+/// A customer's booking of `seats` with a payment intent opened.
+async fn booked_and_initiated(s: &TestStack, show: &str, seats: &[usize]) -> Booked {
+    let (_, token) = s.user(Role::Customer).await;
+    let ids: Vec<String> = seats.iter().map(|i| seat(*i)).collect();
+    let b = s
+        .call("POST", "/api/v1/bookings")
+        .token(&token)
+        .json(&json!({"showId": show, "seatIds": ids}))
+        .send()
+        .await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    let booking_id = b.body["bookingId"].as_str().expect("id").to_owned();
+    let p = s
+        .call("POST", &format!("/api/v1/bookings/{booking_id}/payments"))
+        .token(&token)
+        .json(&json!({"provider": "sandbox", "returnUrl": "https://app.example.com/return"}))
+        .send()
+        .await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    Booked {
+        token,
+        booking_id,
+
+        intent: p.body["providerPayload"]["paymentIntentId"]
+            .as_str()
+            .expect("intent")
+            .to_owned(),
+        total: b.body["pricing"]["total"].as_i64().expect("total"),
+    }
+}
+
+async fn booking(s: &TestStack, b: &Booked) -> Value {
+    s.call("GET", &format!("/api/v1/bookings/{}", b.booking_id))
+        .token(&b.token)
+        .send()
+        .await
+        .body
+}
+
+async fn wait_status(s: &TestStack, b: &Booked, want: &str) -> Value {
+    eventually(&format!("booking {} {want}", b.booking_id), 30, || async {
+        let v = booking(s, b).await;
+        (v["status"] == want).then_some(v)
+    })
+    .await
+}
+
+/// A signed sandbox webhook, as the provider would send it.
+fn webhook(s: &TestStack, b: &Booked, kind: &str, event_id: &str, amount: i64) -> (String, String) {
+    let now = s.deps().clock.now_epoch();
+    let event = SandboxEvent {
+        event_id: event_id.into(),
+        kind: kind.into(),
+        payment_intent_id: b.intent.clone(),
+        amount,
+        currency: "INR".into(),
+        booking_reference: b.booking_id.clone(),
+        timestamp: now,
+    };
+    sandbox_webhook(&s.deps().config, &event, now).expect("signed")
+}
+
+async fn deliver(s: &TestStack, signature: &str, body: &str) -> Reply {
+    s.call("POST", "/api/v1/payments/webhooks/sandbox")
+        .header("x-signature", signature)
+        .raw("application/json", body.to_owned())
+        .send()
+        .await
+}
+
+fn seat_statuses(map: &Value) -> Vec<(String, String)> {
+    map["seatMap"]["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["seats"].as_array().cloned().unwrap_or_default())
+        .map(|x| {
+            (
+                x["seatId"].as_str().unwrap_or("").to_owned(),
+                x["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_flow_confirms_with_a_ticket_and_sells_the_seats() {
+    let s = stack().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[21, 22]).await;
+    let done = s
+        .call(
+            "POST",
+            &format!("/api/v1/sandbox/payments/{}/complete", b.intent),
+        )
+        .json(&json!({"outcome": "succeeded"}))
+        .send()
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+
+    let confirmed = wait_status(&s, &b, "CONFIRMED").await;
+    assert!(confirmed["confirmedAt"].is_string());
+    assert_eq!(confirmed["payment"]["status"], "SUCCEEDED");
+    let ticket = &confirmed["ticket"];
+    assert!(ticket["ticketId"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("tkt_")));
+    assert_eq!(ticket["seatIds"], json!([seat(21), seat(22)]));
+    let map = s
+        .call("GET", &format!("/api/v1/shows/{show}/seats"))
+        .send()
+        .await
+        .body;
+    let sold: Vec<String> = seat_statuses(&map)
+        .into_iter()
+        .filter(|(_, st)| st == "SOLD")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(sold, vec![seat(21), seat(22)]);
+    let browse = s
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/cities/blr/movies/{}/shows?date={}",
+                f.movie_id,
+                boxoffice_tests::fixtures::ist_date(3)
+            ),
+        )
+        .send()
+        .await;
+    assert_eq!(
+        browse.body["theatres"][0]["shows"][0]["availability"]["availableSeats"], 38,
+        "{}",
+        browse.text
+    );
+
+    // The ticket admits once, at the partner's theatre only.
+    let code = ticket["qrCodeData"].as_str().expect("code").to_owned();
+    let s = &s;
+    let verify = |token: String, code: String| async move {
+        s.call("POST", "/api/v1/tickets/verify")
+            .token(&token)
+            .json(&json!({"qrCodeData": code}))
+            .send()
+            .await
+    };
+    let (_, stranger) = s.user(Role::Partner).await;
+    assert_eq!(verify(stranger, code.clone()).await.status, 403);
+    let first = verify(f.partner.clone(), code.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["seatIds"], json!([seat(21), seat(22)]));
+    let again = verify(f.partner.clone(), code.clone()).await;
+    assert_eq!((again.status, again.code()), (409, "ALREADY_ADMITTED"));
+    let mut altered = code.clone().into_bytes();
+    let i = altered.len() - 3;
+    altered[i] = if altered[i] == b'x' { b'y' } else { b'x' };
+    let forged = verify(
+        f.partner.clone(),
+        String::from_utf8_lossy(&altered).into_owned(),
+    )
+    .await;
+    assert_eq!((forged.status, forged.code()), (400, "VALIDATION_ERROR"));
+    assert_eq!(
+        verify(f.partner.clone(), "BX1.e30.AAAA".into())
+            .await
+            .status,
+        400
+    );
+    triggers.stop().await;
+}
+
+/// Runs the confirm function on messages as SQS would deliver them.
+async fn confirm_directly(deps: &boxoffice::Deps, bodies: Vec<String>) -> Vec<String> {
+    let mut event = SqsEvent::default();
+    event.records = bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut m = SqsMessage::default();
+            m.message_id = Some(format!("m{i}"));
+            m.body = Some(body);
+            m
+        })
+        .collect();
+    confirm_payment::handler(deps, event)
+        .await
+        .batch_item_failures
+        .into_iter()
+        .map(|f| f.item_identifier)
+        .collect()
+}
+
+fn message(b: &Booked, outcome: &str, event_id: &str, amount: i64) -> String {
+    json!({"provider": "sandbox", "eventId": event_id, "outcome": outcome, "paymentIntentId": b.intent,
+           "bookingId": b.booking_id, "amount": amount, "currency": "INR", "occurredAt": 1}).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_delivered_five_times_confirms_once() {
+    let s = stack().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[3, 4, 5]).await;
+    let (sig, body) = webhook(&s, &b, "payment.succeeded", "evt_dup_1", b.total);
+    let replies = join_all((0..5).map(|_| deliver(&s, &sig, &body))).await;
+    assert!(replies
+        .iter()
+        .all(|r| r.status == 200 && r.body == json!({"received": true})));
+    let first = wait_status(&s, &b, "CONFIRMED").await;
+    eventually("the queue to drain", 30, || async {
+        (s.queue_depth("PaymentsQueue").await == 0).then_some(())
+    })
+    .await;
+    // And later again, directly through the consumer: nothing changes.
+    let failures = confirm_directly(
+        s.deps(),
+        (0..3)
+            .map(|_| message(&b, "SUCCEEDED", "evt_dup_1", b.total))
+            .collect(),
+    )
+    .await;
+    assert!(failures.is_empty());
+    let later = booking(&s, &b).await;
+    assert_eq!(later["ticket"], first["ticket"], "one ticket");
+    assert_eq!(later["confirmedAt"], first["confirmedAt"]);
+    // A failure reported after the success leaves the booking confirmed.
+    assert!(confirm_directly(
+        s.deps(),
+        vec![message(&b, "FAILED", "evt_fail_late", b.total)]
+    )
+    .await
+    .is_empty());
+    assert_eq!(booking(&s, &b).await["status"], "CONFIRMED");
+    triggers.stop().await;
+}
+
+#[tokio::test]
+async fn a_failure_before_the_success_fails_the_booking_and_refunds_the_success() {
+    let s = stack().await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[6, 7]).await;
+    assert!(
+        confirm_directly(s.deps(), vec![message(&b, "FAILED", "evt_f", b.total)])
+            .await
+            .is_empty()
+    );
+    let failed = booking(&s, &b).await;
+    assert_eq!(
+        (
+            failed["status"].as_str(),
+            failed["payment"]["status"].as_str()
+        ),
+        (Some("FAILED"), Some("FAILED"))
+    );
+    let map = s
+        .call("GET", &format!("/api/v1/shows/{show}/seats"))
+        .send()
+        .await
+        .body;
+    assert!(
+        seat_statuses(&map).iter().all(|(_, st)| st == "AVAILABLE"),
+        "seats released"
+    );
+    assert!(
+        confirm_directly(s.deps(), vec![message(&b, "SUCCEEDED", "evt_s", b.total)])
+            .await
+            .is_empty()
+    );
+    let after = booking(&s, &b).await;
+    assert_eq!(after["status"], "FAILED");
+    assert_eq!(after["payment"]["status"], "REFUND_INITIATED");
+    assert_eq!(after["refund"]["status"], "INITIATED");
+    assert_eq!(after["refund"]["amount"], b.total);
+    assert!(after.get("ticket").is_none());
+}
+
+#[tokio::test]
+async fn a_late_payment_is_refunded_when_the_seats_were_taken_and_honoured_when_they_were_not() {
+    let s = stack_with(&[
+        ("HOLD_SECONDS", "60"),
+        ("PAYMENT_WINDOW_SECONDS", "60"),
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000"),
+    ])
+    .await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let late = booked_and_initiated(&s, &show, &[10, 11]).await;
+    let still_free = booked_and_initiated(&s, &show, &[30, 31]).await;
+    s.deps().clock.advance(chrono::Duration::seconds(120));
+    // Someone else takes one of the first booking's expired seats.
+    let (_, other) = s.user(Role::Customer).await;
+    let taker = s
+        .call("POST", "/api/v1/bookings")
+        .token(&other)
+        .json(&json!({"showId": show, "seatIds": [seat(11)]}))
+        .send()
+        .await;
+    assert_eq!(taker.status, 201, "{}", taker.text);
+
+    assert!(confirm_directly(
+        s.deps(),
+        vec![message(&late, "SUCCEEDED", "evt_late", late.total)]
+    )
+    .await
+    .is_empty());
+    let refunded = booking(&s, &late).await;
+    assert_eq!(refunded["status"], "EXPIRED", "{refunded}");
+    assert_eq!(refunded["refund"]["status"], "INITIATED");
+    let items = s
+        .deps()
+        .store
+        .get_show_collection(&show)
+        .await
+        .expect("read")
+        .expect("show")
+        .seats;
+    let s11 = items
+        .iter()
+        .find(|i| i.seat_id == seat(11))
+        .expect("seat 11 held");
+    assert_eq!(
+        s11.booking_id,
+        taker.body["bookingId"].as_str().expect("id"),
+        "the other customer keeps the seat"
+    );
+    assert!(items.iter().all(|i| i.state != "SOLD"), "nothing sold");
+    assert!(
+        items.iter().all(|i| i.booking_id != late.booking_id),
+        "the refunded booking holds nothing"
+    );
+
+    // Policy: a payment after the hold time is honoured while every seat is still held by the
+    // booking (nobody took them and no sweep has run); otherwise it is refunded.
+    assert!(confirm_directly(
+        s.deps(),
+        vec![message(
+            &still_free,
+            "SUCCEEDED",
+            "evt_free",
+            still_free.total
+        )]
+    )
+    .await
+    .is_empty());
+    assert_eq!(booking(&s, &still_free).await["status"], "CONFIRMED");
+}
+
+#[tokio::test]
+async fn mismatched_amounts_are_refunded_not_sold() {
+    let s = stack().await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[12]).await;
+    assert!(confirm_directly(
+        s.deps(),
+        vec![message(&b, "SUCCEEDED", "evt_m", b.total - 1)]
+    )
+    .await
+    .is_empty());
+    let v = booking(&s, &b).await;
+    assert_eq!(
+        (v["status"].as_str(), v["refund"]["reason"].as_str()),
+        (Some("EXPIRED"), Some("amount, currency or intent mismatch"))
+    );
+}
+
+#[tokio::test]
+async fn bad_signatures_are_refused_and_never_queued() {
+    let s = stack().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[1]).await;
+    let (sig, body) = webhook(&s, &b, "payment.succeeded", "evt_sig", b.total);
+    let now = s.deps().clock.now_epoch();
+    let wrong_secret = sign(b"not-the-secret", now, body.as_bytes());
+    let stale = sign(
+        s.deps().config.sandbox_webhook_secret.expose().as_bytes(),
+        now - 301,
+        body.as_bytes(),
+    );
+    let altered = body.replace(&b.total.to_string(), "1");
+    for (what, header, payload) in [
+        ("wrong secret", Some(wrong_secret.as_str()), body.as_str()),
+        ("altered body", Some(sig.as_str()), altered.as_str()),
+        ("stale timestamp", Some(stale.as_str()), body.as_str()),
+        ("malformed", Some("v1=abc"), body.as_str()),
+        ("missing", None, body.as_str()),
+    ] {
+        let mut call = s
+            .call("POST", "/api/v1/payments/webhooks/sandbox")
+            .raw("application/json", payload.to_owned());
+        if let Some(h) = header {
+            call = call.header("x-signature", h);
+        }
+        let r = call.send().await;
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "INVALID_SIGNATURE"),
+            "{what}: {}",
+            r.text
+        );
+    }
+    // Several v1 entries: one matching is enough.
+    let both = format!("{},{}", wrong_secret, sig.split(',').nth(1).expect("v1"));
+    assert_eq!(deliver(&s, &both, &body).await.status, 200);
+    assert_eq!(
+        s.call("POST", "/api/v1/payments/webhooks/paypal")
+            .raw("application/json", body.clone())
+            .send()
+            .await
+            .status,
+        404
+    );
+    let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(70 * 1024));
+    let too_big = s
+        .call("POST", "/api/v1/payments/webhooks/sandbox")
+        .header("x-signature", &sign(b"k", now, big.as_bytes()))
+        .raw("application/json", big)
+        .send()
+        .await;
+    assert_eq!(too_big.status, 413);
+    assert_eq!(
+        s.queue_depth("PaymentsQueue").await,
+        1,
+        "only the genuine delivery was queued"
+    );
+
+    // The webhook path makes no DynamoDB call at all.
+    let (gw, counter) = s.counted();
+    let r = call_on(&gw, "POST", "/api/v1/payments/webhooks/sandbox")
+        .header("x-signature", &sig)
+        .raw("application/json", body.clone())
+        .send()
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(counter.take().is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_reports_exactly_its_bad_messages_and_confirm_costs_two_calls() {
+    let s = stack().await;
+    let f = s.catalog(60).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let mut booked = Vec::new();
+    for i in 0..9 {
+        booked.push(booked_and_initiated(&s, &show, &[i * 2]).await);
+    }
+    let throttled = &booked[4];
+    let deps = s.deps_with_interceptor(ThrottleWhen(throttled.booking_id.clone()));
+    let mut bodies: Vec<String> = booked
+        .iter()
+        .enumerate()
+        .map(|(i, b)| message(b, "SUCCEEDED", &format!("evt_batch_{i}"), b.total))
+        .collect();
+    bodies.insert(7, "{\"this is\": not json".into());
+    let failures = confirm_directly(&deps, bodies).await;
+    assert_eq!(
+        failures,
+        vec!["m4".to_owned(), "m7".to_owned()],
+        "the throttled one and the malformed one"
+    );
+    for (i, b) in booked.iter().enumerate() {
+        let want = if i == 4 {
+            "PAYMENT_PENDING"
+        } else {
+            "CONFIRMED"
+        };
+        assert_eq!(booking(&s, b).await["status"], want, "booking {i}");
+    }
+
+    let (counted, counter) = s.counted_deps();
+    let b = booked_and_initiated(&s, &show, &[50]).await;
+    counter.take();
+    assert!(confirm_directly(
+        &counted,
+        vec![message(&b, "SUCCEEDED", "evt_count", b.total)]
+    )
+    .await
+    .is_empty());
+    assert_eq!(
+        counter.take(),
+        vec!["GetItem", "TransactWriteItems"],
+        "confirm is two DynamoDB calls"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_message_reaches_the_dead_letter_queue_after_three_receives() {
+    let s = stack().await;
+    let triggers = s.start_triggers();
+    s.sqs()
+        .send_message()
+        .queue_url(s.queue_url("PaymentsQueue"))
+        .message_body("not a payment")
+        .send()
+        .await
+        .expect("sent");
+    eventually("the malformed message in the DLQ", 60, || async {
+        (s.queue_depth("PaymentsDLQ").await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(s.queue_depth("PaymentsQueue").await, 0);
+    let msg = s
+        .sqs()
+        .receive_message()
+        .queue_url(s.queue_url("PaymentsDLQ"))
+        .message_system_attribute_names(
+            aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount,
+        )
+        .send()
+        .await
+        .expect("received");
+    let m = msg.messages.unwrap_or_default();
+    assert_eq!(
+        m.first().and_then(|m| m.body.as_deref()),
+        Some("not a payment")
+    );
+    triggers.stop().await;
+}
+
+#[tokio::test]
+async fn payments_are_refused_in_the_wrong_states() {
+    let s = stack_with(&[
+        ("HOLD_SECONDS", "60"),
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000"),
+    ])
+    .await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[1]).await;
+    let pay = |token: &str, id: &str, key: Option<&str>| {
+        let mut c = s
+            .call("POST", &format!("/api/v1/bookings/{id}/payments"))
+            .token(token);
+        if let Some(k) = key {
+            c = c.header("idempotency-key", k);
+        }
+        c.json(&json!({"provider": "sandbox", "returnUrl": "https://app.example.com/return"}))
+            .send()
+    };
+    let again = pay(&b.token, &b.booking_id, None).await;
+    assert_eq!((again.status, again.code()), (409, "PAYMENT_PENDING"));
+    let (_, stranger) = s.user(Role::Customer).await;
+    assert_eq!(pay(&stranger, &b.booking_id, None).await.status, 403);
+
+    // Idempotent: the same key replays the same 201.
+    let (_, me) = s.user(Role::Customer).await;
+    let mine = s
+        .call("POST", "/api/v1/bookings")
+        .token(&me)
+        .json(&json!({"showId": show, "seatIds": [seat(2)]}))
+        .send()
+        .await;
+    let id = mine.body["bookingId"].as_str().expect("id").to_owned();
+    let k = "5f0c3a8e-2b1d-4e6f-9a7b-8c9d0e1f2a3b";
+    let p1 = pay(&me, &id, Some(k)).await;
+    let p2 = pay(&me, &id, Some(k)).await;
+    assert_eq!((p1.status, p2.status), (201, 201));
+    assert_eq!(p1.text, p2.text);
+
+    let cancelled = s
+        .call("POST", "/api/v1/bookings")
+        .token(&me)
+        .json(&json!({"showId": show, "seatIds": [seat(3)]}))
+        .send()
+        .await;
+    let cid = cancelled.body["bookingId"].as_str().expect("id").to_owned();
+    s.call("POST", &format!("/api/v1/bookings/{cid}/cancel"))
+        .token(&me)
+        .send()
+        .await;
+    let r = pay(&me, &cid, None).await;
+    assert_eq!((r.status, r.code()), (422, "NOT_PAYABLE"));
+
+    let expiring = s
+        .call("POST", "/api/v1/bookings")
+        .token(&me)
+        .json(&json!({"showId": show, "seatIds": [seat(4)]}))
+        .send()
+        .await;
+    let eid = expiring.body["bookingId"].as_str().expect("id").to_owned();
+    s.deps().clock.advance(chrono::Duration::seconds(61));
+    let r = pay(&me, &eid, None).await;
+    assert_eq!((r.status, r.code()), (410, "BOOKING_EXPIRED"));
+}
+
+#[tokio::test]
+async fn cancelling_confirmed_bookings_and_shows_refunds() {
+    let s = stack().await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let paid = booked_and_initiated(&s, &show, &[1, 2]).await;
+    assert!(confirm_directly(
+        s.deps(),
+        vec![message(&paid, "SUCCEEDED", "evt_c1", paid.total)]
+    )
+    .await
+    .is_empty());
+    let c = s
+        .call(
+            "POST",
+            &format!("/api/v1/bookings/{}/cancel", paid.booking_id),
+        )
+        .token(&paid.token)
+        .send()
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(
+        (
+            c.body["status"].as_str(),
+            c.body["refund"]["status"].as_str()
+        ),
+        (Some("CANCELLED"), Some("INITIATED"))
+    );
+    assert_eq!(c.body["refund"]["amount"], paid.total);
+    let map = s
+        .call("GET", &format!("/api/v1/shows/{show}/seats"))
+        .send()
+        .await
+        .body;
+    assert!(seat_statuses(&map).iter().all(|(_, st)| st == "AVAILABLE"));
+
+    let confirmed = booked_and_initiated(&s, &show, &[5]).await;
+    assert!(confirm_directly(
+        s.deps(),
+        vec![message(&confirmed, "SUCCEEDED", "evt_c2", confirmed.total)]
+    )
+    .await
+    .is_empty());
+    let pending = booked_and_initiated(&s, &show, &[6]).await;
+    let customer = s.user(Role::Customer).await.1;
+    assert_eq!(
+        s.call("POST", &format!("/api/v1/shows/{show}/cancel"))
+            .token(&customer)
+            .send()
+            .await
+            .status,
+        403
+    );
+    let r = s
+        .call("POST", &format!("/api/v1/shows/{show}/cancel"))
+        .token(&f.partner)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        (
+            r.body["bookingsCancelled"].as_i64(),
+            r.body["bookingsRefunded"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        booking(&s, &confirmed).await["refund"]["status"],
+        "INITIATED"
+    );
+    assert_eq!(booking(&s, &pending).await["status"], "CANCELLED");
+    let late = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": [seat(9)]}))
+        .send()
+        .await;
+    assert_eq!(
+        (late.status, late.code()),
+        (422, "SHOW_NOT_BOOKABLE"),
+        "{}",
+        late.text
+    );
+    let again = s
+        .call("POST", &format!("/api/v1/shows/{show}/cancel"))
+        .token(&f.admin)
+        .send()
+        .await;
+    assert_eq!(
+        (again.status, again.body["bookingsRefunded"].as_i64()),
+        (200, Some(0))
+    );
+}
