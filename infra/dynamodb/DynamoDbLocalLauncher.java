@@ -14,6 +14,8 @@ public final class DynamoDbLocalLauncher {
         Object server = field.get(proxy);
         for (Object connector : (Object[]) server.getClass().getMethod("getConnectors").invoke(server)) {
             connector.getClass().getMethod("setHost", String.class).invoke(connector, "127.0.0.1");
+            // Jetty's default accept queue of 50 drops connections in a 2,000-request rush.
+            connector.getClass().getMethod("setAcceptQueueSize", int.class).invoke(connector, 4096);
         }
         try {
             proxy.getClass().getMethod("start").invoke(proxy);

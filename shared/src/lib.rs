@@ -14,6 +14,7 @@ pub mod events;
 pub mod http;
 pub mod ids;
 pub mod logging;
+pub mod metrics;
 pub mod payments;
 pub mod refunds;
 pub mod routes;
@@ -54,6 +55,27 @@ macro_rules! sqs_main {
                     aws_lambda_events::event::sqs::SqsEvent,
                 >| async move {
                     Ok::<_, lambda_runtime::Error>($handler(deps, event.payload).await)
+                },
+            ))
+            .await
+        }
+    };
+}
+
+/// The `main` of an EventBridge-triggered function (rules and schedules): an error fails the
+/// invocation, so EventBridge retries it and finally dead-letters it.
+#[macro_export]
+macro_rules! event_main {
+    ($handler:path) => {
+        #[tokio::main]
+        async fn main() -> Result<(), lambda_runtime::Error> {
+            let deps = $crate::Deps::from_env().await?;
+            let deps = &deps;
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+                    $handler(deps, event.payload)
+                        .await
+                        .map_err(|e| lambda_runtime::Error::from(e.to_string()))
                 },
             ))
             .await

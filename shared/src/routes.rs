@@ -39,6 +39,8 @@ routes! {
     "POST" "/api/v1/sandbox/payments/{paymentIntentId}/complete" => "sandbox-complete",
     "POST" "/api/v1/tickets/verify" => "verify-ticket",
     "POST" "/api/v1/shows/{showId}/cancel" => "cancel-show",
+    "GET" "/api/v1/me/notifications" => "list-notifications",
+    "POST" "/api/v1/shows/{showId}/waitlist" => "join-waitlist",
 }
 
 /// Matches a concrete path against a route template such as `/api/v1/shows/{showId}/seats`,

@@ -172,6 +172,8 @@ impl TestStack {
             self.sqs(),
             boxoffice_local::triggers::TriggerOptions {
                 failed_visibility_seconds: 1,
+                schedule_interval: None,
+                schedules: false,
             },
         )
     }

@@ -95,7 +95,10 @@ async fn cancel_pending(deps: &Deps, booking: &Booking) -> Result<bool, ApiError
     if released {
         publish(
             deps,
-            vec![booking_event(EventKind::BookingCancelled, booking)],
+            vec![
+                booking_event(EventKind::ShowCancelled, booking),
+                booking_event(EventKind::SeatsReleased, booking),
+            ],
         )
         .await;
     }

@@ -231,6 +231,22 @@ impl Gateway {
                 ),
             };
         }
+        if registry::EVENT_FUNCTIONS.contains(&name) {
+            return match serde_json::from_slice(event) {
+                Ok(ev) => match registry::invoke_event(name, &self.deps, ev).await {
+                    Some(Ok(out)) => json_response(StatusCode::OK, out),
+                    Some(Err(e)) => json_response(
+                        StatusCode::OK,
+                        json!({ "errorType": "HandlerError", "errorMessage": e }),
+                    ),
+                    None => plain(StatusCode::NOT_FOUND, "function not found"),
+                },
+                Err(e) => json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({ "Type": "User", "message": e.to_string() }),
+                ),
+            };
+        }
         if !registry::HTTP_FUNCTIONS.contains(&name) {
             return json_response(
                 StatusCode::NOT_FOUND,

@@ -16,6 +16,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         .ok()
         .and_then(|p| p.parse().ok())
         .unwrap_or(3000);
+    // Schedules run every SCHEDULE_SECONDS locally (10 by default) instead of their AWS rates.
+    let schedule_seconds: u64 = std::env::var("SCHEDULE_SECONDS")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(10);
     let admin_password = format!("admin-{}", &boxoffice_local::random_secret()[..12]);
     let admin = AdminAccount {
         email: "admin@boxoffice.local".into(),
@@ -38,7 +43,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         &stack.provisioned,
         &stack.deps,
         aws_sdk_sqs::Client::new(&stack.sdk),
-        Default::default(),
+        boxoffice_local::triggers::TriggerOptions {
+            schedule_interval: Some(std::time::Duration::from_secs(schedule_seconds)),
+            ..Default::default()
+        },
     );
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -74,8 +82,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("       -H \"idempotency-key: $(uuidgen || date +%s%N)\" -d '{{\"showId\":\"<showId>\",\"seatIds\":[\"C5\",\"C6\"]}}'");
     println!("  curl -s {api}/me/bookings -H \"authorization: Bearer $TOKEN\"");
     println!("  cargo lambda invoke register -A 127.0.0.1 -P {port} --data-file events/register.json   # the Lambda Invoke API");
+    println!("  curl -s {api}/me/notifications -H \"authorization: Bearer $TOKEN\"   # confirmations, expiries, reminders");
     println!(
-        "Holds last {}s here (HOLD_SECONDS).\n",
+        "Holds last {}s here (HOLD_SECONDS); the expiry sweep and reminders run every {schedule_seconds}s (SCHEDULE_SECONDS).
+",
         stack.deps.config.hold_seconds
     );
     server.await?;

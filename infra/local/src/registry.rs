@@ -47,6 +47,8 @@ http_functions! {
     "sandbox-complete" => sandbox_complete,
     "verify-ticket" => verify_ticket,
     "cancel-show" => cancel_show,
+    "list-notifications" => list_notifications,
+    "join-waitlist" => join_waitlist,
 }
 
 macro_rules! sqs_functions {
@@ -68,11 +70,32 @@ sqs_functions! {
     "confirm-payment" => confirm_payment,
 }
 
+macro_rules! event_functions {
+    ($($name:literal => $krate:ident),* $(,)?) => {
+        /// Every function EventBridge invokes (rules and schedules), by name.
+        pub const EVENT_FUNCTIONS: &[&str] = &[$($name),*];
+
+        /// Calls the named function with an EventBridge event; `None` for an unknown name.
+        pub async fn invoke_event(name: &str, deps: &Deps, event: serde_json::Value) -> Option<Result<serde_json::Value, String>> {
+            Some(match name {
+                $($name => $krate::handler(deps, event).await.map_err(|e| e.to_string()),)*
+                _ => return None,
+            })
+        }
+    };
+}
+
+event_functions! {
+    "expire-holds" => expire_holds,
+    "notify" => notify,
+}
+
 /// Every function the local stack can run.
 pub fn all_functions() -> Vec<&'static str> {
     HTTP_FUNCTIONS
         .iter()
         .chain(SQS_FUNCTIONS)
+        .chain(EVENT_FUNCTIONS)
         .copied()
         .collect()
 }

@@ -19,13 +19,37 @@ pub struct TriggerOptions {
     /// Locally, a failed message is visible again after this long instead of the queue's visibility
     /// timeout (minutes in AWS), so redelivery and dead-lettering can be watched.
     pub failed_visibility_seconds: i32,
+    /// Runs every schedule at this interval instead of its `rate(...)` (10 s under `make run`, so a
+    /// person can watch a hold expire); `None` keeps the template's rates.
+    pub schedule_interval: Option<Duration>,
+    /// Whether schedules run at all (tests drive them by hand).
+    pub schedules: bool,
 }
 
 impl Default for TriggerOptions {
     fn default() -> Self {
         TriggerOptions {
             failed_visibility_seconds: 2,
+            schedule_interval: Some(Duration::from_secs(10)),
+            schedules: true,
         }
+    }
+}
+
+/// `rate(5 minutes)` → 300 s; anything else (cron) → one minute.
+pub fn rate_seconds(expression: &str) -> u64 {
+    let inner = expression
+        .trim()
+        .strip_prefix("rate(")
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or("");
+    let mut parts = inner.split_whitespace();
+    let n: u64 = parts.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+    match parts.next().unwrap_or("minute").trim_end_matches('s') {
+        "second" => n,
+        "hour" => n * 3600,
+        "day" => n * 86_400,
+        _ => n * 60,
     }
 }
 
@@ -55,6 +79,31 @@ pub fn start(
     let mut tasks = Vec::new();
     for f in &template.functions {
         for t in &f.triggers {
+            if let Trigger::Schedule { expression } = t {
+                if options.schedules {
+                    let every = options
+                        .schedule_interval
+                        .unwrap_or(Duration::from_secs(rate_seconds(expression)));
+                    tasks.push(tokio::spawn(run_schedule(
+                        f.name.clone(),
+                        every,
+                        deps.clone(),
+                        stopped.clone(),
+                    )));
+                }
+            }
+            if let (Trigger::EventRule { .. }, Some(url)) =
+                (t, provisioned.rule_queues.get(&f.name))
+            {
+                let job = RuleTarget {
+                    function: f.name.clone(),
+                    queue_url: url.clone(),
+                    deps: deps.clone(),
+                    sqs: sqs.clone(),
+                    options: options.clone(),
+                };
+                tasks.push(tokio::spawn(job.run(stopped.clone())));
+            }
             if let Trigger::Sqs {
                 queue,
                 batch_size,
@@ -185,6 +234,105 @@ impl SqsSource {
                 .set_entries(Some(done))
                 .send()
                 .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The event EventBridge sends a schedule's target.
+pub fn scheduled_event(function: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "0",
+        "id": boxoffice::ids::new_id("evt"),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": boxoffice::clock::rfc3339(chrono::Utc::now()),
+        "region": "us-east-1",
+        "resources": [format!("arn:aws:events:us-east-1:000000000000:rule/{function}-schedule")],
+        "detail": {},
+    })
+}
+
+async fn run_schedule(
+    function: String,
+    every: Duration,
+    deps: Deps,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = tick.tick() => {
+                match registry::invoke_event(&function, &deps, scheduled_event(&function)).await {
+                    Some(Err(e)) => tracing::warn!(function = %function, error = %e, "scheduled run failed"),
+                    None => return,
+                    Some(Ok(_)) => {}
+                }
+            }
+        }
+    }
+}
+
+/// An EventBridge rule's target: the rule delivers matching events to a local queue, and this
+/// calls the function with each; a failed invocation is retried after the visibility delay.
+struct RuleTarget {
+    function: String,
+    queue_url: String,
+    deps: Deps,
+    sqs: aws_sdk_sqs::Client,
+    options: TriggerOptions,
+}
+
+impl RuleTarget {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return,
+                r = self.poll_once() => if let Err(e) = r {
+                    tracing::warn!(function = %self.function, error = %e, "rule queue poll failed");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                },
+            }
+        }
+    }
+
+    async fn poll_once(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let out = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await?;
+        for m in out.messages.unwrap_or_default() {
+            let Some(handle) = m.receipt_handle.as_deref() else {
+                continue;
+            };
+            let event: serde_json::Value = serde_json::from_str(m.body.as_deref().unwrap_or("{}"))?;
+            match registry::invoke_event(&self.function, &self.deps, event).await {
+                Some(Ok(_)) => {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .send()
+                        .await?;
+                }
+                other => {
+                    tracing::warn!(function = %self.function, outcome = ?other.map(|r| r.err()), "rule target failed; will retry");
+                    self.sqs
+                        .change_message_visibility()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(handle)
+                        .visibility_timeout(self.options.failed_visibility_seconds)
+                        .send()
+                        .await?;
+                }
+            }
         }
         Ok(())
     }

@@ -128,6 +128,11 @@ fn build_err(e: impl std::fmt::Display) -> StoreError {
 /// Spreads pending bookings over a few GSI2 partitions, so the sweep never reads one hot partition.
 pub const PENDING_SHARDS: u32 = 8;
 
+/// Every partition key of the pending index.
+pub fn pending_shard_keys() -> Vec<String> {
+    (0..PENDING_SHARDS).map(keys::pending_gsi2pk).collect()
+}
+
 pub fn pending_shard(booking_id: &str) -> u32 {
     booking_id
         .bytes()
@@ -415,8 +420,24 @@ impl Store {
             sets.push_str(&format!(", {attr} = :x{i}"));
             update = update.expression_attribute_values(format!(":x{i}"), value.clone());
         }
+        // Leaving PAYMENT_PENDING leaves the pending index; a confirmed booking joins the
+        // reminder index (by show start) instead.
+        let index = if t.to() == BookingStatus::Confirmed {
+            update = update
+                .expression_attribute_values(":rp", s(keys::reminder_gsi2pk(&booking.show_start)))
+                .expression_attribute_values(
+                    ":rs",
+                    s(keys::reminder_gsi2sk(
+                        &booking.show_start,
+                        &booking.booking_id,
+                    )),
+                );
+            ", gsi2pk = :rp, gsi2sk = :rs"
+        } else {
+            " REMOVE gsi2pk, gsi2sk"
+        };
         let update = update
-            .update_expression(format!("SET {sets} REMOVE gsi2pk, gsi2sk"))
+            .update_expression(format!("SET {sets}{index}"))
             .condition_expression("#status = :from")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":to", s(t.to().as_str()))

@@ -110,3 +110,30 @@ pub fn processed_event_pk(provider: &str, event_id: &str) -> String {
     format!("EVENT#{provider}#{event_id}")
 }
 pub const PROCESSED_EVENT_SK: &str = "EVENT";
+
+/// A customer's notification inbox; the sort key orders by time and names the source event, so
+/// the same event delivered twice writes the same item once.
+pub fn inbox_pk(user_id: &str) -> String {
+    format!("INBOX#{user_id}")
+}
+pub fn inbox_sk(created_at: &str, notification_id: &str) -> String {
+    format!("{created_at}#{notification_id}")
+}
+
+/// GSI2 for confirmed bookings, by the UTC hour their show starts, for reminders.
+pub fn reminder_gsi2pk(show_start_utc: &str) -> String {
+    format!(
+        "REMIND#{}",
+        show_start_utc.get(..13).unwrap_or(show_start_utc)
+    )
+}
+pub fn reminder_gsi2sk(show_start_utc: &str, booking_id: &str) -> String {
+    format!("{show_start_utc}#{booking_id}")
+}
+
+pub fn waitlist_pk(show_id: &str) -> String {
+    format!("WAITLIST#{show_id}")
+}
+pub fn waitlist_sk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}

@@ -5,10 +5,12 @@ pub mod bookings;
 pub mod catalog;
 pub mod cities;
 pub mod cursor;
+pub mod inbox;
 pub mod keys;
 pub mod offers;
 pub mod payments;
 pub mod seats;
+pub mod sweeps;
 pub mod users;
 
 use crate::error::ApiError;

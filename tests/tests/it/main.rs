@@ -5,4 +5,5 @@ mod bookings;
 mod catalog;
 mod errors;
 mod payments;
+mod scheduled;
 mod wiring;

@@ -1,0 +1,1 @@
+boxoffice::event_main!(expire_holds::handler);

@@ -1,0 +1,32 @@
+//! `GET /me/notifications` (CUSTOMER): the caller's inbox, newest first, paged.
+
+use boxoffice::{
+    auth::authenticate,
+    domain::user::Role,
+    http::{ok, page_limit, query_param, serve, HttpResult},
+    Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| list_notifications(deps, req)).await
+}
+
+async fn list_notifications(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    caller.require(&[Role::Customer])?;
+    let page = deps
+        .store
+        .list_notifications(
+            &caller.user_id,
+            page_limit(&req)?,
+            query_param(&req, "cursor").as_deref(),
+        )
+        .await?;
+    let mut body = json!({ "notifications": page.items });
+    if let Some(c) = page.next_cursor {
+        body["nextCursor"] = json!(c);
+    }
+    ok(&body)
+}

@@ -1,0 +1,207 @@
+//! `notify`: the target of the domain-event rules and of the reminder schedule. Writes each
+//! customer's inbox (exactly one notification per event, however often it is delivered), tells
+//! waitlisted customers when seats come free, and sends show reminders once per booking.
+//! Delivery beyond the inbox goes through a `Channel` (a log channel by default).
+
+use boxoffice::{clock::rfc3339, store::inbox::Notification, ApiError, Deps};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// How notifications leave the system besides the inbox.
+pub trait Channel: Sync {
+    fn deliver(&self, user_id: &str, notification: &Notification);
+}
+
+/// The default channel: a structured log line (no message text, which may carry personal data).
+pub struct LogChannel;
+
+impl Channel for LogChannel {
+    fn deliver(&self, user_id: &str, n: &Notification) {
+        tracing::info!(user_id, notification_id = %n.notification_id, kind = %n.kind, "notification delivered");
+    }
+}
+
+pub const REMINDER_HORIZON_MINUTES: i64 = 120;
+
+pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
+    let source = event["source"].as_str().unwrap_or_default();
+    let detail_type = event["detail-type"].as_str().unwrap_or_default();
+    if source == "aws.events" {
+        let sent = send_reminders(deps, &LogChannel).await?;
+        return Ok(json!({ "reminders": sent }));
+    }
+    let d = &event["detail"];
+    let text = |k: &str| d[k].as_str().map(str::to_owned);
+    let (Some(event_id), Some(user_id)) = (text("eventId"), text("userId")) else {
+        if detail_type == "SeatsReleased" || detail_type == "ShowCancelled" {
+            return Ok(json!({ "ignored": detail_type }));
+        }
+        return Err(ApiError::validation(format!(
+            "{detail_type} event without eventId/userId"
+        )));
+    };
+    let booking_id = text("bookingId");
+    let show_id = text("showId");
+    let seats = d["seatIds"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let bk = booking_id.clone().unwrap_or_default();
+    let (kind, message) = match detail_type {
+        "BookingConfirmed" => (
+            "BOOKING_CONFIRMED",
+            format!("Booking {bk} is confirmed: seats {seats}. Your ticket is ready."),
+        ),
+        "BookingCancelled" => ("BOOKING_CANCELLED", format!("Booking {bk} is cancelled.")),
+        "BookingExpired" => (
+            "BOOKING_EXPIRED",
+            format!("Your hold on seats {seats} expired before payment; booking {bk} is closed."),
+        ),
+        "PaymentFailed" => (
+            "PAYMENT_FAILED",
+            format!("The payment for booking {bk} failed; the seats were released."),
+        ),
+        "RefundInitiated" => (
+            "REFUND_INITIATED",
+            format!(
+                "A refund of {} {} for booking {bk} is on its way.",
+                d["amount"],
+                d["currency"].as_str().unwrap_or("")
+            ),
+        ),
+        "ShowCancelled" => (
+            "SHOW_CANCELLED",
+            format!("The show of booking {bk} was cancelled; any payment is refunded."),
+        ),
+        "SeatsReleased" => {
+            let freed = d["seatIds"].as_array().map(Vec::len).unwrap_or(0) as i64;
+            let told = notify_waitlist(
+                deps,
+                &LogChannel,
+                show_id.as_deref().unwrap_or_default(),
+                freed,
+                &event_id,
+            )
+            .await?;
+            return Ok(json!({ "waitlistNotified": told }));
+        }
+        other => return Ok(json!({ "ignored": other })),
+    };
+    let created_at = event["time"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| rfc3339(deps.clock.now()));
+    let n = Notification {
+        notification_id: notification_id(&event_id),
+        kind: kind.into(),
+        booking_id,
+        show_id,
+        message,
+        created_at,
+    };
+    let written = inbox(deps, &LogChannel, &user_id, &n).await?;
+    Ok(json!({ "notified": written }))
+}
+
+/// The same source event always gives the same notification id.
+pub fn notification_id(source_event_id: &str) -> String {
+    format!(
+        "ntf_{}",
+        &hex::encode(Sha256::digest(source_event_id.as_bytes()))[..26]
+    )
+}
+
+/// Writes the inbox item once and delivers it through the channel the first time only.
+async fn inbox(
+    deps: &Deps,
+    channel: &dyn Channel,
+    user_id: &str,
+    n: &Notification,
+) -> Result<bool, ApiError> {
+    let first = deps.store.put_notification(user_id, n).await?;
+    if first {
+        channel.deliver(user_id, n);
+    }
+    Ok(first)
+}
+
+/// Tells waitlisted customers, in the order they joined, that `freed` seats came free.
+async fn notify_waitlist(
+    deps: &Deps,
+    channel: &dyn Channel,
+    show_id: &str,
+    freed: i64,
+    event_id: &str,
+) -> Result<usize, ApiError> {
+    let mut budget = freed.max(1);
+    let mut told = 0;
+    for entry in deps.store.waiting(show_id, event_id).await? {
+        if budget <= 0 {
+            break;
+        }
+        let n = Notification {
+            notification_id: notification_id(&format!("{event_id}#{}", entry.user_id)),
+            kind: "WAITLIST_SEATS_AVAILABLE".into(),
+            booking_id: None,
+            show_id: Some(show_id.to_owned()),
+            message: format!(
+                "{freed} seat(s) just came free for a show you are waiting for. Book now!"
+            ),
+            created_at: rfc3339(deps.clock.now()),
+        };
+        inbox(deps, channel, &entry.user_id, &n).await?;
+        if deps
+            .store
+            .mark_waitlist_notified(show_id, &entry.user_id, event_id)
+            .await?
+        {
+            told += 1;
+            budget -= entry.seats;
+        }
+    }
+    Ok(told)
+}
+
+/// One SHOW_REMINDER per confirmed booking whose show starts within the next two hours.
+pub async fn send_reminders(deps: &Deps, channel: &dyn Channel) -> Result<usize, ApiError> {
+    let now = deps.clock.now();
+    let until = now + Duration::minutes(REMINDER_HORIZON_MINUTES);
+    let hours: Vec<String> = (0..=REMINDER_HORIZON_MINUTES / 60 + 1)
+        .map(|h| rfc3339(now + Duration::hours(h)))
+        .collect();
+    let due = deps
+        .store
+        .bookings_starting_between(&rfc3339(now), &rfc3339(until), &hours)
+        .await?;
+    let mut sent = 0;
+    for b in due {
+        let starts = chrono::DateTime::parse_from_rfc3339(&b.show_start)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or(now);
+        let n = Notification {
+            notification_id: notification_id(&format!("SHOW_REMINDER#{}", b.booking_id)),
+            kind: "SHOW_REMINDER".into(),
+            booking_id: Some(b.booking_id.clone()),
+            show_id: Some(b.show_id.clone()),
+            message: format!(
+                "Your show starts in {} minutes: seats {}.",
+                (starts - now).num_minutes(),
+                b.seat_ids().join(", ")
+            ),
+            created_at: rfc3339(starts - Duration::minutes(REMINDER_HORIZON_MINUTES)),
+        };
+        if inbox(deps, channel, &b.user_id, &n).await? {
+            sent += 1;
+        }
+        deps.store
+            .mark_reminded(&b.booking_id, &rfc3339(now))
+            .await?;
+    }
+    Ok(sent)
+}

@@ -1,0 +1,217 @@
+//! Notification inboxes and waitlists.
+
+use super::{classify, keys, s, Page, Store, StoreError};
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub notification_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booking_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show_id: Option<String>,
+    pub message: String,
+    pub created_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NotificationItem {
+    pk: String,
+    sk: String,
+    user_id: String,
+    #[serde(flatten)]
+    notification: Notification,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitlistEntry {
+    pub show_id: String,
+    pub user_id: String,
+    pub seats: i64,
+    pub joined_at: String,
+    #[serde(default)]
+    pub notified: bool,
+    /// The seats-released event that notified this entry: a redelivery of that event selects the
+    /// same entries again instead of moving on down the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_by: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WaitlistItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    entry: WaitlistEntry,
+}
+
+impl Store {
+    /// Writes a notification unless this one (same id and time) is already there: `false` then.
+    pub async fn put_notification(
+        &self,
+        user_id: &str,
+        n: &Notification,
+    ) -> Result<bool, StoreError> {
+        let item = NotificationItem {
+            pk: keys::inbox_pk(user_id),
+            sk: keys::inbox_sk(&n.created_at, &n.notification_id),
+            user_id: user_id.to_owned(),
+            notification: n.clone(),
+        };
+        let out = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(serde_dynamo::to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// A user's notifications, newest first.
+    pub async fn list_notifications(
+        &self,
+        user_id: &str,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<Page<Notification>, ApiError> {
+        let partition = keys::inbox_pk(user_id);
+        let start = cursor
+            .map(|c| super::cursor::decode(c, &[keys::PK, keys::SK], keys::PK, &partition))
+            .transpose()?;
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(partition))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut items = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            items.push(
+                serde_dynamo::from_item::<_, NotificationItem>(item)
+                    .map_err(StoreError::from)?
+                    .notification,
+            );
+        }
+        let next_cursor = out
+            .last_evaluated_key
+            .filter(|k| !k.is_empty())
+            .as_ref()
+            .and_then(super::cursor::encode);
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Joins (or re-joins, keeping the original place) a show's waitlist.
+    pub async fn join_waitlist(&self, entry: &WaitlistEntry) -> Result<WaitlistEntry, StoreError> {
+        let item = WaitlistItem {
+            pk: keys::waitlist_pk(&entry.show_id),
+            sk: keys::waitlist_sk(&entry.user_id),
+            entry: entry.clone(),
+        };
+        let out = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(serde_dynamo::to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk) OR notified = :t")
+            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(entry.clone()),
+            Err(e) => match e.as_service_error() {
+                Some(aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c)) => {
+                    let old = c.item().cloned().unwrap_or_default();
+                    Ok(serde_dynamo::from_item::<_, WaitlistItem>(old)?.entry)
+                }
+                _ => Err(classify(e)),
+            },
+        }
+    }
+
+    /// A show's waitlist entries not yet notified (or notified by `event_id`), in the order they joined.
+    pub async fn waiting(
+        &self,
+        show_id: &str,
+        event_id: &str,
+    ) -> Result<Vec<WaitlistEntry>, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(keys::waitlist_pk(show_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut entries = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let e = serde_dynamo::from_item::<_, WaitlistItem>(item)?.entry;
+            if !e.notified || e.notified_by.as_deref() == Some(event_id) {
+                entries.push(e);
+            }
+        }
+        entries.sort_by(|a, b| {
+            a.joined_at
+                .cmp(&b.joined_at)
+                .then(a.user_id.cmp(&b.user_id))
+        });
+        Ok(entries)
+    }
+
+    /// Marks an entry notified (once): `false` when another run already did.
+    pub async fn mark_waitlist_notified(
+        &self,
+        show_id: &str,
+        user_id: &str,
+        event_id: &str,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::waitlist_pk(show_id)))
+            .key(keys::SK, s(keys::waitlist_sk(user_id)))
+            .update_expression("SET notified = :t, notified_by = :e")
+            .condition_expression("notified = :f OR notified_by = :e")
+            .expression_attribute_values(":e", s(event_id))
+            .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+            .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
