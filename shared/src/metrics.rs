@@ -5,8 +5,13 @@ use serde_json::{json, Map, Value};
 
 pub const NAMESPACE: &str = "BoxOffice";
 
-/// Emits `metrics` (name, value, unit) for `function`.
+/// Emits `metrics` (name, value, unit) for `function`; `BOXOFFICE_METRICS=off` silences them
+/// (the benchmark, which would otherwise print thousands).
 pub fn emit(function: &str, metrics: &[(&str, f64, &str)]) {
+    static OFF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *OFF.get_or_init(|| std::env::var("BOXOFFICE_METRICS").is_ok_and(|v| v == "off")) {
+        return;
+    }
     let defs: Vec<Value> = metrics
         .iter()
         .map(|(name, _, unit)| json!({ "Name": name, "Unit": unit }))

@@ -34,7 +34,8 @@ pub async fn cancel_with_refund(
     {
         return Ok(None);
     }
-    tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, metric = "Refunds", "refund initiated");
+    tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, "refund initiated");
+    crate::metrics::count("refunds", "Refunds", 1);
     let mut cancelled = booking.clone();
     cancelled.status = BookingStatus::Cancelled;
     cancelled.cancelled_at = Some(at);

@@ -13,7 +13,7 @@ use lambda_http::Body;
 use serde_json::Value;
 use std::{collections::HashMap, sync::Arc};
 
-pub mod counter;
+pub use boxoffice_local::counter;
 pub mod faults;
 pub mod fixtures;
 pub mod logs;
@@ -51,6 +51,10 @@ pub async fn stack() -> TestStack {
 
 pub async fn stack_with(overrides: &[(&'static str, &str)]) -> TestStack {
     require_emulators();
+    // BOXOFFICE_TEST_LOG=1 shows the handlers' JSON logs (with --nocapture) when diagnosing.
+    if std::env::var("BOXOFFICE_TEST_LOG").is_ok() {
+        boxoffice::logging::init();
+    }
     let prefix = format!("t{}", ulid::Ulid::new().to_string().to_lowercase());
     let mut map: HashMap<&str, String> = HashMap::new();
     map.insert("HOLD_SECONDS", "30".into());

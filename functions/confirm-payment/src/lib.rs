@@ -153,7 +153,8 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                 .await?
             {
                 Applied::Done => {
-                    tracing::info!(booking_id = %booking.booking_id, metric = "BookingsConfirmed", "booking confirmed");
+                    tracing::info!(booking_id = %booking.booking_id, "booking confirmed");
+                    boxoffice::metrics::count("confirm-payment", "BookingsConfirmed", 1);
                     publish(
                         deps,
                         vec![booking_event(EventKind::BookingConfirmed, &booking)],
@@ -286,7 +287,8 @@ async fn refund_payment(
     };
     if applied == Applied::Done {
         // The sandbox's refunds are records; a live provider's refund API call would go here.
-        tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, reason = %refund.reason, metric = "Refunds", "refund initiated");
+        tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, reason = %refund.reason, "refund initiated");
+        boxoffice::metrics::count("confirm-payment", "Refunds", 1);
         let mut events = vec![booking_event(EventKind::RefundInitiated, booking)];
         if booking.status == BookingStatus::PaymentPending {
             events.push(booking_event(EventKind::BookingExpired, booking));

@@ -185,6 +185,13 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         .await?;
     match placed {
         Placed::Placed { retries } => {
+            boxoffice::metrics::emit(
+                "create-booking",
+                &[
+                    ("HoldsWon", 1.0, "Count"),
+                    ("HoldRetries", retries as f64, "Count"),
+                ],
+            );
             tracing::info!(booking_id = %booking.booking_id, show_id = %booking.show_id, seats = booking.seats.len(), retries, "seats held");
             json_text(StatusCode::CREATED, response_body)
         }
@@ -194,6 +201,7 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         ),
         Placed::Replay(_) => Err(ApiError::IdempotencyKeyReused),
         Placed::SeatsTaken(seats) => {
+            boxoffice::metrics::count("create-booking", "HoldsConflicted", 1);
             tracing::info!(show_id = %booking.show_id, unavailable = seats.len(), "hold conflicted");
             Err(ApiError::SeatLockFailed {
                 show_id: booking.show_id,

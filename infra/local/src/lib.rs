@@ -1,6 +1,8 @@
 //! The local stack: AWS's parts stood in by emulators, provisioned from template.yaml, with every
 //! function served in-process on one port and the non-HTTP triggers driven as AWS would.
 
+pub mod bounded;
+pub mod counter;
 pub mod gateway;
 pub mod provision;
 pub mod registry;
@@ -70,6 +72,24 @@ pub fn random_secret() -> String {
     )
 }
 
+/// The SDK configuration from the standard environment, with the emulators' capacity modelled
+/// (see `bounded`).
+pub async fn local_sdk_config() -> aws_config::SdkConfig {
+    let sdk = boxoffice::aws::sdk_config().await;
+    // The emulators speak plain HTTP on loopback.
+    let client = aws_smithy_http_client::Builder::new().build_http();
+    sdk.to_builder()
+        .http_client(bounded::BoundedHttpClient::new(
+            client,
+            bounded::MAX_IN_FLIGHT,
+        ))
+        // Waiting for a turn at the emulator is queueing, not a stalled upload.
+        .stalled_stream_protection(
+            aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
+        )
+        .build()
+}
+
 /// A provisioned stack with the handlers' dependencies.
 pub struct LocalStack {
     pub template: Template,
@@ -85,7 +105,7 @@ impl LocalStack {
         overrides: &HashMap<&str, String>,
     ) -> Result<LocalStack, BoxError> {
         let template = load_template()?;
-        let sdk = boxoffice::aws::sdk_config().await;
+        let sdk = local_sdk_config().await;
         let provisioned = provision::provision(&template, prefix, &sdk).await?;
         let config = local_config(&provisioned, overrides)?;
         let deps = Deps::new(config, &sdk);

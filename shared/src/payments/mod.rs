@@ -82,12 +82,8 @@ impl Provider {
                 SignatureError::Stale => "stale",
                 SignatureError::Mismatch => "mismatch",
             };
-            tracing::warn!(
-                provider = self.name(),
-                reason,
-                metric = "WebhookSignatureFailures",
-                "webhook signature refused"
-            );
+            tracing::warn!(provider = self.name(), reason, "webhook signature refused");
+            crate::metrics::count("payment-webhook", "WebhookSignatureFailures", 1);
             ApiError::InvalidSignature
         })?;
         match self {

@@ -740,3 +740,38 @@ async fn coupons_apply_as_rules_and_per_user_limits_hold_under_concurrency() {
         "codes are case-insensitive"
     );
 }
+
+#[tokio::test]
+async fn a_throttled_store_answers_503_with_retry_after_and_writes_nothing() {
+    let s = unlimited().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (user, customer) = s.user(Role::Customer).await;
+    // Every DynamoDB request that mentions this customer is throttled (the hold transaction does).
+    let deps = s.deps_with_interceptor(boxoffice_tests::faults::ThrottleWhen(user.clone()));
+    let gw = boxoffice_local::gateway::Gateway::new(&s.stack.template, deps);
+    let r = call_on(&gw, "POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
+        .send()
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "SERVICE_UNAVAILABLE"),
+        "{}",
+        r.text
+    );
+    assert!(r.headers.contains_key("retry-after"));
+    assert!(
+        !r.text.contains("Throttling"),
+        "no internal detail: {}",
+        r.text
+    );
+    assert!(seat_items(&s, &show).await.is_empty(), "no seat held");
+    let mine = s
+        .call("GET", "/api/v1/me/bookings")
+        .token(&customer)
+        .send()
+        .await;
+    assert_eq!(mine.body["bookings"], json!([]), "no booking written");
+}
