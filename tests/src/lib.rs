@@ -167,6 +167,29 @@ impl TestStack {
         deps
     }
 
+    /// Handler dependencies whose DynamoDB requests mentioning `marker` are throttled (not sent).
+    pub fn deps_throttled_when(&self, marker: &str) -> Deps {
+        let inner = self
+            .stack
+            .sdk
+            .http_client()
+            .unwrap_or_else(|| panic!("the local stack sets an HTTP client"));
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.stack.sdk)
+            .http_client(faults::ThrottleWhen {
+                inner,
+                marker: marker.to_owned(),
+            })
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+            .build();
+        let mut deps = self.deps().clone();
+        deps.store = boxoffice::store::Store::new(
+            aws_sdk_dynamodb::Client::from_conf(conf),
+            deps.store.table(),
+        );
+        deps.caches = Default::default();
+        deps
+    }
+
     /// The template's SQS triggers, running against this stack (failed messages return after 1 s).
     pub fn start_triggers(&self) -> boxoffice_local::triggers::Triggers {
         boxoffice_local::triggers::start(

@@ -24,8 +24,7 @@ pub struct TicketClaims {
 }
 
 fn mac(key: &[u8], payload: &str) -> Hmac<Sha256> {
-    // infallible: HMAC accepts keys of any length.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC key"); // infallible: HMAC takes any key length
     m.update(PREFIX.as_bytes());
     m.update(b".");
     m.update(payload.as_bytes());

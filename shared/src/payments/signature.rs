@@ -23,8 +23,7 @@ pub fn sign(secret: &[u8], t: i64, body: &[u8]) -> String {
 }
 
 fn mac(secret: &[u8], t: i64, body: &[u8]) -> Hmac<Sha256> {
-    // infallible: HMAC accepts keys of any length.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC key"); // infallible: HMAC takes any key length
     m.update(t.to_string().as_bytes());
     m.update(b".");
     m.update(body);

@@ -2,7 +2,7 @@
 //! created in one TransactWriteItems with its seat holds.
 
 use super::{
-    classify, cursor, keys, n, s,
+    keys, n, s,
     seats::{failed_seat_ids, hold_seat},
     Item, Page, Store, StoreError, TransactOutcome,
 };
@@ -258,20 +258,10 @@ impl Store {
     }
 
     pub async fn get_booking(&self, booking_id: &str) -> Result<Option<Booking>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::booking_pk(booking_id)))
-            .key(keys::SK, s(keys::BOOKING_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(match out.item {
-            None => None,
-            Some(item) => Some(serde_dynamo::from_item::<_, BookingItem>(item)?.booking),
-        })
+        let item: Option<BookingItem> = self
+            .get_as(keys::booking_pk(booking_id), keys::BOOKING_SK, true)
+            .await?;
+        Ok(item.map(|i| i.booking))
     }
 
     /// A user's bookings, newest first.
@@ -281,36 +271,21 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Booking>, ApiError> {
-        let partition = keys::user_bookings_gsi1pk(user_id);
-        let start = cursor
-            .map(|c| cursor::decode(c, &super::catalog::GSI1_KEY_NAMES, "gsi1pk", &partition))
-            .transpose()?;
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(keys::GSI1)
-            .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(":p", s(partition))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        let mut items = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            items.push(
-                serde_dynamo::from_item::<_, BookingItem>(item)
-                    .map_err(StoreError::from)?
-                    .booking,
-            );
-        }
-        let next_cursor = out
-            .last_evaluated_key
-            .filter(|k| !k.is_empty())
-            .as_ref()
-            .and_then(cursor::encode);
+        let names = super::catalog::GSI1_KEY_NAMES;
+        let (items, next_cursor) = self
+            .query_page_desc(
+                Some(keys::GSI1),
+                &names,
+                "gsi1pk",
+                keys::user_bookings_gsi1pk(user_id),
+                limit,
+                cursor,
+            )
+            .await?;
+        let items = items
+            .into_iter()
+            .map(|i| Ok(serde_dynamo::from_item::<_, BookingItem>(i)?.booking))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Page { items, next_cursor })
     }
 
@@ -457,16 +432,13 @@ impl Store {
         user_id: &str,
         key: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::idempotency_pk(user_id, key)))
-            .key(keys::SK, s(keys::IDEMPOTENCY_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        out.item.map(idempotency_record).transpose()
+        let item: Option<IdempotencyItem> = self
+            .get_as(
+                keys::idempotency_pk(user_id, key),
+                keys::IDEMPOTENCY_SK,
+                true,
+            )
+            .await?;
+        Ok(item.map(|i| i.record))
     }
 }

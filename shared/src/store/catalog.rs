@@ -180,19 +180,10 @@ impl Store {
     }
 
     pub async fn get_movie(&self, movie_id: &str) -> Result<Option<Movie>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::movie_pk(movie_id)))
-            .key(keys::SK, s(keys::MOVIE_SK))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(match out.item {
-            None => None,
-            Some(item) => Some(serde_dynamo::from_item::<_, MovieItem>(item)?.movie),
-        })
+        let item: Option<MovieItem> = self
+            .get_as(keys::movie_pk(movie_id), keys::MOVIE_SK, false)
+            .await?;
+        Ok(item.map(|i| i.movie))
     }
 
     /// Movies for these ids (BatchGetItem, ≤100 at a time), in no particular order.
@@ -373,25 +364,7 @@ impl Store {
 
     /// Every item of one partition (a theatre or a show collection).
     async fn query_collection(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(pk))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
-            }
-        }
+        self.query_all(None, keys::PK, pk.to_owned()).await
     }
 
     /// Creates a show, its listing and its screen-slot claims in one transaction: an overlapping
@@ -449,19 +422,10 @@ impl Store {
 
     /// The show item only (GetItem): what the hold path reads (and caches).
     pub async fn get_show(&self, show_id: &str) -> Result<Option<Show>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::show_pk(show_id)))
-            .key(keys::SK, s(keys::SHOW_SK))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(match out.item {
-            None => None,
-            Some(item) => Some(serde_dynamo::from_item::<_, ShowItem>(item)?.show),
-        })
+        let item: Option<ShowItem> = self
+            .get_as(keys::show_pk(show_id), keys::SHOW_SK, false)
+            .await?;
+        Ok(item.map(|i| i.show))
     }
 
     /// The show, its listing and every seat item, in one Query (one page for any screen of

@@ -55,44 +55,20 @@ impl Store {
     }
 
     pub async fn get_city(&self, city_id: &str) -> Result<Option<City>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, super::s(keys::city_pk(city_id)))
-            .key(keys::SK, super::s(keys::CITY_SK))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(match out.item {
-            None => None,
-            Some(item) => Some(serde_dynamo::from_item::<_, CityItem>(item)?.into()),
-        })
+        let item: Option<CityItem> = self
+            .get_as(keys::city_pk(city_id), keys::CITY_SK, false)
+            .await?;
+        Ok(item.map(City::from))
     }
 
     /// Every city, ordered by id (one GSI partition; there are few cities).
     pub async fn list_cities(&self) -> Result<Vec<City>, StoreError> {
-        let mut cities = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(keys::GSI1)
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", super::s(keys::CITIES_GSI1PK))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items.unwrap_or_default() {
-                cities.push(serde_dynamo::from_item::<_, CityItem>(item)?.into());
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(cities),
-            }
-        }
+        let items = self
+            .query_all(Some(keys::GSI1), "gsi1pk", keys::CITIES_GSI1PK.into())
+            .await?;
+        items
+            .into_iter()
+            .map(|i| Ok(serde_dynamo::from_item::<_, CityItem>(i)?.into()))
+            .collect()
     }
 }

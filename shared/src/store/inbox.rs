@@ -89,35 +89,20 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Page<Notification>, ApiError> {
-        let partition = keys::inbox_pk(user_id);
-        let start = cursor
-            .map(|c| super::cursor::decode(c, &[keys::PK, keys::SK], keys::PK, &partition))
-            .transpose()?;
-        let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", s(partition))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(classify)?;
-        let mut items = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            items.push(
-                serde_dynamo::from_item::<_, NotificationItem>(item)
-                    .map_err(StoreError::from)?
-                    .notification,
-            );
-        }
-        let next_cursor = out
-            .last_evaluated_key
-            .filter(|k| !k.is_empty())
-            .as_ref()
-            .and_then(super::cursor::encode);
+        let (items, next_cursor) = self
+            .query_page_desc(
+                None,
+                &[keys::PK, keys::SK],
+                keys::PK,
+                keys::inbox_pk(user_id),
+                limit,
+                cursor,
+            )
+            .await?;
+        let items = items
+            .into_iter()
+            .map(|i| Ok(serde_dynamo::from_item::<_, NotificationItem>(i)?.notification))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Page { items, next_cursor })
     }
 

@@ -204,3 +204,94 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
+
+impl Store {
+    /// One item by key, deserialised; `None` when absent.
+    pub(crate) async fn get_as<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        sk: &str,
+        consistent: bool,
+    ) -> Result<Option<T>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(consistent)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
+    /// Every item of one partition of the table (`index: None`) or of an index, following pages.
+    pub(crate) async fn query_all(
+        &self,
+        index: Option<&str>,
+        pk_attr: &str,
+        pk: String,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", pk_attr)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+impl Store {
+    /// One page of a partition, newest (highest sort key) first, with a cursor bound to that
+    /// partition; `names` are the key attributes of the table or index read, `pk_attr` its
+    /// partition key.
+    pub(crate) async fn query_page_desc(
+        &self,
+        index: Option<&str>,
+        names: &[&str],
+        pk_attr: &str,
+        pk: String,
+        limit: i32,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<Item>, Option<String>), ApiError> {
+        let start = cursor
+            .map(|c| cursor::decode(c, names, pk_attr, &pk))
+            .transpose()?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", s(pk))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let next = out
+            .last_evaluated_key
+            .filter(|k| !k.is_empty())
+            .as_ref()
+            .and_then(cursor::encode);
+        Ok((out.items.unwrap_or_default(), next))
+    }
+}

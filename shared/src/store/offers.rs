@@ -1,4 +1,4 @@
-use super::{classify, keys, s, Store, StoreError};
+use super::{classify, keys, Store, StoreError};
 use crate::domain::pricing::Offer;
 use serde::{Deserialize, Serialize};
 
@@ -33,43 +33,19 @@ impl Store {
     }
 
     pub async fn get_offer(&self, code: &str) -> Result<Option<Offer>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::offer_pk(code)))
-            .key(keys::SK, s(keys::OFFER_SK))
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(match out.item {
-            None => None,
-            Some(item) => Some(serde_dynamo::from_item::<_, OfferItem>(item)?.offer),
-        })
+        let item: Option<OfferItem> = self
+            .get_as(keys::offer_pk(code), keys::OFFER_SK, false)
+            .await?;
+        Ok(item.map(|i| i.offer))
     }
 
     pub async fn list_offers(&self) -> Result<Vec<Offer>, StoreError> {
-        let mut offers = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(keys::GSI1)
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", s(keys::OFFERS_GSI1PK))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items.unwrap_or_default() {
-                offers.push(serde_dynamo::from_item::<_, OfferItem>(item)?.offer);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(offers),
-            }
-        }
+        let items = self
+            .query_all(Some(keys::GSI1), "gsi1pk", keys::OFFERS_GSI1PK.into())
+            .await?;
+        items
+            .into_iter()
+            .map(|i| Ok(serde_dynamo::from_item::<_, OfferItem>(i)?.offer))
+            .collect()
     }
 }

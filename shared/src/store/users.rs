@@ -1,4 +1,4 @@
-use super::{classify, keys, Store, StoreError, TransactOutcome};
+use super::{keys, Store, StoreError, TransactOutcome};
 use crate::domain::user::{Role, User};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -79,39 +79,17 @@ impl Store {
         &self,
         normalized_email: &str,
     ) -> Result<Option<User>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, super::s(keys::email_pk(normalized_email)))
-            .key(keys::SK, super::s(keys::EMAIL_SK))
-            .send()
-            .await
-            .map_err(classify)?;
-        match out.item {
-            None => Ok(None),
-            Some(item) => Ok(Some(
-                serde_dynamo::from_item::<_, UserItem>(item)?.into_user(),
-            )),
-        }
+        let item: Option<UserItem> = self
+            .get_as(keys::email_pk(normalized_email), keys::EMAIL_SK, false)
+            .await?;
+        Ok(item.map(UserItem::into_user))
     }
 
     /// The profile (no password hash) by id.
     pub async fn get_user(&self, user_id: &str) -> Result<Option<User>, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, super::s(keys::user_pk(user_id)))
-            .key(keys::SK, super::s(keys::USER_SK))
-            .send()
-            .await
-            .map_err(classify)?;
-        match out.item {
-            None => Ok(None),
-            Some(item) => Ok(Some(
-                serde_dynamo::from_item::<_, UserItem>(item)?.into_user(),
-            )),
-        }
+        let item: Option<UserItem> = self
+            .get_as(keys::user_pk(user_id), keys::USER_SK, false)
+            .await?;
+        Ok(item.map(UserItem::into_user))
     }
 }

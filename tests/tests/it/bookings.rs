@@ -748,7 +748,7 @@ async fn a_throttled_store_answers_503_with_retry_after_and_writes_nothing() {
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let (user, customer) = s.user(Role::Customer).await;
     // Every DynamoDB request that mentions this customer is throttled (the hold transaction does).
-    let deps = s.deps_with_interceptor(boxoffice_tests::faults::ThrottleWhen(user.clone()));
+    let deps = s.deps_throttled_when(&user);
     let gw = boxoffice_local::gateway::Gateway::new(&s.stack.template, deps);
     let r = call_on(&gw, "POST", "/api/v1/bookings")
         .token(&customer)
@@ -773,5 +773,10 @@ async fn a_throttled_store_answers_503_with_retry_after_and_writes_nothing() {
         .token(&customer)
         .send()
         .await;
-    assert_eq!(mine.body["bookings"], json!([]), "no booking written");
+    assert_eq!(
+        mine.body["bookings"],
+        json!([]),
+        "no booking written: {}",
+        mine.text
+    );
 }

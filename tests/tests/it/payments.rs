@@ -7,9 +7,7 @@ use boxoffice::{
     domain::user::Role,
     payments::{sandbox_webhook, signature::sign, SandboxEvent},
 };
-use boxoffice_tests::{
-    call_on, eventually, faults::ThrottleWhen, fixtures::ist, stack_with, Reply, TestStack,
-};
+use boxoffice_tests::{call_on, eventually, fixtures::ist, stack_with, Reply, TestStack};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -484,7 +482,7 @@ async fn a_batch_reports_exactly_its_bad_messages_and_confirm_costs_two_calls() 
         booked.push(booked_and_initiated(&s, &show, &[i * 2]).await);
     }
     let throttled = &booked[4];
-    let deps = s.deps_with_interceptor(ThrottleWhen(throttled.booking_id.clone()));
+    let deps = s.deps_throttled_when(&throttled.booking_id);
     let mut bodies: Vec<String> = booked
         .iter()
         .enumerate()
