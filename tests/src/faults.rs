@@ -1,6 +1,6 @@
 //! SDK-level failure injection (the only kind of mock used): an HTTP client in front of DynamoDB
-//! Local that answers a genuine `ThrottlingException` to every request whose body mentions a
-//! chosen string, without sending it, as a real throttle never executes the request.
+//! Local that answers a genuine `ThrottlingException` to every request of one operation (or any)
+//! whose body mentions a chosen string, without sending it: a real throttle never executes.
 
 use aws_smithy_runtime_api::{
     client::{
@@ -19,6 +19,8 @@ use aws_smithy_types::body::SdkBody;
 pub struct ThrottleWhen {
     pub inner: SharedHttpClient,
     pub marker: String,
+    /// Only this DynamoDB operation (e.g. `TransactWriteItems`); `None` for every one.
+    pub operation: Option<String>,
 }
 
 impl HttpClient for ThrottleWhen {
@@ -30,6 +32,7 @@ impl HttpClient for ThrottleWhen {
         SharedHttpConnector::new(ThrottleConnector {
             inner: self.inner.http_connector(settings, components),
             marker: self.marker.clone(),
+            operation: self.operation.clone(),
         })
     }
 }
@@ -38,14 +41,21 @@ impl HttpClient for ThrottleWhen {
 struct ThrottleConnector {
     inner: SharedHttpConnector,
     marker: String,
+    operation: Option<String>,
 }
 
 impl HttpConnector for ThrottleConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let hit = request
-            .body()
-            .bytes()
-            .is_some_and(|b| String::from_utf8_lossy(b).contains(&self.marker));
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        let operation_matches = self
+            .operation
+            .as_ref()
+            .is_none_or(|op| target.ends_with(&format!(".{op}")));
+        let hit = operation_matches
+            && request
+                .body()
+                .bytes()
+                .is_some_and(|b| String::from_utf8_lossy(b).contains(&self.marker));
         if !hit {
             return self.inner.call(request);
         }

@@ -167,8 +167,9 @@ impl TestStack {
         deps
     }
 
-    /// Handler dependencies whose DynamoDB requests mentioning `marker` are throttled (not sent).
-    pub fn deps_throttled_when(&self, marker: &str) -> Deps {
+    /// Handler dependencies whose DynamoDB requests (of `operation`, or all) mentioning `marker`
+    /// are throttled (not sent).
+    pub fn deps_throttled_when(&self, marker: &str, operation: Option<&str>) -> Deps {
         let inner = self
             .stack
             .sdk
@@ -178,6 +179,7 @@ impl TestStack {
             .http_client(faults::ThrottleWhen {
                 inner,
                 marker: marker.to_owned(),
+                operation: operation.map(str::to_owned),
             })
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
             .build();

@@ -748,7 +748,7 @@ async fn a_throttled_store_answers_503_with_retry_after_and_writes_nothing() {
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let (user, customer) = s.user(Role::Customer).await;
     // Every DynamoDB request that mentions this customer is throttled (the hold transaction does).
-    let deps = s.deps_throttled_when(&user);
+    let deps = s.deps_throttled_when(&user, None);
     let gw = boxoffice_local::gateway::Gateway::new(&s.stack.template, deps);
     let r = call_on(&gw, "POST", "/api/v1/bookings")
         .token(&customer)

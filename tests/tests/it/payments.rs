@@ -482,7 +482,8 @@ async fn a_batch_reports_exactly_its_bad_messages_and_confirm_costs_two_calls() 
         booked.push(booked_and_initiated(&s, &show, &[i * 2]).await);
     }
     let throttled = &booked[4];
-    let deps = s.deps_throttled_when(&throttled.booking_id);
+    // Its write (the confirm transaction) is throttled; its read goes through.
+    let deps = s.deps_throttled_when(&throttled.booking_id, Some("TransactWriteItems"));
     let mut bodies: Vec<String> = booked
         .iter()
         .enumerate()
