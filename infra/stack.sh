@@ -5,149 +5,303 @@
 #   infra/stack.sh install-build-tools  cargo-lambda and aws-sam-cli (for `make build` only)
 #   infra/stack.sh up DIR               start both emulators; writes DIR/env (exports) and DIR/pids
 #   infra/stack.sh down DIR             stop exactly the processes in DIR/pids
+#
+# Everything listens on 127.0.0.1 only. Several stacks can run at once, each in its own DIR.
+# STACK_READY_SECONDS (default 90) bounds how long `up` waits for each emulator.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 LOCAL="$ROOT/.local"
+# DynamoDB Local 1.25.1 ships inside this npm package (folder package/emulator); the tarball's
+# checksum is pinned too (npm's dist.integrity for this version).
 DDB_PACKAGE=amplify-dynamodb-simulator@2.9.30
+DDB_INTEGRITY=sha512-xTeeRLvzEfqyd5lh3bH4c0kHvSHHmmhD5ZDsHFKAQ5g2Zl6JqlFdutaQhCLHzxEp6Ry1o7TB6niIoXuQAnSewQ==
+DDB="$LOCAL/dynamodb"
+LAUNCHER_SRC="$ROOT/infra/dynamodb/DynamoDbLocalLauncher.java"
 MOTO_PINS=("moto[sqs,events]==5.2.1" "flask==3.1.3" "flask-cors==6.0.2" "cfn-lint==1.51.0")
 BUILD_PINS=("cargo-lambda==1.9.2" "aws-sam-cli==1.170.0")
+READY_SECONDS=${STACK_READY_SECONDS:-90}
+HOST=127.0.0.1
 
 log() { printf '[stack] %s\n' "$*" >&2; }
+die() { log "$*"; exit 1; }
 
-install_dynamodb() {
-  local dir="$LOCAL/dynamodb" stamp="$LOCAL/dynamodb/.installed-$DDB_PACKAGE"
-  if [ ! -f "$stamp" ]; then
-    log "installing DynamoDB Local ($DDB_PACKAGE)"
-    local tmp; tmp=$(mktemp -d)
-    (cd "$tmp" && npm pack --silent "$DDB_PACKAGE" >/dev/null && tar xzf ./*.tgz)
-    rm -rf "$dir" && mkdir -p "$dir"
-    cp -R "$tmp/package/emulator/." "$dir/"
-    rm -rf "$tmp"
-    touch "$stamp"
-  fi
-  local launcher="$dir/launcher/DynamoDbLocalLauncher.class" src="$ROOT/infra/dynamodb/DynamoDbLocalLauncher.java"
-  if [ ! -f "$launcher" ] || [ "$src" -nt "$launcher" ]; then
-    mkdir -p "$dir/launcher"
-    javac -d "$dir/launcher" "$src"
-  fi
+# ---------------------------------------------------------------------------------------------
+# install
+
+# locked NAME CMD...: run CMD in a subshell holding .local/.lock-NAME, so that two installs
+# started at once (two with-stack.sh from a cold machine) do not write the same files.
+locked() {
+  local name=$1; shift
+  mkdir -p "$LOCAL"
+  ( flock 9; "$@" ) 9>"$LOCAL/.lock-$name"
 }
+
+sri_sha512() {
+  python3 -c 'import base64, hashlib, sys
+print("sha512-" + base64.b64encode(hashlib.sha512(open(sys.argv[1], "rb").read()).digest()).decode())' "$1"
+}
+
+ddb_stamp() { echo "$DDB/.installed-$DDB_PACKAGE"; }
+
+fetch_dynamodb() {
+  [ -f "$(ddb_stamp)" ] && return 0
+  log "installing DynamoDB Local ($DDB_PACKAGE)"
+  rm -rf "$LOCAL"/.dynamodb-* # left by an install that was killed
+  # Not local: the EXIT trap (of locked's subshell) runs after this function has returned.
+  tmp=$(mktemp -d "$LOCAL/.dynamodb-XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "$DDB_PACKAGE" >/dev/null)
+  local tgz=("$tmp"/*.tgz) sum
+  sum=$(sri_sha512 "${tgz[0]}")
+  [ "$sum" = "$DDB_INTEGRITY" ] || die "$DDB_PACKAGE: checksum $sum, expected $DDB_INTEGRITY"
+  tar xzf "${tgz[0]}" -C "$tmp" package/emulator
+  [ -f "$tmp/package/emulator/DynamoDBLocal.jar" ] || die "$DDB_PACKAGE has no emulator/DynamoDBLocal.jar"
+  touch "$tmp/package/emulator/.installed-$DDB_PACKAGE"
+  rm -rf "$DDB"
+  mv "$tmp/package/emulator" "$DDB"
+}
+
+launcher_stamp() { echo "$DDB/launcher/.src-$(sha256sum "$LAUNCHER_SRC" | cut -c1-16)"; }
+
+build_launcher() {
+  [ -f "$(launcher_stamp)" ] && return 0
+  log "compiling ${LAUNCHER_SRC#"$ROOT"/}"
+  rm -rf "$DDB"/.launcher-*
+  tmp=$(mktemp -d "$DDB/.launcher-XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  javac -nowarn -d "$tmp" -cp "$DDB/DynamoDBLocal.jar" "$LAUNCHER_SRC"
+  mkdir -p "$DDB/launcher"
+  rm -f "$DDB"/launcher/.src-*
+  # One rename per class file: a stack starting meanwhile sees the old class or the new one.
+  mv -f "$tmp"/*.class "$DDB/launcher/"
+  touch "$(launcher_stamp)"
+}
+
+venv_stamp() { echo "$1/.installed-$(printf '%s ' "${@:2}" | sha256sum | cut -c1-16)"; }
+
+venv_ok() { [ -f "$(venv_stamp "$@")" ] && "$1/bin/python" -c '' 2>/dev/null; }
 
 install_venv() {
-  local venv=$1; shift
-  local stamp="$venv/.installed-$(printf '%s ' "$@" | sha256sum | cut -c1-16)"
-  [ -f "$stamp" ] && return 0
+  local venv=$1
+  venv_ok "$@" && return 0
+  shift
   log "installing into ${venv#"$ROOT"/}: $*"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check "$@"
-  touch "$stamp"
+  if ! "$venv/bin/python" -c '' 2>/dev/null; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+  fi
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input "$@"
+  rm -f "$venv"/.installed-*
+  touch "$(venv_stamp "$venv" "$@")"
 }
+
+cmd_install() {
+  # The checks outside the locks make the warm path a few stat calls; each installer checks again
+  # under its lock, since another install may have finished while this one waited.
+  [ -f "$(ddb_stamp)" ] || locked dynamodb fetch_dynamodb
+  [ -f "$(launcher_stamp)" ] || locked dynamodb build_launcher
+  venv_ok "$LOCAL/venv" "${MOTO_PINS[@]}" || locked venv install_venv "$LOCAL/venv" "${MOTO_PINS[@]}"
+}
+
+cmd_install_build_tools() {
+  venv_ok "$LOCAL/build-venv" "${BUILD_PINS[@]}" ||
+    locked build-venv install_venv "$LOCAL/build-venv" "${BUILD_PINS[@]}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# up / down
 
 free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# wait_http URL CODE PID SECONDS: poll until URL answers CODE, the process died, or time is up.
-wait_http() {
-  local url=$1 want=$2 pid=$3 deadline=$((SECONDS + $4)) code
-  while [ $SECONDS -lt $deadline ]; do
-    kill -0 "$pid" 2>/dev/null || return 1
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
-    [ "$code" = "$want" ] && return 0
-    sleep 0.2
-  done
-  return 1
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
 }
 
-start_dynamodb() {
-  local dir=$1 port pid attempt
-  local ddb="$LOCAL/dynamodb"
-  mkdir -p "$dir/dynamodb"
-  for attempt in 1 2 3 4 5; do
-    port=$(free_port)
-    # Run from a scratch folder: DynamoDB Local writes a metadata file into its working directory.
-    (cd "$dir/dynamodb" && exec java -Xms256m -Djava.library.path="$ddb/DynamoDBLocal_lib" \
-        -cp "$ddb/launcher:$ddb/DynamoDBLocal.jar" DynamoDbLocalLauncher \
-        -inMemory -sharedDb -disableTelemetry -port "$port") >"$dir/dynamodb.log" 2>&1 &
-    pid=$!
-    if wait_http "http://127.0.0.1:$port/" 400 "$pid" 60; then
-      echo "$pid" >>"$dir/pids"
-      echo "export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$port" >>"$dir/env"
-      log "DynamoDB Local on 127.0.0.1:$port (pid $pid)"
-      return 0
+# ours DIR PID: the process runs inside DIR (every emulator is started with its cwd there, so a PID
+# that the system has since given to another process, or to another stack's emulator, is never
+# signalled; this machine's pid_max is 32768).
+ours() {
+  local cwd cmd
+  cwd=$(readlink "/proc/$2/cwd" 2>/dev/null) || return 1
+  if [ "$cwd" = "$1" ] || [ "${cwd#"$1"/}" != "$cwd" ]; then return 0; fi
+  # The previous stack.sh ran moto_server in its caller's folder: accept this checkout's
+  # moto_server there, but never one that runs in another stack's folder.
+  case $cwd in */dynamodb | */moto) return 1 ;; esac
+  cmd=$(tr '\0' ' ' <"/proc/$2/cmdline" 2>/dev/null) || return 1
+  [[ "$cmd" == *"$LOCAL/venv/bin/moto_server "* ]]
+}
+
+# stop_pids DIR PID...: TERM, wait up to 10 s, then KILL what is left.
+stop_pids() {
+  local dir=$1 pid live=()
+  shift
+  for pid in "$@"; do
+    if alive "$pid" && ours "$dir" "$pid"; then
+      kill -TERM "$pid" 2>/dev/null || true
+      live+=("$pid")
     fi
-    kill "$pid" 2>/dev/null || true
-    log "DynamoDB Local did not come up on $port (attempt $attempt): $(tail -1 "$dir/dynamodb.log")"
   done
-  return 1
-}
-
-start_moto() {
-  local dir=$1 port pid attempt
-  for attempt in 1 2 3 4 5; do
-    port=$(free_port)
-    "$LOCAL/venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$dir/moto.log" 2>&1 &
-    pid=$!
-    if wait_http "http://127.0.0.1:$port/moto-api/" 200 "$pid" 60; then
-      echo "$pid" >>"$dir/pids"
-      {
-        echo "export AWS_ENDPOINT_URL_SQS=http://127.0.0.1:$port"
-        echo "export AWS_ENDPOINT_URL_EVENTBRIDGE=http://127.0.0.1:$port"
-      } >>"$dir/env"
-      log "moto_server (SQS, EventBridge) on 127.0.0.1:$port (pid $pid)"
-      return 0
+  [ ${#live[@]} -gt 0 ] || return 0
+  local deadline=$((SECONDS + 10))
+  for pid in "${live[@]}"; do
+    while alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    if alive "$pid"; then
+      log "pid $pid ignored TERM for 10 s: KILL"
+      kill -KILL "$pid" 2>/dev/null || true
     fi
-    kill "$pid" 2>/dev/null || true
-    log "moto_server did not come up on $port (attempt $attempt)"
   done
-  return 1
+  for pid in "${live[@]}"; do
+    deadline=$((SECONDS + 5))
+    while alive "$pid" && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+  done
 }
 
 stop_all() {
-  local dir=$1 pid
+  local dir=$1
   [ -f "$dir/pids" ] || return 0
-  while read -r pid; do
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-  done <"$dir/pids"
-  local deadline=$((SECONDS + 10))
-  while read -r pid; do
-    while [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
-  done <"$dir/pids"
+  local pids
+  mapfile -t pids < <(grep -E '^[0-9]+$' "$dir/pids" || true)
+  [ ${#pids[@]} -eq 0 ] || stop_pids "$dir" "${pids[@]}"
   rm -f "$dir/pids"
 }
 
-case "${1:-}" in
-  install)
-    install_dynamodb
-    install_venv "$LOCAL/venv" "${MOTO_PINS[@]}"
-    ;;
-  install-build-tools)
-    install_venv "$LOCAL/build-venv" "${BUILD_PINS[@]}"
-    ;;
-  up)
-    dir=${2:?usage: stack.sh up DIR}
-    mkdir -p "$dir"
-    : >"$dir/pids"
-    {
-      echo "export AWS_REGION=us-east-1"
-      # Local emulators on two shared cores shed load under a 2,000-request rush: let the SDK
-      # retry transient connection failures longer than its default 3 attempts.
-      echo "export AWS_MAX_ATTEMPTS=10"
-      echo "export AWS_ACCESS_KEY_ID=local"
-      echo "export AWS_SECRET_ACCESS_KEY=local"
-      echo "unset AWS_PROFILE AWS_SESSION_TOKEN"
-    } >"$dir/env"
-    if ! start_dynamodb "$dir" || ! start_moto "$dir"; then
-      stop_all "$dir"
-      exit 1
+# Every PID goes into DIR/pids as soon as it exists, so that `down` stops a stack that `up` was
+# interrupted in. A failed attempt's PID stays there, dead; `ours` keeps it from ever mattering.
+add_pid() { echo "$2" >>"$1/pids"; }
+
+# wait_ready PID LOG LINE URL CODE: until LOG has LINE (the process says it owns the port) and URL
+# answers CODE. Fails at once if the process exits, or after READY_SECONDS.
+wait_ready() {
+  local pid=$1 logfile=$2 line=$3 url=$4 want=$5 deadline=$((SECONDS + READY_SECONDS)) code
+  while [ $SECONDS -lt $deadline ]; do
+    alive "$pid" || return 1
+    if grep -qF -- "$line" "$logfile" 2>/dev/null; then
+      code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)
+      [ "$code" = "$want" ] && return 0
     fi
-    ;;
-  down)
-    stop_all "${2:?usage: stack.sh down DIR}"
-    ;;
-  *)
-    sed -n '2,8p' "$0" >&2
-    exit 2
-    ;;
+    sleep 0.1
+  done
+  log "timed out after ${READY_SECONDS}s waiting for $url"
+  return 1
+}
+
+# start_server NAME DIR READY_LINE READY_PATH READY_CODE CMD...: start CMD (with PORT replaced by a
+# free port) in DIR/NAME, logging to DIR/NAME.log; retry on a new port up to 5 times. Prints the port.
+start_server() {
+  local name=$1 dir=$2 ready_line=$3 ready_path=$4 ready_code=$5
+  shift 5
+  local logfile="$dir/$name.log" attempt port pid args arg
+  mkdir -p "$dir/$name"
+  for attempt in 1 2 3 4 5; do
+    port=$(free_port)
+    args=()
+    for arg in "$@"; do args+=("${arg//PORT/$port}"); done
+    (cd "$dir/$name" && exec "${args[@]}") </dev/null >"$logfile" 2>&1 &
+    pid=$!
+    add_pid "$dir" "$pid"
+    if wait_ready "$pid" "$logfile" "${ready_line//PORT/$port}" "http://$HOST:$port$ready_path" "$ready_code"; then
+      log "$name on $HOST:$port (pid $pid)"
+      echo "$port"
+      return 0
+    fi
+    log "$name did not come up on port $port (attempt $attempt): $(tail -n 2 "$logfile" | tr '\n' ' ')"
+    stop_pids "$dir" "$pid"
+    wait "$pid" 2>/dev/null || true
+    mv "$logfile" "$dir/$name.attempt$attempt.log"
+  done
+  return 1
+}
+
+# EXIT trap of `up`: on failure or interruption, stop the starters and whatever they started.
+# shellcheck disable=SC2317
+up_failed() {
+  local rc=$?
+  [ $rc -ne 0 ] || return 0
+  [ ${#STARTERS[@]} -eq 0 ] || kill "${STARTERS[@]}" 2>/dev/null || true
+  stop_all "$UP_DIR"
+}
+
+cmd_up() {
+  local dir=$1
+  if [ ! -f "$DDB/DynamoDBLocal.jar" ] || [ ! -f "$DDB/launcher/DynamoDbLocalLauncher.class" ] ||
+    [ ! -x "$LOCAL/venv/bin/moto_server" ]; then
+    die "emulators not installed: run infra/stack.sh install"
+  fi
+  mkdir -p "$dir"
+  dir=$(cd "$dir" && pwd -P)
+  if [ -s "$dir/pids" ]; then
+    die "$dir already has a running stack (pids): run infra/stack.sh down $dir first"
+  fi
+  : >"$dir/pids"
+  rm -f "$dir/env"
+  # Whatever stops `up` half-way stops what it had started.
+  UP_DIR=$dir STARTERS=()
+  trap up_failed EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  # Both start at once; each retries on its own.
+  # DynamoDB Local: in memory; it rejects -port 0, and on a taken port DynamoDB Local's own main
+  # only logs (the launcher exits 3 instead). Its cwd is DIR/dynamodb, a scratch folder where it
+  # writes dynamodb-local-metadata.json.
+  start_server dynamodb "$dir" "DynamoDB Local listening on $HOST:PORT" / 400 \
+    java -Xms256m -Djava.library.path="$DDB/DynamoDBLocal_lib" \
+    -cp "$DDB/launcher:$DDB/DynamoDBLocal.jar" DynamoDbLocalLauncher \
+    -inMemory -sharedDb -disableTelemetry -port PORT >"$dir/dynamodb.port" &
+  STARTERS+=($!)
+  # moto_server exits on a taken port; werkzeug prints "Running on" once it has bound it.
+  start_server moto "$dir" "Running on http://$HOST:PORT" /moto-api/ 200 \
+    "$LOCAL/venv/bin/moto_server" -H "$HOST" -p PORT >"$dir/moto.port" &
+  STARTERS+=($!)
+  local starter failed=0
+  for starter in "${STARTERS[@]}"; do wait "$starter" || failed=1; done
+  STARTERS=()
+  [ $failed -eq 0 ] || die "the stack did not start: see $dir/*.log"
+  local ddb_port moto_port
+  ddb_port=$(cat "$dir/dynamodb.port")
+  moto_port=$(cat "$dir/moto.port")
+
+  # DIR/env appears only once both emulators answer.
+  cat >"$dir/env.tmp" <<EOF
+export AWS_REGION=us-east-1
+export AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=local
+export AWS_SECRET_ACCESS_KEY=local
+unset AWS_PROFILE AWS_SESSION_TOKEN
+export AWS_EC2_METADATA_DISABLED=true
+# Local emulators on two shared cores shed load under a 2,000-request rush: let the SDK
+# retry transient connection failures longer than its default 3 attempts.
+export AWS_MAX_ATTEMPTS=10
+export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$ddb_port
+export AWS_ENDPOINT_URL_SQS=http://$HOST:$moto_port
+export AWS_ENDPOINT_URL_EVENTBRIDGE=http://$HOST:$moto_port
+EOF
+  mv "$dir/env.tmp" "$dir/env"
+}
+
+cmd_down() {
+  local dir=$1
+  [ -d "$dir" ] || return 0
+  dir=$(cd "$dir" && pwd -P)
+  stop_all "$dir"
+}
+
+usage() {
+  sed -n '2,10p' "${BASH_SOURCE[0]}" >&2
+  exit 2
+}
+
+case "${1:-}" in
+  install) cmd_install ;;
+  install-build-tools) cmd_install_build_tools ;;
+  up) cmd_up "${2:?usage: stack.sh up DIR}" ;;
+  down) cmd_down "${2:?usage: stack.sh down DIR}" ;;
+  *) usage ;;
 esac
