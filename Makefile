@@ -31,7 +31,7 @@ lint: tools
 build:
 	infra/stack.sh install-build-tools
 	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" sam validate --lint
-	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/lambda" sam build --beta-features
+	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/lambda" sam build
 
 bench: tools
 	$(CARGO) build --profile bench-fast -p boxoffice-bench
