@@ -282,6 +282,7 @@ export AWS_MAX_ATTEMPTS=10
 export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$ddb_port
 export AWS_ENDPOINT_URL_SQS=http://$HOST:$moto_port
 export AWS_ENDPOINT_URL_EVENTBRIDGE=http://$HOST:$moto_port
+export AWS_ENDPOINT_URL_SESV2=http://$HOST:$moto_port
 EOF
   mv "$dir/env.tmp" "$dir/env"
 }

@@ -63,6 +63,8 @@ pub struct Config {
     pub cleaning_gap_minutes: i64,
     /// A confirmed booking can be cancelled (with refund) until this many minutes before the show.
     pub cancellation_cutoff_minutes: i64,
+    /// The verified SES sender for notification emails; unset, notifications go to the log channel.
+    pub notification_email_from: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +150,7 @@ impl Config {
                 opt("CANCELLATION_CUTOFF_MINUTES"),
                 60,
             )?,
+            notification_email_from: opt("NOTIFICATION_EMAIL_FROM").map(|v| v.trim().to_owned()),
             stage,
         })
     }

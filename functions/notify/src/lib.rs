@@ -1,26 +1,16 @@
 //! `notify`: the target of the domain-event rules and of the reminder schedule. Writes each
 //! customer's inbox (exactly one notification per event, however often it is delivered), tells
 //! waitlisted customers when seats come free, and sends show reminders once per booking.
-//! Delivery beyond the inbox goes through a `Channel` (a log channel by default).
+//! Delivery beyond the inbox goes through a `Channel` (a log channel by default, SES email when
+//! configured).
+
+pub mod channel;
 
 use boxoffice::{clock::rfc3339, store::inbox::Notification, ApiError, Deps};
+use channel::{channel_for, Channel, DeliveryError};
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-
-/// How notifications leave the system besides the inbox.
-pub trait Channel: Sync {
-    fn deliver(&self, user_id: &str, notification: &Notification);
-}
-
-/// The default channel: a structured log line (no message text, which may carry personal data).
-pub struct LogChannel;
-
-impl Channel for LogChannel {
-    fn deliver(&self, user_id: &str, n: &Notification) {
-        tracing::info!(user_id, notification_id = %n.notification_id, kind = %n.kind, "notification delivered");
-    }
-}
 
 pub const REMINDER_HORIZON_MINUTES: i64 = 120;
 
@@ -28,7 +18,7 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     let source = event["source"].as_str().unwrap_or_default();
     let detail_type = event["detail-type"].as_str().unwrap_or_default();
     if source == "aws.events" {
-        let sent = send_reminders(deps, &LogChannel).await?;
+        let sent = send_reminders(deps, channel_for(deps).0.as_ref()).await?;
         return Ok(json!({ "reminders": sent }));
     }
     let d = &event["detail"];
@@ -83,7 +73,7 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
             let freed = d["seatIds"].as_array().map(Vec::len).unwrap_or(0) as i64;
             let told = notify_waitlist(
                 deps,
-                &LogChannel,
+                channel_for(deps).0.as_ref(),
                 show_id.as_deref().unwrap_or_default(),
                 freed,
                 &event_id,
@@ -105,7 +95,7 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         message,
         created_at,
     };
-    let written = inbox(deps, &LogChannel, &user_id, &n).await?;
+    let written = inbox(deps, channel_for(deps).0.as_ref(), &user_id, &n).await?;
     Ok(json!({ "notified": written }))
 }
 
@@ -117,18 +107,31 @@ pub fn notification_id(source_event_id: &str) -> String {
     )
 }
 
-/// Writes the inbox item once and delivers it through the channel the first time only.
+/// Writes the inbox item once (`true` the first time) and delivers it through the channel until
+/// a delivery succeeds: a redelivered event retries a failed send, never a second inbox entry.
 async fn inbox(
     deps: &Deps,
     channel: &dyn Channel,
     user_id: &str,
     n: &Notification,
 ) -> Result<bool, ApiError> {
-    let first = deps.store.put_notification(user_id, n).await?;
-    if first {
-        channel.deliver(user_id, n);
+    let written = deps.store.put_notification(user_id, n).await?;
+    if written.needs_delivery() {
+        match channel.deliver(deps, user_id, n).await {
+            Ok(()) => deps.store.mark_notification_delivered(user_id, n).await?,
+            Err(DeliveryError::Rejected(reason)) => {
+                tracing::error!(user_id, notification_id = %n.notification_id, channel = channel.name(), error = %reason, "notification not deliverable");
+                boxoffice::metrics::count("notify", "NotificationsUndeliverable", 1);
+            }
+            Err(DeliveryError::Transient(reason)) => {
+                return Err(ApiError::ServiceUnavailable(format!(
+                    "{} channel: {reason}",
+                    channel.name()
+                )))
+            }
+        }
     }
-    Ok(first)
+    Ok(written == boxoffice::store::inbox::InboxWrite::New)
 }
 
 /// Tells waitlisted customers, in the order they joined, that `freed` seats came free.

@@ -2,6 +2,10 @@
 
 use super::{classify, keys, s, Page, Store, StoreError};
 use crate::error::ApiError;
+use aws_sdk_dynamodb::{
+    operation::put_item::PutItemError,
+    types::{AttributeValue, ReturnValuesOnConditionCheckFailure},
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,8 +27,32 @@ struct NotificationItem {
     pk: String,
     sk: String,
     user_id: String,
+    /// Sent through the channel (items from before this field count as sent).
+    #[serde(default = "sent")]
+    delivered: bool,
     #[serde(flatten)]
     notification: Notification,
+}
+
+fn sent() -> bool {
+    true
+}
+
+/// What writing a notification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboxWrite {
+    /// First write: deliver it.
+    New,
+    /// Written before, but its delivery failed: deliver it again.
+    Undelivered,
+    /// Written and delivered before: nothing to do.
+    Delivered,
+}
+
+impl InboxWrite {
+    pub fn needs_delivery(self) -> bool {
+        self != InboxWrite::Delivered
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,16 +78,19 @@ struct WaitlistItem {
 }
 
 impl Store {
-    /// Writes a notification unless this one (same id and time) is already there: `false` then.
+    /// Writes a notification unless this one (same id and time) is already there; then says
+    /// whether the earlier copy was delivered, so a redelivered event can retry a failed send
+    /// without a second inbox entry.
     pub async fn put_notification(
         &self,
         user_id: &str,
         n: &Notification,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<InboxWrite, StoreError> {
         let item = NotificationItem {
             pk: keys::inbox_pk(user_id),
             sk: keys::inbox_sk(&n.created_at, &n.notification_id),
             user_id: user_id.to_owned(),
+            delivered: false,
             notification: n.clone(),
         };
         let out = self
@@ -68,18 +99,50 @@ impl Store {
             .table_name(self.table())
             .set_item(Some(serde_dynamo::to_item(&item)?))
             .condition_expression("attribute_not_exists(pk)")
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
+            Ok(_) => Ok(InboxWrite::New),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(c)) => {
+                    let delivered = c
+                        .item()
+                        .and_then(|old| old.get("delivered"))
+                        .and_then(|v| v.as_bool().ok())
+                        .copied()
+                        .unwrap_or(true);
+                    Ok(if delivered {
+                        InboxWrite::Delivered
+                    } else {
+                        InboxWrite::Undelivered
+                    })
+                }
+                _ => Err(classify(e)),
+            },
         }
+    }
+
+    /// Records that a notification left through its channel.
+    pub async fn mark_notification_delivered(
+        &self,
+        user_id: &str,
+        n: &Notification,
+    ) -> Result<(), StoreError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::inbox_pk(user_id)))
+            .key(
+                keys::SK,
+                s(keys::inbox_sk(&n.created_at, &n.notification_id)),
+            )
+            .update_expression("SET delivered = :t")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     /// A user's notifications, newest first.

@@ -372,3 +372,87 @@ async fn the_waitlist_opens_only_when_sold_out_and_hears_when_seats_free_up() {
     assert_eq!(first.len(), 1);
     assert!(inbox(&s, &second).await.is_empty());
 }
+
+/// The emails the SES emulator accepted for `to`: (subject, body).
+async fn emails_to(to: &str) -> Vec<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL_SESV2").expect("make test exports the SES endpoint");
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut conn = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("emulator answers");
+    let ask = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    conn.write_all(ask.as_bytes()).await.expect("request sent");
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).await.expect("response read");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let data: Value = serde_json::from_str(body).expect("emulator state is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t == to))
+        })
+        .map(|m| {
+            (
+                m["subject"].as_str().unwrap_or("").to_owned(),
+                m["body"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_email_channel_sends_once_and_a_rejected_send_is_retried_on_redelivery() {
+    let sender = format!(
+        "tickets-{}@boxoffice.test",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let s = stack_with(&[("NOTIFICATION_EMAIL_FROM", sender.as_str())]).await;
+    let (user, me) = s.user(Role::Customer).await;
+    let email = s
+        .deps()
+        .store
+        .get_user(&user)
+        .await
+        .expect("read")
+        .expect("user")
+        .email;
+    let detail = json!({"eventId": "BookingConfirmed#bk_mail", "bookingId": "bk_mail", "userId": user, "showId": "sh_1", "seatIds": ["A1", "A2"]});
+    let deliver = || notify::handler(s.deps(), bridge_event("BookingConfirmed", detail.clone()));
+
+    // The sender is not verified yet: SES rejects the send for good; the inbox has it anyway.
+    deliver()
+        .await
+        .expect("a rejected email does not fail the event");
+    assert!(emails_to(&email).await.is_empty());
+    assert_eq!(inbox(&s, &me).await.len(), 1);
+
+    aws_sdk_sesv2::Client::new(&s.stack.sdk)
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("sender verified");
+    // Delivered again (EventBridge is at-least-once): the failed send is retried, the inbox untouched.
+    deliver().await.expect("notified");
+    let sent = emails_to(&email).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].0, "BoxOffice: Your booking is confirmed");
+    assert!(
+        sent[0].1.contains("bk_mail") && sent[0].1.contains("A1, A2"),
+        "{}",
+        sent[0].1
+    );
+    // And once sent, never again.
+    deliver().await.expect("notified");
+    assert_eq!(emails_to(&email).await.len(), 1);
+    assert_eq!(inbox(&s, &me).await.len(), 1);
+}
