@@ -170,18 +170,31 @@ impl TestStack {
     /// Handler dependencies whose DynamoDB requests (of `operation`, or all) mentioning `marker`
     /// are throttled (not sent).
     pub fn deps_throttled_when(&self, marker: &str, operation: Option<&str>) -> Deps {
+        self.deps_with_dynamodb_fault(self.fault(faults::Fault::Throttle, marker, operation))
+    }
+
+    /// A fault injector in front of this stack's emulators (see `faults::FaultWhen`).
+    pub fn fault(
+        &self,
+        fault: faults::Fault,
+        marker: &str,
+        operation: Option<&str>,
+    ) -> faults::FaultWhen {
         let inner = self
             .stack
             .sdk
             .http_client()
             .unwrap_or_else(|| panic!("the local stack sets an HTTP client"));
+        faults::FaultWhen::new(inner, fault, marker, operation)
+    }
+
+    /// Handler dependencies whose DynamoDB client goes through `fault`, with the SDK's default
+    /// 3 attempts and the production timeouts (`boxoffice::aws::timeouts`).
+    pub fn deps_with_dynamodb_fault(&self, fault: faults::FaultWhen) -> Deps {
         let conf = aws_sdk_dynamodb::config::Builder::from(&self.stack.sdk)
-            .http_client(faults::ThrottleWhen {
-                inner,
-                marker: marker.to_owned(),
-                operation: operation.map(str::to_owned),
-            })
+            .http_client(fault)
             .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(boxoffice::aws::timeouts())
             .build();
         let mut deps = self.deps().clone();
         deps.store = boxoffice::store::Store::new(
@@ -189,6 +202,18 @@ impl TestStack {
             deps.store.table(),
         );
         deps.caches = Default::default();
+        deps
+    }
+
+    /// Handler dependencies whose SQS client goes through `fault` (production timeouts).
+    pub fn deps_with_sqs_fault(&self, fault: faults::FaultWhen) -> Deps {
+        let conf = aws_sdk_sqs::config::Builder::from(&self.stack.sdk)
+            .http_client(fault)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(boxoffice::aws::timeouts())
+            .build();
+        let mut deps = self.deps().clone();
+        deps.sqs = aws_sdk_sqs::Client::from_conf(conf);
         deps
     }
 

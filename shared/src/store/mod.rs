@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::{
 };
 use aws_smithy_types::error::display::DisplayErrorContext;
 use std::{collections::HashMap, time::Duration};
+use ulid::Ulid;
 
 pub type Item = HashMap<String, AttributeValue>;
 pub use catalog::Page;
@@ -129,11 +130,18 @@ impl Store {
         items: Vec<TransactWriteItem>,
     ) -> Result<TransactOutcome, StoreError> {
         let mut retries = 0;
+        // The SDK retries a timed-out attempt with the same request: with this token DynamoDB
+        // answers that retry with the first attempt's outcome instead of evaluating it again
+        // against its own writes (holds would still recover through their idempotency record;
+        // the other transactions through their markers, at the price of an error). Renewed only
+        // after a cancellation, which wrote nothing.
+        let mut token = Ulid::new().to_string();
         loop {
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
                 .send()
                 .await;
             match result {
@@ -161,6 +169,7 @@ impl Store {
                     }
                     if conflicted && retries + 1 < TRANSACTION_ATTEMPTS {
                         retries += 1;
+                        token = Ulid::new().to_string();
                         backoff(retries).await;
                         continue;
                     }

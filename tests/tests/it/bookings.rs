@@ -780,3 +780,79 @@ async fn a_throttled_store_answers_503_with_retry_after_and_writes_nothing() {
         mine.text
     );
 }
+
+#[tokio::test]
+async fn a_hung_store_times_out_into_503_and_writes_nothing() {
+    let s = unlimited().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (user, customer) = s.user(Role::Customer).await;
+    let hung = s.fault(boxoffice_tests::faults::Fault::Hang, &user, None);
+    let gw = boxoffice_local::gateway::Gateway::new(
+        &s.stack.template,
+        s.deps_with_dynamodb_fault(hung.clone()),
+    );
+    let r = call_on(&gw, "POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
+        .send()
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (503, "SERVICE_UNAVAILABLE"),
+        "{}",
+        r.text
+    );
+    assert!(r.headers.contains_key("retry-after"));
+    assert!(
+        hung.hits.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "the SDK retried the timed-out attempt"
+    );
+    assert!(seat_items(&s, &show).await.is_empty(), "no seat held");
+}
+
+#[tokio::test]
+async fn a_hold_whose_response_was_lost_is_retried_without_taking_its_own_seats_twice() {
+    let s = unlimited().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (user, customer) = s.user(Role::Customer).await;
+    // The hold transaction executes, its answer is lost, the SDK times out and sends it again:
+    // DynamoDB answers the retry from its client request token (and, were it evaluated again,
+    // the hold's own idempotency record would replay the stored answer).
+    let lossy = s.fault(
+        boxoffice_tests::faults::Fault::LoseFirstResponse,
+        &user,
+        Some("TransactWriteItems"),
+    );
+    let gw = boxoffice_local::gateway::Gateway::new(
+        &s.stack.template,
+        s.deps_with_dynamodb_fault(lossy.clone()),
+    );
+    let r = call_on(&gw, "POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
+        .send()
+        .await;
+    assert_eq!(lossy.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        r.status, 201,
+        "the retry is answered with the first outcome: {}",
+        r.text
+    );
+    let id = r.body["bookingId"].as_str().expect("id");
+    let held = seat_items(&s, &show).await;
+    assert_eq!(held.len(), 2, "{held:?}");
+    assert!(held.iter().all(|i| i.booking_id == id), "{held:?}");
+    let mine = s
+        .call("GET", "/api/v1/me/bookings")
+        .token(&customer)
+        .send()
+        .await;
+    assert_eq!(
+        mine.body["bookings"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        mine.text
+    );
+}

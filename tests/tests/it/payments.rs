@@ -714,3 +714,43 @@ async fn cancelling_confirmed_bookings_and_shows_refunds() {
         (200, Some(0))
     );
 }
+
+#[tokio::test]
+async fn an_sqs_failure_on_the_webhook_is_a_5xx_so_the_provider_retries_and_nothing_is_queued() {
+    use boxoffice_tests::faults::Fault;
+    let s = stack().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[1]).await;
+    let (sig, body) = webhook(&s, &b, "payment.succeeded", "evt_sqs_down", b.total);
+    for fault in [Fault::Unreachable, Fault::Hang] {
+        let injected = s.fault(fault, "", Some("SendMessage"));
+        let gw = boxoffice_local::gateway::Gateway::new(
+            &s.stack.template,
+            s.deps_with_sqs_fault(injected.clone()),
+        );
+        let r = call_on(&gw, "POST", "/api/v1/payments/webhooks/sandbox")
+            .header("x-signature", &sig)
+            .raw("application/json", body.clone())
+            .send()
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (503, "SERVICE_UNAVAILABLE"),
+            "{fault:?}: {}",
+            r.text
+        );
+        assert!(r.headers.contains_key("retry-after"), "{fault:?}");
+        assert!(injected.hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+        assert_eq!(
+            s.queue_depth("PaymentsQueue").await,
+            0,
+            "{fault:?}: nothing queued"
+        );
+    }
+    // The provider's retry, once SQS is back, is queued and confirms the booking.
+    assert_eq!(deliver(&s, &sig, &body).await.status, 200);
+    assert_eq!(s.queue_depth("PaymentsQueue").await, 1);
+    let _triggers = s.start_triggers();
+    wait_status(&s, &b, "CONFIRMED").await;
+}
