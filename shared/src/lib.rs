@@ -82,3 +82,6 @@ macro_rules! event_main {
         }
     };
 }
+
+#[cfg(test)]
+mod properties;

@@ -30,6 +30,28 @@ pub struct PaymentMessage {
     pub occurred_at: i64,
 }
 
+impl PaymentMessage {
+    /// Only what we could have issued goes on the queue: a booking id of ours, printable provider
+    /// ids, a non-negative amount, an ISO currency code. Anything else is the sender's 400.
+    pub fn checked(self) -> Result<PaymentMessage, String> {
+        let printable =
+            |s: &str| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
+        if !crate::ids::is_id("bk", &self.booking_id) {
+            return Err("the booking reference is not a booking id".into());
+        }
+        if !printable(&self.event_id) || !printable(&self.payment_intent_id) {
+            return Err("event and payment ids must be 1–255 printable characters".into());
+        }
+        if self.amount < 0 {
+            return Err("the amount is negative".into());
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err("the currency is not an ISO 4217 code".into());
+        }
+        Ok(self)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     Sandbox,
@@ -90,6 +112,7 @@ impl Provider {
             Provider::Sandbox => parse_sandbox(body),
             Provider::Stripe => parse_stripe(body),
         }
+        .and_then(PaymentMessage::checked)
         .map_err(|m| ApiError::validation(format!("Unreadable {} event: {m}", self.name())))
     }
 }

@@ -4,6 +4,7 @@ mod auth;
 mod bookings;
 mod catalog;
 mod errors;
+mod hardening;
 mod payments;
 mod scheduled;
 mod wiring;
