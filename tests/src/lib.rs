@@ -36,6 +36,22 @@ impl Reply {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// The contract's 503: `SERVICE_UNAVAILABLE`, a Retry-After, and no internal detail.
+    pub fn assert_unavailable(&self, what: &str) {
+        assert_eq!(
+            (self.status, self.code()),
+            (503, "SERVICE_UNAVAILABLE"),
+            "{what}: {}",
+            self.text
+        );
+        assert!(self.headers.contains_key("retry-after"), "{what}");
+        assert!(
+            !self.text.contains("Throttling") && !self.text.contains("timeout"),
+            "{what}: internal detail in {}",
+            self.text
+        );
+    }
 }
 
 /// Fails the test with a clear message when the emulators are not there.

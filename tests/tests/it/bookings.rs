@@ -1,10 +1,19 @@
 //! Seat holds and the booking lifecycle through the real handlers, the real SDK and DynamoDB Local.
 
 use boxoffice::{domain::user::Role, store::catalog::SeatItem};
-use boxoffice_tests::{call_on, fixtures::ist, stack_with, Reply, TestStack};
+use boxoffice_local::gateway::Gateway;
+use boxoffice_tests::{
+    call_on,
+    faults::{Fault, FaultWhen},
+    fixtures::ist,
+    stack_with, Reply, TestStack,
+};
 use futures::future::join_all;
 use serde_json::{json, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::atomic::Ordering,
+};
 
 fn seat(i: usize) -> String {
     format!("R{}-{}", i / 20, i % 20)
@@ -741,100 +750,67 @@ async fn coupons_apply_as_rules_and_per_user_limits_hold_under_concurrency() {
     );
 }
 
-#[tokio::test]
-async fn a_throttled_store_answers_503_with_retry_after_and_writes_nothing() {
+/// A two-seat hold by a fresh customer whose DynamoDB requests (those of `operation` that name
+/// the customer) meet `fault`: the stack, the show, the customer's token, the answer and the injector.
+async fn hold_under(
+    fault: Fault,
+    operation: Option<&str>,
+) -> (TestStack, String, String, Reply, FaultWhen) {
     let s = unlimited().await;
     let f = s.catalog(20).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let (user, customer) = s.user(Role::Customer).await;
-    // Every DynamoDB request that mentions this customer is throttled (the hold transaction does).
-    let deps = s.deps_throttled_when(&user, None);
-    let gw = boxoffice_local::gateway::Gateway::new(&s.stack.template, deps);
+    let injected = s.fault(fault, &user, operation);
+    let gw = Gateway::new(
+        &s.stack.template,
+        s.deps_with_dynamodb_fault(injected.clone()),
+    );
     let r = call_on(&gw, "POST", "/api/v1/bookings")
         .token(&customer)
         .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
         .send()
         .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (503, "SERVICE_UNAVAILABLE"),
-        "{}",
-        r.text
-    );
-    assert!(r.headers.contains_key("retry-after"));
-    assert!(
-        !r.text.contains("Throttling"),
-        "no internal detail: {}",
-        r.text
-    );
-    assert!(seat_items(&s, &show).await.is_empty(), "no seat held");
+    (s, show, customer, r, injected)
+}
+
+async fn my_bookings(s: &TestStack, token: &str) -> Vec<Value> {
     let mine = s
         .call("GET", "/api/v1/me/bookings")
-        .token(&customer)
+        .token(token)
         .send()
         .await;
-    assert_eq!(
-        mine.body["bookings"],
-        json!([]),
-        "no booking written: {}",
-        mine.text
-    );
+    mine.body["bookings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[tokio::test]
-async fn a_hung_store_times_out_into_503_and_writes_nothing() {
-    let s = unlimited().await;
-    let f = s.catalog(20).await;
-    let show = s.show_at(&f, &ist(3, 18, 0)).await;
-    let (user, customer) = s.user(Role::Customer).await;
-    let hung = s.fault(boxoffice_tests::faults::Fault::Hang, &user, None);
-    let gw = boxoffice_local::gateway::Gateway::new(
-        &s.stack.template,
-        s.deps_with_dynamodb_fault(hung.clone()),
-    );
-    let r = call_on(&gw, "POST", "/api/v1/bookings")
-        .token(&customer)
-        .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
-        .send()
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (503, "SERVICE_UNAVAILABLE"),
-        "{}",
-        r.text
-    );
-    assert!(r.headers.contains_key("retry-after"));
-    assert!(
-        hung.hits.load(std::sync::atomic::Ordering::SeqCst) >= 2,
-        "the SDK retried the timed-out attempt"
-    );
-    assert!(seat_items(&s, &show).await.is_empty(), "no seat held");
+async fn a_throttled_or_hung_store_answers_503_with_retry_after_and_writes_nothing() {
+    for fault in [Fault::Throttle, Fault::Hang] {
+        let (s, show, customer, r, injected) = hold_under(fault, None).await;
+        r.assert_unavailable(&format!("{fault:?}"));
+        // Hung attempts time out and are retried by the SDK (throttles too: both are transient).
+        assert!(injected.hits.load(Ordering::SeqCst) >= 2, "{fault:?}");
+        assert!(
+            seat_items(&s, &show).await.is_empty(),
+            "{fault:?}: no seat held"
+        );
+        assert!(
+            my_bookings(&s, &customer).await.is_empty(),
+            "{fault:?}: no booking"
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_hold_whose_response_was_lost_is_retried_without_taking_its_own_seats_twice() {
-    let s = unlimited().await;
-    let f = s.catalog(20).await;
-    let show = s.show_at(&f, &ist(3, 18, 0)).await;
-    let (user, customer) = s.user(Role::Customer).await;
     // The hold transaction executes, its answer is lost, the SDK times out and sends it again:
     // DynamoDB answers the retry from its client request token (and, were it evaluated again,
     // the hold's own idempotency record would replay the stored answer).
-    let lossy = s.fault(
-        boxoffice_tests::faults::Fault::LoseFirstResponse,
-        &user,
-        Some("TransactWriteItems"),
-    );
-    let gw = boxoffice_local::gateway::Gateway::new(
-        &s.stack.template,
-        s.deps_with_dynamodb_fault(lossy.clone()),
-    );
-    let r = call_on(&gw, "POST", "/api/v1/bookings")
-        .token(&customer)
-        .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
-        .send()
-        .await;
-    assert_eq!(lossy.hits.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let (s, show, customer, r, lossy) =
+        hold_under(Fault::LoseFirstResponse, Some("TransactWriteItems")).await;
+    assert_eq!(lossy.hits.load(Ordering::SeqCst), 2);
     assert_eq!(
         r.status, 201,
         "the retry is answered with the first outcome: {}",
@@ -844,15 +820,5 @@ async fn a_hold_whose_response_was_lost_is_retried_without_taking_its_own_seats_
     let held = seat_items(&s, &show).await;
     assert_eq!(held.len(), 2, "{held:?}");
     assert!(held.iter().all(|i| i.booking_id == id), "{held:?}");
-    let mine = s
-        .call("GET", "/api/v1/me/bookings")
-        .token(&customer)
-        .send()
-        .await;
-    assert_eq!(
-        mine.body["bookings"].as_array().map(Vec::len),
-        Some(1),
-        "{}",
-        mine.text
-    );
+    assert_eq!(my_bookings(&s, &customer).await.len(), 1);
 }
