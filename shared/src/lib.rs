@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod payments;
 pub mod refunds;
 pub mod routes;
+pub mod shows;
 pub mod store;
 pub mod views;
 

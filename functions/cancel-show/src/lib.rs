@@ -10,9 +10,9 @@ use boxoffice::{
         user::Role,
     },
     events::{booking_event, publish, DomainEvent, EventKind},
-    http::{ok, path_param, serve, HttpResult},
-    ids::is_id,
+    http::{ok, serve, HttpResult},
     refunds::cancel_with_refund,
+    shows::owned_show_collection,
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -26,21 +26,8 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
     let caller = authenticate(&deps.config.jwt, &req)?;
     caller.require(&[Role::Partner, Role::Admin])?;
-    let show_id = path_param(&req, "showId")?;
-    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
-    if !is_id("sh", &show_id) {
-        return Err(not_found());
-    }
-    let collection = deps
-        .store
-        .get_show_collection(&show_id)
-        .await?
-        .ok_or_else(not_found)?;
-    if !caller.is_admin() && collection.show.partner_id != caller.user_id {
-        return Err(ApiError::Forbidden(
-            "Only the partner owning this show's theatre may cancel it.".into(),
-        ));
-    }
+    let collection = owned_show_collection(deps, &req, &caller, "cancel it").await?;
+    let show_id = collection.show.show_id.clone();
     let newly = deps.store.cancel_show(&show_id).await?;
     deps.caches.forget_show(&show_id);
     if newly {

@@ -3,10 +3,10 @@
 
 use boxoffice::{
     clock::rfc3339,
-    http::{ok, path_param, serve, HttpResult},
-    ids::is_id,
+    http::{ok, serve, HttpResult},
+    shows::show_collection,
     views::local_time,
-    ApiError, Deps,
+    Deps,
 };
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -60,16 +60,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn get_seat_map(deps: &Deps, req: Request) -> HttpResult {
-    let show_id = path_param(&req, "showId")?;
-    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
-    if !is_id("sh", &show_id) {
-        return Err(not_found());
-    }
-    let collection = deps
-        .store
-        .get_show_collection(&show_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let collection = show_collection(deps, &req).await?;
     let now = deps.clock.now_epoch();
     let states: HashMap<&str, _> = collection
         .seats

@@ -4,9 +4,9 @@
 use boxoffice::{
     auth::authenticate,
     domain::user::Role,
-    http::{ok, path_param, serve, HttpResult},
-    ids::is_id,
-    ApiError, Deps,
+    http::{ok, serve, HttpResult},
+    shows::owned_show_collection,
+    Deps,
 };
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -32,22 +32,8 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 async fn show_stats(deps: &Deps, req: Request) -> HttpResult {
     let caller = authenticate(&deps.config.jwt, &req)?;
     caller.require(&[Role::Partner, Role::Admin])?;
-    let show_id = path_param(&req, "showId")?;
-    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
-    if !is_id("sh", &show_id) {
-        return Err(not_found());
-    }
-    let collection = deps
-        .store
-        .get_show_collection(&show_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let collection = owned_show_collection(deps, &req, &caller, "see its stats").await?;
     let show = &collection.show;
-    if !caller.is_admin() && show.partner_id != caller.user_id {
-        return Err(ApiError::Forbidden(
-            "Only the partner owning this show's theatre may see its stats.".into(),
-        ));
-    }
     let now = deps.clock.now_epoch();
     let seat_types = show.layout.seat_index();
     let (mut sold, mut locked, mut gross) = (0, 0, 0);
