@@ -87,6 +87,16 @@ pub async fn local_sdk_config() -> aws_config::SdkConfig {
         .stalled_stream_protection(
             aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled(),
         )
+        // Nor is it a slow attempt: a 2,000-request rush queues for seconds on two shared cores,
+        // far beyond AWS latencies, so the production attempt timeout would turn queueing into
+        // failures. A generous bound still ends a truly stuck call. (The failure-injection tests
+        // put the production timeouts back on the clients they break.)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .operation_timeout(std::time::Duration::from_secs(120))
+                .build(),
+        )
         .build()
 }
 
