@@ -150,9 +150,9 @@ pub struct ShowView<'a> {
 pub fn local_time(utc: &str, time_zone: &str) -> String {
     match (
         chrono::DateTime::parse_from_rfc3339(utc),
-        time_zone.parse::<chrono_tz::Tz>(),
+        crate::domain::city::parse_time_zone(time_zone),
     ) {
-        (Ok(t), Ok(tz)) => crate::domain::show::local_rfc3339(t.with_timezone(&chrono::Utc), tz),
+        (Ok(t), Ok(tz)) => crate::domain::show::local_rfc3339(t.with_timezone(&chrono::Utc), &tz),
         _ => utc.to_owned(),
     }
 }

@@ -89,7 +89,7 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
         Some(d) => d,
         None => local_date(
             deps.clock.now(),
-            parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?,
+            &parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?,
         ),
     };
 

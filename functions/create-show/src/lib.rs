@@ -159,7 +159,7 @@ async fn create_show(deps: &Deps, req: Request) -> HttpResult {
         time_zone: city.time_zone.clone(),
         start_time: rfc3339(start),
         end_time: rfc3339(end_time(start, movie.duration_mins)),
-        local_date: local_date(start, tz).to_string(),
+        local_date: local_date(start, &tz).to_string(),
         language,
         format,
         currency: body.currency,

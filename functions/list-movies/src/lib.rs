@@ -57,7 +57,7 @@ async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
         Some(d) => vec![d],
         None => {
             let tz = parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?;
-            let today = local_date(deps.clock.now(), tz);
+            let today = local_date(deps.clock.now(), &tz);
             (0..DAYS_AHEAD).map(|i| today + Duration::days(i)).collect()
         }
     };

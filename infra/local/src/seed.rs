@@ -206,7 +206,9 @@ pub async fn seed_catalog(
             .into_iter()
             .find(|c| c.city_id == city)
             .ok_or("city")?;
-        let tz: chrono_tz::Tz = city_def.time_zone.parse().map_err(|_| "tz")?;
+        let tz = boxoffice::domain::city::parse_time_zone(&city_def.time_zone)?;
+        // The demo cities keep one offset all year, so today's offset places every show.
+        let tz = tz.offset_at(deps.clock.now());
         let today = deps.clock.now().with_timezone(&tz).date_naive();
         let (regular, premium, recliner) = if city == "blr" {
             (18000, 25000, 40000)

@@ -1,3 +1,4 @@
+use chrono::{DateTime, FixedOffset, Offset, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A city: its time zone decides what "that day" means for browsing; fee and tax apply to bookings there.
@@ -13,8 +14,23 @@ pub struct City {
     pub tax_basis_points: i64,
 }
 
-pub fn parse_time_zone(tz: &str) -> Result<chrono_tz::Tz, String> {
-    tz.parse::<chrono_tz::Tz>()
+/// An IANA time zone.
+#[derive(Debug, Clone)]
+pub struct TimeZone(jiff::tz::TimeZone);
+
+impl TimeZone {
+    /// The zone's offset from UTC at `t` (UTC itself for instants outside the supported range).
+    pub fn offset_at(&self, t: DateTime<Utc>) -> FixedOffset {
+        let seconds = jiff::Timestamp::from_second(t.timestamp())
+            .map(|ts| self.0.to_offset(ts).seconds())
+            .unwrap_or(0);
+        FixedOffset::east_opt(seconds).unwrap_or(Utc.fix())
+    }
+}
+
+pub fn parse_time_zone(tz: &str) -> Result<TimeZone, String> {
+    jiff::tz::TimeZone::get(tz)
+        .map(TimeZone)
         .map_err(|_| format!("timeZone '{tz}' is not an IANA time zone"))
 }
 

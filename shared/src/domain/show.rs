@@ -1,8 +1,8 @@
 //! Shows: scheduling on a screen (no overlaps, cleaning gap), the local date of a start time,
 //! bookability and the availability summary.
 
+use super::city::TimeZone;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,13 +28,13 @@ pub fn occupied_slots(start: DateTime<Utc>, duration_mins: i64, gap_mins: i64) -
 }
 
 /// The date of `t` in the city's time zone: a 23:30 IST show is on its IST date.
-pub fn local_date(t: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    t.with_timezone(&tz).date_naive()
+pub fn local_date(t: DateTime<Utc>, tz: &TimeZone) -> NaiveDate {
+    t.with_timezone(&tz.offset_at(t)).date_naive()
 }
 
 /// `t` as RFC 3339 with the city's offset (`2026-02-01T18:30:00+05:30`).
-pub fn local_rfc3339(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
+pub fn local_rfc3339(t: DateTime<Utc>, tz: &TimeZone) -> String {
+    t.with_timezone(&tz.offset_at(t))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
 }
 
@@ -77,7 +77,8 @@ pub fn not_bookable_reason(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+    use crate::domain::city::parse_time_zone;
+    use chrono::TimeZone as _;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 12, 1, h, m, 0)
@@ -100,14 +101,27 @@ mod tests {
 
     #[test]
     fn local_dates_follow_the_city_time_zone() {
-        let kolkata: Tz = "Asia/Kolkata".parse().expect("tz");
+        let kolkata = parse_time_zone("Asia/Kolkata").expect("tz");
         // 23:30 IST on 1 Dec is 18:00 UTC on 1 Dec; 00:30 IST on 2 Dec is 19:00 UTC on 1 Dec.
-        assert_eq!(local_date(at(18, 0), kolkata).to_string(), "2026-12-01");
-        assert_eq!(local_date(at(19, 0), kolkata).to_string(), "2026-12-02");
+        assert_eq!(local_date(at(18, 0), &kolkata).to_string(), "2026-12-01");
+        assert_eq!(local_date(at(19, 0), &kolkata).to_string(), "2026-12-02");
         assert_eq!(
-            local_rfc3339(at(18, 0), kolkata),
+            local_rfc3339(at(18, 0), &kolkata),
             "2026-12-01T23:30:00+05:30"
         );
+    }
+
+    #[test]
+    fn offsets_follow_daylight_saving() {
+        let new_york = parse_time_zone("America/New_York").expect("tz");
+        // 1 Dec is EST (-05:00); 1 Jul is EDT (-04:00).
+        assert_eq!(
+            local_rfc3339(at(18, 0), &new_york),
+            "2026-12-01T13:00:00-05:00"
+        );
+        let july = at(18, 0) - Duration::days(153);
+        assert_eq!(local_rfc3339(july, &new_york), "2026-07-01T14:00:00-04:00");
+        assert!(parse_time_zone("Mars/Olympus_Mons").is_err());
     }
 
     #[test]

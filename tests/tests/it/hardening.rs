@@ -350,23 +350,26 @@ async fn arbitrary_requests_to_every_route_get_a_4xx_in_the_contract_format_neve
     );
     let seen = std::sync::Mutex::new(HashMap::<u16, usize>::new());
     let result = tokio::task::block_in_place(|| {
-        runner.run(&case(), |c| {
-            let (what, r) = handle.block_on(w.send(&s, &c));
-            if let Ok(mut seen) = seen.lock() {
-                *seen.entry(r.status).or_default() += 1;
-            }
-            prop_assert!(r.status < 500, "{what} → {} {}", r.status, r.text);
-            if r.status >= 400 {
-                prop_assert!(
-                    !r.code().is_empty() && r.body["error"]["message"].is_string(),
-                    "{what} → {} without the contract's error JSON: {}",
-                    r.status,
-                    r.text
-                );
-                prop_assert!(r.headers.contains_key("x-correlation-id"), "{what}");
-            }
-            Ok(())
-        })
+        runner
+            .run(&case(), |c| {
+                let (what, r) = handle.block_on(w.send(&s, &c));
+                if let Ok(mut seen) = seen.lock() {
+                    *seen.entry(r.status).or_default() += 1;
+                }
+                prop_assert!(r.status < 500, "{what} → {} {}", r.status, r.text);
+                if r.status >= 400 {
+                    prop_assert!(
+                        !r.code().is_empty() && r.body["error"]["message"].is_string(),
+                        "{what} → {} without the contract's error JSON: {}",
+                        r.status,
+                        r.text
+                    );
+                    prop_assert!(r.headers.contains_key("x-correlation-id"), "{what}");
+                }
+                Ok(())
+            })
+            // The runner's error carries the whole failing case; its message is all we report.
+            .map_err(|e| e.to_string())
     });
     let seen = seen.into_inner().unwrap_or_default();
     eprintln!("hardening: {cases} cases, statuses {seen:?}");
