@@ -1,249 +1,347 @@
-//! `make bench`: the seat rush. N concurrent clients (default 2,000, `RUSH_CLIENTS`) each try to
-//! hold 1–4 random seats of one 300-seat show, through the real create-booking handler, the real
-//! SDK and DynamoDB Local; then the same transaction shape straight from a tight SDK loop (the
-//! ceiling). Prints a Markdown table and writes bench/results/latest.md. Needs the emulators
-//! (run it through infra/with-stack.sh, as `make bench` does).
+//! `make bench`: the project's benchmark against DynamoDB Local and moto (run it through
+//! infra/with-stack.sh, as `make bench` does), through the real handlers and SDK:
+//!
+//! 1. the seat rush (`RUSH_CLIENTS`, default 2,000) and its SDK ceiling (`rush`);
+//! 2. the booking flow, browse → seat map → hold → pay → webhook → confirmed (`FLOW_USERS`,
+//!    default 200, for `FLOW_SECONDS`, default 60) (`flow`);
+//! 3. cold starts of every function binary on a Lambda Runtime API stub, beside a hello-world
+//!    `lambda_runtime` binary (`coldstart`);
+//! 4. DynamoDB round trips per operation (`trips`), bad-input probes (`probes`) and handler CPU
+//!    per request without I/O (`cpu`);
+//!
+//! then every budget of the architecture's Budgets table beside its measurement. Prints the
+//! Markdown and writes bench/results/latest.md and bench/results/latency.svg. Exits non-zero when
+//! a seat was sold twice or anything answered 5xx (after writing the results).
 
-use boxoffice::{auth::issue_token, domain::user::Role, store::seats::SeatWrite};
-use boxoffice_local::{counter::CallCounter, gateway::Gateway, LocalStack};
-use bytes::Bytes;
-use futures::future::join_all;
-use serde_json::{json, Value};
-use std::{collections::HashMap, time::Instant};
+// The handlers' futures (every function behind one registry match) nest deeply.
+#![recursion_limit = "256"]
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+mod catalog;
+mod coldstart;
+mod cpu;
+mod flow;
+mod probes;
+mod report;
+mod rush;
+mod trips;
+mod util;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+use boxoffice_local::{triggers, LocalStack};
+use std::{collections::HashMap, fmt::Write as _, time::Instant};
+use util::{env_or, BoxError};
+
+/// The variables a deployed function reads (template.yaml's Globals), with this stack's values.
+fn function_env(stack: &LocalStack) -> Vec<(String, String)> {
+    let c = &stack.deps.config;
+    [
+        ("STAGE", c.stage.clone()),
+        ("LOG_LEVEL", "info".into()),
+        ("TABLE_NAME", c.table_name.clone()),
+        ("EVENT_BUS_NAME", c.event_bus_name.clone()),
+        ("PAYMENTS_QUEUE_URL", c.payments_queue_url.clone()),
+        ("JWT_ISSUER", c.jwt.issuer.clone()),
+        ("JWT_AUDIENCE", c.jwt.audience.clone()),
+        ("JWT_SECRET", c.jwt.secret.expose().to_owned()),
+        ("HOLD_SECONDS", c.hold_seconds.to_string()),
+        (
+            "PAYMENT_WINDOW_SECONDS",
+            c.payment_window_seconds.to_string(),
+        ),
+        (
+            "BOOKING_RATE_LIMIT_PER_MINUTE",
+            c.booking_rate_limit_per_minute.to_string(),
+        ),
+        ("SANDBOX_ENABLED", c.sandbox_enabled.to_string()),
+        (
+            "SANDBOX_WEBHOOK_SECRET",
+            c.sandbox_webhook_secret.expose().to_owned(),
+        ),
+        (
+            "STRIPE_WEBHOOK_SECRET",
+            c.stripe_webhook_secret.expose().to_owned(),
+        ),
+        (
+            "TICKET_SIGNING_KEY",
+            c.ticket_signing_key.expose().to_owned(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
 }
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, m: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % m
-    }
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
 }
 
-async fn call(
-    gw: &Gateway,
-    method: &str,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> Result<(u16, Value), BoxError> {
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Bytes::from(body.to_string()))?;
-    let resp = gw.call(req).await;
-    let status = resp.status().as_u16();
-    let text = match resp.into_body() {
-        lambda_http::Body::Text(t) => t,
-        _ => String::new(),
-    };
-    Ok((status, serde_json::from_str(&text).unwrap_or(Value::Null)))
+fn epoch_seconds(var: &str) -> Option<f64> {
+    std::env::var(var)
+        .ok()?
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .map(|ns| ns / 1e9)
 }
 
-fn seat_ids(rng: &mut Rng) -> Vec<String> {
-    let n = 1 + rng.next(4) as usize;
-    let mut seats = Vec::new();
-    while seats.len() < n {
-        let i = rng.next(300);
-        let id = format!("R{}-{}", i / 20, i % 20);
-        if !seats.contains(&id) {
-            seats.push(id);
+struct Phases {
+    began: Instant,
+    last: Instant,
+    rows: Vec<(String, f64)>,
+}
+
+impl Phases {
+    fn new() -> Self {
+        let mut rows = Vec::new();
+        // What `make bench` did before this process started (epoch nanoseconds it passes).
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        if let (Some(t0), Some(t1), Some(t2)) = (
+            epoch_seconds("BENCH_T0"),
+            epoch_seconds("BENCH_T1"),
+            epoch_seconds("BENCH_T2"),
+        ) {
+            rows.push((
+                "emulator tools install (infra/stack.sh install)".into(),
+                t1 - t0,
+            ));
+            rows.push((
+                "cargo build --profile bench-fast (bench + hello + every function)".into(),
+                t2 - t1,
+            ));
+            rows.push(("emulators start (with-stack.sh)".into(), now - t2));
+        }
+        Phases {
+            began: Instant::now(),
+            last: Instant::now(),
+            rows,
         }
     }
-    seats
+
+    fn done(&mut self, what: &str) {
+        let s = self.last.elapsed().as_secs_f64();
+        eprintln!("[bench] {what}: {s:.1} s");
+        self.rows.push((what.to_owned(), s));
+        self.last = Instant::now();
+    }
+
+    fn table(&self) -> String {
+        let mut s = String::from("| Phase | Wall time |\n|---|---|\n");
+        for (what, secs) in &self.rows {
+            let _ = writeln!(s, "| {what} | {secs:.1} s |");
+        }
+        let total: f64 = self.rows.iter().map(|r| r.1).sum();
+        let _ = writeln!(
+            s,
+            "| **total until the report** (then the emulators stop, ~1 s) | **{total:.1} s** ({:.1} s in this process) |",
+            self.began.elapsed().as_secs_f64()
+        );
+        s
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
-    let clients: usize = std::env::var("RUSH_CLIENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+    let mut phases = Phases::new();
+    let load_before = loadavg();
+    let clients: usize = env_or("RUSH_CLIENTS", 2000);
+    let flow_shows: usize = env_or("FLOW_SHOWS", 24);
+    let cpu_runs: usize = env_or("CPU_RUNS", 2000);
+
     let mut overrides = HashMap::new();
     overrides.insert("HOLD_SECONDS", "3600".to_owned());
     overrides.insert("BOOKING_RATE_LIMIT_PER_MINUTE", "1000000".to_owned());
     let prefix = format!("bench{}", chrono::Utc::now().timestamp());
     let stack = LocalStack::start(&prefix, &overrides).await?;
-    let counter = CallCounter::default();
-    let mut deps = stack.deps.clone();
-    let conf = aws_sdk_dynamodb::config::Builder::from(&stack.sdk)
-        .interceptor(counter.clone())
-        .build();
-    deps.store = boxoffice::store::Store::new(
-        aws_sdk_dynamodb::Client::from_conf(conf),
-        deps.store.table(),
+    // The handlers' DynamoDB, SQS and EventBridge clients count their requests.
+    let counted = trips::Counted::new(&stack, false);
+    let gw = boxoffice_local::gateway::Gateway::new(&stack.template, counted.deps.clone());
+    let cat = catalog::setup(&gw, gw.deps()).await?;
+    phases.done("provisioning + catalog");
+
+    let rush = rush::run(&gw, &counted.ddb, &stack.deps, &cat, clients).await?;
+    phases.done("1. seat rush + SDK ceiling");
+
+    let fc = flow::setup(&gw, &cat, flow_shows).await?;
+    let first_show = fc.shows.first().ok_or("no flow show")?.clone();
+    let trips = trips::measure(&stack, &first_show, &fc.browse_path).await?;
+    let probes = probes::run(&gw, &first_show).await?;
+    let cpu = cpu::measure(&stack, &first_show, &fc.browse_path, cpu_runs).await?;
+    phases.done("flow catalog, 4. round trips, bad input, handler CPU");
+
+    // confirm-payment (and notify) run from their queues as the event source mappings would.
+    let running = triggers::start(
+        &stack.template,
+        &stack.provisioned,
+        &counted.deps,
+        aws_sdk_sqs::Client::new(&stack.sdk),
+        triggers::TriggerOptions {
+            failed_visibility_seconds: 1,
+            schedule_interval: None,
+            schedules: false,
+        },
     );
-    let gw = Gateway::new(&stack.template, deps.clone());
+    counted.take();
+    let flow = flow::run(&gw, &fc).await?;
+    running.stop().await;
+    let flow_ops = counted.take();
+    phases.done("2. booking flow");
 
-    // A city, a movie and one 300-seat screen, made through the handlers.
-    let now = deps.clock.now_epoch();
-    let jwt = &deps.config.jwt;
-    let admin = issue_token(jwt, "usr_benchadmin", "a@bench", Role::Admin, now)?;
-    let partner = issue_token(jwt, "usr_benchpartner", "p@bench", Role::Partner, now)?;
-    let city = json!({"name": "Bench City", "timeZone": "Asia/Kolkata", "currency": "INR", "convenienceFeePerTicket": 3000, "taxPercent": 18});
-    call(&gw, "PUT", "/api/v1/admin/cities/bench", &admin, city).await?;
-    let movie = call(&gw, "POST", "/api/v1/movies", &admin, json!({"title": "Rush", "languages": ["english"], "genres": ["action"], "durationMins": 120, "releaseDate": "2026-01-01"})).await?.1;
-    let rows: Vec<Value> = (0..15)
-        .map(|r| json!({"rowLabel": format!("R{r}"), "seats": (0..20).map(|i| json!({"seatId": format!("R{r}-{i}"), "type": if r < 3 { "PREMIUM" } else { "REGULAR" }})).collect::<Vec<_>>()}))
+    let names: Vec<String> = stack
+        .template
+        .functions
+        .iter()
+        .map(|f| f.name.clone())
         .collect();
-    let theatre = call(&gw, "POST", "/api/v1/theatres", &partner, json!({"name": "Bench", "cityId": "bench", "area": "A", "address": "B", "screens": [{"name": "S1", "layout": {"rows": rows}}]})).await?.1;
-    let start = boxoffice::clock::rfc3339(chrono::Utc::now() + chrono::Duration::days(2));
-    let show = call(&gw, "POST", "/api/v1/shows", &partner, json!({"theatreId": theatre["theatreId"], "screenId": theatre["screens"][0]["screenId"], "movieId": movie["movieId"],
-        "startTime": start, "language": "english", "format": "2D", "currency": "INR", "prices": {"REGULAR": 18000, "PREMIUM": 25000}})).await?.1;
-    let show_id = show["showId"].as_str().ok_or("no show")?.to_owned();
-    // Warm the container's caches, as a warm Lambda has them.
-    let warm = issue_token(jwt, "usr_warm", "w@bench", Role::Customer, now)?;
-    call(
-        &gw,
-        "POST",
-        "/api/v1/bookings",
-        &warm,
-        json!({"showId": show_id, "seatIds": ["R14-19"]}),
-    )
-    .await?;
+    let logical: HashMap<String, String> = stack
+        .template
+        .functions
+        .iter()
+        .map(|f| (f.name.clone(), f.logical_id.clone()))
+        .collect();
+    let cold = coldstart::measure(&names, &logical, &function_env(&stack)).await?;
+    phases.done("3. cold starts");
 
-    // 1. The seat rush.
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let asks: Vec<(String, Vec<String>)> = (0..clients)
-        .map(|i| {
-            (
-                issue_token(
-                    jwt,
-                    &format!("usr_rush{i:05}"),
-                    "r@bench",
-                    Role::Customer,
-                    now,
-                )
-                .unwrap_or_default(),
-                seat_ids(&mut rng),
-            )
-        })
-        .collect();
-    counter.take();
-    let began = Instant::now();
-    let results = join_all(asks.iter().map(|(token, seats)| {
-        let gw = &gw;
-        let show_id = &show_id;
-        async move {
-            let t = Instant::now();
-            let r = call(
-                gw,
-                "POST",
-                "/api/v1/bookings",
-                token,
-                json!({"showId": show_id, "seatIds": seats}),
-            )
-            .await;
-            (t.elapsed().as_secs_f64() * 1000.0, r)
-        }
-    }))
-    .await;
-    let wall = began.elapsed().as_secs_f64();
-    let calls = counter.take();
-    let attempts = calls.iter().filter(|c| *c == "TransactWriteItems").count();
-    let mut latencies: Vec<f64> = results.iter().map(|(ms, _)| *ms).collect();
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    let status = |s: u16| {
-        results
-            .iter()
-            .filter(|(_, r)| r.as_ref().is_ok_and(|(st, _)| *st == s))
-            .count()
+    let results = report::Results {
+        rush: &rush,
+        flow: &flow,
+        trips: &trips,
+        probes: &probes,
+        cpu: &cpu,
+        cold: &cold,
     };
-    let (won, conflicted) = (status(201), status(409));
-    let errors = results.len() - won - conflicted;
-    // The oversell check: every seat item belongs to exactly one winning booking.
-    let items = stack
-        .deps
-        .store
-        .get_show_collection(&show_id)
-        .await?
-        .ok_or("show vanished")?
-        .seats;
-    let winners: std::collections::HashSet<String> = results
-        .iter()
-        .filter_map(|(_, r)| {
-            r.as_ref()
-                .ok()
-                .filter(|(s, _)| *s == 201)
-                .and_then(|(_, b)| b["bookingId"].as_str().map(str::to_owned))
-        })
-        .collect();
-    let held_by_winners = items
-        .iter()
-        .filter(|i| winners.contains(&i.booking_id))
-        .count();
-    let won_seats: usize = results
-        .iter()
-        .filter_map(|(_, r)| {
-            r.as_ref()
-                .ok()
-                .filter(|(s, _)| *s == 201)
-                .map(|(_, b)| b["seats"].as_array().map(Vec::len).unwrap_or(0))
-        })
-        .sum();
-    let oversold = won_seats as i64 - held_by_winners as i64;
-
-    // 2. The ceiling: the same transaction shape straight from the SDK, same concurrency.
-    let raw_show = format!("{show_id}raw");
-    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
-    let raw: Vec<Vec<String>> = (0..clients).map(|_| seat_ids(&mut rng)).collect();
-    let raw_began = Instant::now();
-    let raw_results = join_all(raw.iter().enumerate().map(|(i, seats)| {
-        let store = &stack.deps.store;
-        let raw_show = &raw_show;
-        async move {
-            store
-                .hold_seats(raw_show, &format!("bk_raw{i}"), seats, now + 3600, now)
-                .await
-        }
-    }))
-    .await;
-    let raw_wall = raw_began.elapsed().as_secs_f64();
-    let raw_ok = raw_results
-        .iter()
-        .filter(|r| matches!(r, Ok(SeatWrite::Done)))
-        .count();
-
-    let holds_per_s = won as f64 / wall;
-    let attempts_per_s = clients as f64 / wall;
-    let raw_per_s = clients as f64 / raw_wall;
-    let table = format!(
-        "| Seat rush ({clients} clients, 300 seats, 1–4 seats each) | Value |\n|---|---|\n\
-         | wall time | {wall:.2} s |\n\
-         | hold attempts/s (all answers) | {attempts_per_s:.0} |\n\
-         | holds won | {won} ({holds_per_s:.0}/s) |\n\
-         | 409 SEAT_LOCK_FAILED | {conflicted} ({:.1} %) |\n\
-         | other answers (5xx etc.) | {errors} |\n\
-         | latency p50 / p95 / p99 | {:.1} / {:.1} / {:.1} ms |\n\
-         | TransactWriteItems sent / requests | {attempts} / {clients} (retries: {}) |\n\
-         | seats sold twice (oversell) | {oversold} |\n\
-         | ceiling: same transactions straight from the SDK | {raw_per_s:.0}/s ({raw_ok} committed) |\n\
-         | API ÷ ceiling (attempts/s) | {:.2} |\n",
-        conflicted as f64 * 100.0 / clients as f64,
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.95),
-        percentile(&latencies, 0.99),
-        attempts.saturating_sub(clients),
-        attempts_per_s / raw_per_s,
+    let (budgets, missed) = report::budgets(&results);
+    let mut md = String::new();
+    let _ = writeln!(md, "# make bench\n");
+    let _ = writeln!(
+        md,
+        "Run at {} on {} cores (load average {} before, {} after: other builds share these cores), \
+         bench-fast build (opt-level 3, no LTO, stripped), DynamoDB Local in memory, moto for SQS and EventBridge, \
+         handlers in-process through the local API Gateway stand-in. Latency chart: [latency.svg](latency.svg).\n",
+        boxoffice::clock::rfc3339(chrono::Utc::now()),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        load_before,
+        loadavg()
     );
-    println!("{table}");
-    let out = boxoffice_local::repo_root().join("bench/results/latest.md");
-    std::fs::write(&out, format!("# make bench\n\nRun at {} on this machine (2 cores), debug-free release build, DynamoDB Local in memory.\n\n{table}", boxoffice::clock::rfc3339(chrono::Utc::now())))?;
-    println!("written to {}", out.display());
-    if oversold != 0 || errors != 0 {
-        return Err(format!("FAILED: oversold {oversold}, errors {errors}").into());
+    let _ = writeln!(
+        md,
+        "## Budgets (docs: architecture.md, Budgets)\n\n{budgets}"
+    );
+    if missed.is_empty() {
+        let _ = writeln!(md, "Every measured budget is met.\n");
+    } else {
+        let _ = writeln!(md, "Budgets missed: {}.\n", missed.join("; "));
+    }
+    let _ = writeln!(md, "## 1. Seat rush\n\n{}", rush.table());
+    let ops_per_booking = flow_ops.ddb.len() as f64 / flow.completed.max(1) as f64;
+    let _ = writeln!(
+        md,
+        "## 2. Booking flow\n\n{}\nDynamoDB requests during the flow: {} ({:.1} per completed booking, polling, confirm and notify included); SQS {}, EventBridge {}. \
+         The payments queue is consumed by the local SQS trigger (one poller, batches of 10, as template.yaml configures), which calls confirm-payment's handler.\n\n\
+         ![latency distribution](latency.svg)\n",
+        flow.table(),
+        flow_ops.ddb.len(),
+        ops_per_booking,
+        flow_ops.sqs.len(),
+        flow_ops.events.len(),
+    );
+    let _ = writeln!(
+        md,
+        "## 3. Cold start ({} runs per binary, median; peak RSS is the worst run)\n\n\
+         Each binary is spawned with the stack's configuration and `AWS_LAMBDA_RUNTIME_API` pointing at a Runtime API stub that \
+         serves one events/ sample. *init* = spawn → the runtime's first `GET /invocation/next` (Lambda's Init Duration); \
+         *first answer* = spawn → its `/response` (config, SDK clients, the handler's AWS calls against the emulators). \
+         The events' tokens are not signed with this stack's secret, so authenticated endpoints answer 401 after the cold start.\n\n{}",
+        cold.runs,
+        report::cold_table(&cold)
+    );
+    let _ = writeln!(
+        md,
+        "### Release profile candidates\n\n`bench/profiles.sh` builds create-booking under each candidate profile \
+         (`opt<level>-lto<kind>-cu<codegen units>`); the same probe times them:\n\n{}",
+        report::variants_table(&cold)
+    );
+    let _ = writeln!(
+        md,
+        "## 4. Round trips (one booking through every step, counted by SDK interceptors)\n\n{}",
+        trips.table()
+    );
+    let hello = cold.hello.init_ms.unwrap_or(0.0);
+    let ratios: Vec<f64> = cold
+        .functions
+        .iter()
+        .filter_map(|c| c.init_ms.map(|i| i / hello))
+        .filter(|r| r.is_finite())
+        .collect();
+    let worst_ratio = cold
+        .functions
+        .iter()
+        .filter_map(|c| c.init_ms.map(|i| (i / hello, c.function.as_str())))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    let _ = writeln!(
+        md,
+        "## 5. Ceilings\n\n| Ceiling | Value |\n|---|---|\n\
+         | seat rush: API hold attempts/s ÷ the same transactions straight from the SDK | {:.2} ({:.0}/s ÷ {:.0}/s) |\n\
+         | cold start: function init ÷ hello-world `lambda_runtime` init ({:.1} ms) | median {:.2}, worst {} |\n",
+        rush.ceiling_ratio(),
+        rush.attempts_per_s(),
+        rush.raw_per_s,
+        hello,
+        util::percentile(&util::sorted(ratios), 0.5),
+        worst_ratio
+            .map(|(r, n)| format!("{r:.2} ({n})"))
+            .unwrap_or_else(|| "–".into()),
+    );
+    let _ = writeln!(md, "## Handler CPU per request\n\nEach handler runs once for real with its AWS responses recorded, then {} times against the recording (no I/O) on one thread; \
+         timed: parsing the API Gateway event, the handler (auth, validation, pricing, building and SigV4-signing the SDK requests, parsing their responses) and serialising the response.\n\n{}", cpu.iterations, cpu.table());
+    let _ = writeln!(md, "## Bad input\n\n{} malformed, unauthorised or forged requests (bad JSON, no/expired/wrong-role token, unknown/duplicate/no seats, unknown field, unknown show, 70 KiB body, bad idempotency key, bad ids, wrong method, unknown path, someone else's or no booking, webhook unsigned/stale/forged/malformed, unknown provider): {} answered 5xx{}.\n",
+        probes.sent, probes.five_xx,
+        if probes.off_contract.is_empty() { ", every one a 4xx in the error format".to_owned() } else { format!("; not a 4xx error body: {}", probes.off_contract.join(", ")) });
+    let _ = writeln!(md, "## Phases\n\n{}", phases.table());
+    let _ = writeln!(
+        md,
+        "Knobs: `RUSH_CLIENTS` ({clients}), `FLOW_USERS` ({}), `FLOW_SECONDS` ({}), `FLOW_SHOWS` ({flow_shows}), `FLOW_CONFIRM_DEADLINE_SECONDS` ({}), `COLD_RUNS` ({}), `CPU_RUNS` ({cpu_runs}).",
+        flow.users, flow.seconds, flow.confirm_deadline, cold.runs
+    );
+
+    let series: Vec<(&str, &[f64])> = std::iter::once(("seat rush: hold", &rush.latencies[..]))
+        .chain(
+            [
+                "flow: browse",
+                "flow: seat map",
+                "flow: hold",
+                "flow: initiate payment",
+                "flow: webhook",
+                "flow: webhook → CONFIRMED",
+                "flow: get booking",
+            ]
+            .into_iter()
+            .zip(flow.steps.iter().map(|s| &s.latencies[..])),
+        )
+        .collect();
+    let svg = report::latency_svg(
+        &format!(
+            "Latency, cumulative: seat rush ({clients} at once) and booking flow ({} users)",
+            flow.users
+        ),
+        &series,
+    );
+    println!("{md}");
+    let dir = boxoffice_local::repo_root().join("bench/results");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("latest.md"), &md)?;
+    std::fs::write(dir.join("latency.svg"), svg)?;
+    println!("written to {}", dir.join("latest.md").display());
+    let five_xx = rush.five_xx + flow.five_xx() + probes.five_xx;
+    if rush.oversold != 0 || flow.double_sold != 0 || flow.mismatched != 0 || five_xx != 0 {
+        return Err(format!(
+            "FAILED: oversold {} (flow: {} double, {} mismatched), 5xx {five_xx}",
+            rush.oversold, flow.double_sold, flow.mismatched
+        )
+        .into());
     }
     Ok(())
 }

@@ -1,0 +1,213 @@
+//! The seat rush: N concurrent clients (default 2,000, `RUSH_CLIENTS`) each try to hold 1–4 random
+//! seats of one 300-seat show, through the real create-booking handler, the real SDK and DynamoDB
+//! Local; then the same transaction shape straight from the SDK at the same concurrency (the
+//! ceiling). Every seat item must belong to exactly one winning booking (no oversell).
+
+use crate::{
+    catalog::{layout, Catalog},
+    util::{p50_95_99, sorted, BoxError, Req, Rng},
+};
+use boxoffice::{auth::issue_token, domain::user::Role, store::seats::SeatWrite, Deps};
+use boxoffice_local::{counter::CallCounter, gateway::Gateway};
+use futures::future::join_all;
+use serde_json::json;
+use std::{collections::HashSet, time::Instant};
+
+pub struct Rush {
+    pub clients: usize,
+    pub wall: f64,
+    pub won: usize,
+    pub conflicted: usize,
+    pub errors: usize,
+    pub five_xx: usize,
+    pub latencies: Vec<f64>,
+    pub transactions: usize,
+    pub oversold: i64,
+    pub raw_per_s: f64,
+    pub raw_ok: usize,
+}
+
+impl Rush {
+    pub fn attempts_per_s(&self) -> f64 {
+        self.clients as f64 / self.wall
+    }
+
+    pub fn ceiling_ratio(&self) -> f64 {
+        self.attempts_per_s() / self.raw_per_s
+    }
+
+    pub fn table(&self) -> String {
+        let clients = self.clients;
+        format!(
+            "| Seat rush ({clients} clients, 300 seats, 1–4 seats each) | Value |\n|---|---|\n\
+             | wall time | {:.2} s |\n\
+             | hold attempts/s (all answers) | {:.0} |\n\
+             | holds won | {} ({:.0}/s) |\n\
+             | 409 SEAT_LOCK_FAILED | {} ({:.1} %) |\n\
+             | other answers (5xx etc.) | {} ({} 5xx) |\n\
+             | latency p50 / p95 / p99 | {} ms |\n\
+             | TransactWriteItems sent / requests | {} / {clients} (retries: {}) |\n\
+             | seats sold twice (oversell) | {} |\n\
+             | ceiling: same transactions straight from the SDK | {:.0}/s ({} committed) |\n\
+             | API ÷ ceiling (attempts/s) | {:.2} |\n",
+            self.wall,
+            self.attempts_per_s(),
+            self.won,
+            self.won as f64 / self.wall,
+            self.conflicted,
+            self.conflicted as f64 * 100.0 / clients as f64,
+            self.errors,
+            self.five_xx,
+            p50_95_99(&self.latencies),
+            self.transactions,
+            self.transactions.saturating_sub(clients),
+            self.oversold,
+            self.raw_per_s,
+            self.raw_ok,
+            self.ceiling_ratio(),
+        )
+    }
+}
+
+fn seat_ids(rng: &mut Rng) -> Vec<String> {
+    let n = 1 + rng.next(4) as usize;
+    let mut seats = Vec::new();
+    while seats.len() < n {
+        let i = rng.next(300);
+        let id = format!("R{}-{}", i / 20, i % 20);
+        if !seats.contains(&id) {
+            seats.push(id);
+        }
+    }
+    seats
+}
+
+/// `gw` runs the handlers over `counter`'s DynamoDB client; `raw` is the uncounted store.
+pub async fn run(
+    gw: &Gateway,
+    counter: &CallCounter,
+    raw: &Deps,
+    catalog: &Catalog,
+    clients: usize,
+) -> Result<Rush, BoxError> {
+    let deps = gw.deps();
+    let movie = catalog.movie(gw, "Rush").await?;
+    let screen = catalog.theatre(gw, "Rush", layout(15, 20, 3)).await?;
+    let start = boxoffice::clock::rfc3339(chrono::Utc::now() + chrono::Duration::days(2));
+    let show_id = catalog.show(gw, &movie, &screen, &start).await?;
+
+    let now = deps.clock.now_epoch();
+    let jwt = &deps.config.jwt;
+    // Warm the container's caches, as a warm Lambda has them.
+    let warm = issue_token(jwt, "usr_warm", "w@bench", Role::Customer, now)?;
+    Req::new("POST", "/api/v1/bookings")
+        .token(&warm)
+        .json(&json!({"showId": show_id, "seatIds": ["R14-19"]}))
+        .send(gw)
+        .await?;
+
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut asks = Vec::with_capacity(clients);
+    for i in 0..clients {
+        let token = issue_token(
+            jwt,
+            &format!("usr_rush{i:05}"),
+            "r@bench",
+            Role::Customer,
+            now,
+        )?;
+        asks.push((token, seat_ids(&mut rng)));
+    }
+    counter.take();
+    let began = Instant::now();
+    let results = join_all(asks.iter().map(|(token, seats)| {
+        let show_id = &show_id;
+        async move {
+            let t = Instant::now();
+            let r = Req::new("POST", "/api/v1/bookings")
+                .token(token)
+                .json(&json!({"showId": show_id, "seatIds": seats}))
+                .send(gw)
+                .await;
+            (t.elapsed().as_secs_f64() * 1000.0, r)
+        }
+    }))
+    .await;
+    let wall = began.elapsed().as_secs_f64();
+    let transactions = counter
+        .take()
+        .iter()
+        .filter(|c| *c == "TransactWriteItems")
+        .count();
+    let latencies = sorted(results.iter().map(|(ms, _)| *ms).collect());
+    let status = |want: &dyn Fn(u16) -> bool| {
+        results
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_ok_and(|(st, _)| want(*st)))
+            .count()
+    };
+    let won = status(&|s| s == 201);
+    let conflicted = status(&|s| s == 409);
+    let five_xx = status(&|s| s >= 500);
+    let errors = results.len() - won - conflicted;
+
+    // The oversell check: every seat item belongs to exactly one winning booking.
+    let items = raw
+        .store
+        .get_show_collection(&show_id)
+        .await?
+        .ok_or("show vanished")?
+        .seats;
+    let winners: Vec<(String, usize)> = results
+        .iter()
+        .filter_map(|(_, r)| r.as_ref().ok().filter(|(s, _)| *s == 201))
+        .filter_map(|(_, b)| {
+            Some((
+                b["bookingId"].as_str()?.to_owned(),
+                b["seats"].as_array().map(Vec::len).unwrap_or(0),
+            ))
+        })
+        .collect();
+    let winner_ids: HashSet<&str> = winners.iter().map(|(id, _)| id.as_str()).collect();
+    let held_by_winners = items
+        .iter()
+        .filter(|i| winner_ids.contains(i.booking_id.as_str()))
+        .count();
+    let won_seats: usize = winners.iter().map(|(_, n)| n).sum();
+    let oversold = won_seats as i64 - held_by_winners as i64;
+
+    // The ceiling: the same transaction shape straight from the SDK, same concurrency.
+    let raw_show = format!("{show_id}raw");
+    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    let raw_asks: Vec<Vec<String>> = (0..clients).map(|_| seat_ids(&mut rng)).collect();
+    let raw_began = Instant::now();
+    let raw_results = join_all(raw_asks.iter().enumerate().map(|(i, seats)| {
+        let store = &raw.store;
+        let raw_show = &raw_show;
+        async move {
+            store
+                .hold_seats(raw_show, &format!("bk_raw{i}"), seats, now + 3600, now)
+                .await
+        }
+    }))
+    .await;
+    let raw_wall = raw_began.elapsed().as_secs_f64();
+    let raw_ok = raw_results
+        .iter()
+        .filter(|r| matches!(r, Ok(SeatWrite::Done)))
+        .count();
+
+    Ok(Rush {
+        clients,
+        wall,
+        won,
+        conflicted,
+        errors,
+        five_xx,
+        latencies,
+        transactions,
+        oversold,
+        raw_per_s: clients as f64 / raw_wall,
+        raw_ok,
+    })
+}
