@@ -6,6 +6,7 @@
 //! Logging is off (as in the rest of the bench); in Lambda it would add a stdout write.
 
 use crate::util::{percentile, sorted, BoxError, Req};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_runtime_api::{
     client::{
         http::{
@@ -23,6 +24,7 @@ use boxoffice::{
     auth::issue_token,
     domain::user::Role,
     payments::{sandbox_webhook, SandboxEvent},
+    store::keys::BOOKING_SK,
     Deps,
 };
 use boxoffice_local::{gateway::Gateway, registry, LocalStack};
@@ -174,6 +176,9 @@ pub struct CpuResult {
 pub struct Cpu {
     pub results: Vec<CpuResult>,
     pub iterations: usize,
+    /// One bare SDK GetItem (recorded response), µs ascending: what any handler that reads
+    /// DynamoDB pays before doing anything of its own.
+    pub sdk_floor: Vec<f64>,
 }
 
 impl Cpu {
@@ -201,6 +206,12 @@ impl Cpu {
                 if p99 < 100.0 { "✅" } else { "❌" }
             ));
         }
+        s.push_str(&format!(
+            "| *floor: one bare SDK GetItem, no handler* | {:.0} | {:.0} | {:.0} | – |\n",
+            percentile(&self.sdk_floor, 0.5),
+            percentile(&self.sdk_floor, 0.99),
+            self.sdk_floor.last().copied().unwrap_or(0.0),
+        ));
         s
     }
 }
@@ -272,10 +283,8 @@ pub async fn measure(
     let conf = aws_sdk_dynamodb::config::Builder::from(&stack.sdk)
         .http_client(tape.clone())
         .build();
-    deps.store = boxoffice::store::Store::new(
-        aws_sdk_dynamodb::Client::from_conf(conf),
-        deps.store.table(),
-    );
+    let ddb = aws_sdk_dynamodb::Client::from_conf(conf);
+    deps.store = boxoffice::store::Store::new(ddb.clone(), deps.store.table());
     deps.sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&stack.sdk)
             .http_client(tape.clone())
@@ -422,13 +431,63 @@ pub async fn measure(
         &tape,
     );
 
+    // The floor under every handler: one SDK GetItem of the booking, nothing else (request
+    // building, endpoint resolution, SigV4 signing, retry bookkeeping, response parsing).
+    tape.record();
+    let get_item = {
+        let (ddb, table) = (ddb.clone(), deps.store.table().to_owned());
+        let key = boxoffice::store::keys::booking_pk(&booking_id);
+        move || {
+            ddb.get_item()
+                .table_name(&table)
+                .key("pk", AttributeValue::S(key.clone()))
+                .key("sk", AttributeValue::S(BOOKING_SK.into()))
+                .send()
+        }
+    };
+    get_item().await?;
+    let floor_recorded = tape.with(|s| std::mem::take(&mut s.recorded));
+
     // Replay on one thread with no I/O at all.
+    let floor_tape = tape.clone();
     let results =
         tokio::task::spawn_blocking(move || replay(deps, tape, recorded, iterations)).await??;
+    let sdk_floor = tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()?;
+        floor_tape.with(|s| s.recorded = floor_recorded);
+        floor_tape.replay();
+        let timed = timed_runs(iterations, || {
+            floor_tape.rewind();
+            rt.block_on(get_item()).map(|_| ()).map_err(BoxError::from)
+        })?;
+        Ok::<_, BoxError>(timed)
+    })
+    .await??;
     Ok(Cpu {
         results,
         iterations,
+        sdk_floor,
     })
+}
+
+/// Runs `f` `iterations` times after a tenth as many uncounted warm-up runs (code paths,
+/// allocator), timing each with this thread's CPU clock: microseconds, ascending.
+fn timed_runs(
+    iterations: usize,
+    mut f: impl FnMut() -> Result<(), BoxError>,
+) -> Result<Vec<f64>, BoxError> {
+    let mut micros = Vec::with_capacity(iterations);
+    for i in 0..iterations + iterations / 10 {
+        let t = thread_cpu_seconds();
+        f()?;
+        let spent = thread_cpu_seconds() - t;
+        if i >= iterations / 10 {
+            micros.push(spent * 1e6);
+        }
+    }
+    Ok(sorted(micros))
 }
 
 fn replay(
@@ -447,27 +506,21 @@ fn replay(
             s.mismatches = 0;
         });
         tape.replay();
-        let mut micros = Vec::with_capacity(iterations);
-        for i in 0..iterations + iterations / 10 {
+        let micros = timed_runs(iterations, || {
             tape.rewind();
-            let t = thread_cpu_seconds();
             let status = rt.block_on(invoke(&deps, case.function, &case.event))?;
-            let spent = thread_cpu_seconds() - t;
             if status != case.want {
                 return Err(format!("cpu: replaying {} answered {status}", case.function).into());
             }
-            // The first tenth warms the code paths and allocator; it is not counted.
-            if i >= iterations / 10 {
-                micros.push(spent * 1e6);
-            }
-        }
+            Ok(())
+        })?;
         if tape.with(|s| s.mismatches) > 0 {
             return Err(format!("cpu: {} sent requests other than recorded", case.function).into());
         }
         out.push(CpuResult {
             function: case.function,
             what: case.what,
-            micros: sorted(micros),
+            micros,
         });
     }
     Ok(out)

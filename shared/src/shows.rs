@@ -1,22 +1,51 @@
 //! Loading the show a request names, for the handlers that work on one show's seats.
 
 use crate::{
-    auth::Principal, http::path_param, ids::is_id, store::catalog::ShowCollection, ApiError, Deps,
+    auth::Principal,
+    domain::catalog::Show,
+    http::path_param,
+    ids::is_id,
+    store::catalog::{SeatItem, ShowCollection},
+    ApiError, Deps,
 };
 use lambda_http::Request;
+use std::sync::Arc;
 
 /// The show named by the `showId` path parameter, with its seat items (one Query); 404 when
 /// there is no such show, whatever the id looks like.
 pub async fn show_collection(deps: &Deps, req: &Request) -> Result<ShowCollection, ApiError> {
-    let show_id = path_param(req, "showId")?;
-    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
-    if !is_id("sh", &show_id) {
-        return Err(not_found());
-    }
+    let (show_id, not_found) = named_show(req)?;
     deps.store
         .get_show_collection(&show_id)
         .await?
         .ok_or_else(not_found)
+}
+
+/// The same for readers: the show from the container's cache (a show's layout, prices and times
+/// do not change; its status may lag by the cache's 30 s) and only the seat items read fresh, so
+/// a warm seat map is one small Query instead of the whole show with its layout.
+pub async fn cached_show_with_seats(
+    deps: &Deps,
+    req: &Request,
+) -> Result<(Arc<Show>, Vec<SeatItem>), ApiError> {
+    let (show_id, not_found) = named_show(req)?;
+    let show = deps
+        .caches
+        .show(&deps.store, &show_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let seats = deps.store.get_seat_items(&show_id).await?;
+    Ok((show, seats))
+}
+
+fn named_show(req: &Request) -> Result<(String, impl Fn() -> ApiError), ApiError> {
+    let show_id = path_param(req, "showId")?;
+    let message = format!("No show {show_id}.");
+    let not_found = move || ApiError::NotFound(message.clone());
+    if !is_id("sh", &show_id) {
+        return Err(not_found());
+    }
+    Ok((show_id, not_found))
 }
 
 /// The same, for the partner owning the show's theatre or an admin only; `to` names what others

@@ -1,10 +1,11 @@
-//! `GET /shows/{showId}/seats`: every seat with its type, price and status, from one Query of
-//! the show's item collection. An expired hold reads as AVAILABLE.
+//! `GET /shows/{showId}/seats`: every seat with its type, price and status: the show (layout and
+//! prices) from the container's cache, the held and sold seats from one Query. An expired hold
+//! reads as AVAILABLE.
 
 use boxoffice::{
     clock::rfc3339,
     http::{ok, serve, HttpResult},
-    shows::show_collection,
+    shows::cached_show_with_seats,
     views::local_time,
     Deps,
 };
@@ -60,14 +61,9 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn get_seat_map(deps: &Deps, req: Request) -> HttpResult {
-    let collection = show_collection(deps, &req).await?;
+    let (show, seats) = cached_show_with_seats(deps, &req).await?;
     let now = deps.clock.now_epoch();
-    let states: HashMap<&str, _> = collection
-        .seats
-        .iter()
-        .map(|s| (s.seat_id.as_str(), s))
-        .collect();
-    let show = &collection.show;
+    let states: HashMap<&str, _> = seats.iter().map(|s| (s.seat_id.as_str(), s)).collect();
     let rows = show
         .layout
         .rows

@@ -428,6 +428,16 @@ impl Store {
         Ok(item.map(|i| i.show))
     }
 
+    /// The show's seat items (held or sold seats; a seat with no item is available), in one
+    /// Query for any screen of at most 1,000 seats.
+    pub async fn get_seat_items(&self, show_id: &str) -> Result<Vec<SeatItem>, StoreError> {
+        self.query_prefix(keys::show_pk(show_id), keys::SEAT_SK_PREFIX)
+            .await?
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item(item)?))
+            .collect()
+    }
+
     /// The show, its listing and every seat item, in one Query (one page for any screen of
     /// at most 1,000 seats).
     pub async fn get_show_collection(

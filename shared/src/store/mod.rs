@@ -242,17 +242,44 @@ impl Store {
         pk_attr: &str,
         pk: String,
     ) -> Result<Vec<Item>, StoreError> {
+        self.query_partition(index, pk_attr, pk, None).await
+    }
+
+    /// The items of one table partition whose sort key starts with `sk_prefix`, following pages.
+    pub(crate) async fn query_prefix(
+        &self,
+        pk: String,
+        sk_prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.query_partition(None, keys::PK, pk, Some(sk_prefix))
+            .await
+    }
+
+    async fn query_partition(
+        &self,
+        index: Option<&str>,
+        pk_attr: &str,
+        pk: String,
+        sk_prefix: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
+            let mut query = self
                 .client
                 .query()
                 .table_name(&self.table)
                 .set_index_name(index.map(str::to_owned))
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", pk_attr)
-                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":pk", s(pk.clone()));
+            if let Some(prefix) = sk_prefix {
+                query = query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :skp)")
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":skp", s(prefix));
+            }
+            let out = query
                 .set_exclusive_start_key(start)
                 .send()
                 .await

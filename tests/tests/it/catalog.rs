@@ -554,11 +554,21 @@ async fn the_seat_map_reads_one_query_and_ignores_expired_holds() {
     }
 
     let (gw, counter) = s.counted();
-    let r = call_on(&gw, "GET", &format!("/api/v1/shows/{show_id}/seats"))
-        .send()
-        .await;
-    assert_eq!(counter.take(), vec!["Query"], "the seat map is one Query");
+    let seat_map = || call_on(&gw, "GET", &format!("/api/v1/shows/{show_id}/seats")).send();
+    let cold = seat_map().await;
+    assert_eq!(
+        counter.take(),
+        vec!["GetItem", "Query"],
+        "a cold container reads the show once"
+    );
+    let r = seat_map().await;
+    assert_eq!(
+        counter.take(),
+        vec!["Query"],
+        "a warm seat map is one Query"
+    );
     assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(cold.body, r.body, "cached or not, the same seat map");
     let seats: Vec<&serde_json::Value> = r.body["seatMap"]["rows"]
         .as_array()
         .expect("rows")
