@@ -8,7 +8,8 @@ CARGO ?= cargo
 
 help:
 	@echo "make run    the whole system on http://127.0.0.1:$(PORT) (PORT=... to change), Ctrl-C stops it"
-	@echo "make test   the whole suite against private emulators on free ports"
+	@echo "make test   the whole suite against private emulators on free ports, then the"
+	@echo "            contract suite (schemathesis, openapi.yaml) against the local gateway"
 	@echo "make lint   cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
 	@echo "make build  sam build (installs cargo-lambda and aws-sam-cli into .local/build-venv)"
 	@echo "make bench  the benchmark (bench-fast build), writes bench/results/latest.md and latency.svg"
@@ -20,8 +21,12 @@ run: tools
 	$(CARGO) build -p boxoffice-local
 	PORT=$(PORT) infra/with-stack.sh target/debug/boxoffice-local
 
+# The cargo suite, then the contract suite (schemathesis: the local gateway against openapi.yaml),
+# each on a fresh stack.
 test: tools
+	$(CARGO) build -p boxoffice-local
 	infra/with-stack.sh $(CARGO) test --workspace
+	infra/with-stack.sh infra/contract.sh
 
 lint: tools
 	$(CARGO) fmt --all --check

@@ -3,6 +3,7 @@
 #
 #   infra/stack.sh install              DynamoDB Local + launcher, moto_server, cfn-lint (idempotent)
 #   infra/stack.sh install-build-tools  cargo-lambda and aws-sam-cli (for `make build` only)
+#   infra/stack.sh install-contract-tools  schemathesis (for infra/contract.sh, run by `make test`)
 #   infra/stack.sh up DIR               start both emulators; writes DIR/env (exports) and DIR/pids
 #   infra/stack.sh down DIR             stop exactly the processes in DIR/pids
 #
@@ -20,6 +21,8 @@ DDB="$LOCAL/dynamodb"
 LAUNCHER_SRC="$ROOT/infra/dynamodb/DynamoDbLocalLauncher.java"
 MOTO_PINS=("moto[sqs,events]==5.2.1" "flask==3.1.3" "flask-cors==6.0.2" "cfn-lint==1.51.0")
 BUILD_PINS=("cargo-lambda==1.9.2" "aws-sam-cli==1.170.0")
+# In a venv of its own: its dependencies (jsonschema, werkzeug, ...) must not move moto's or cfn-lint's.
+CONTRACT_PINS=("schemathesis==4.32.5")
 READY_SECONDS=${STACK_READY_SECONDS:-90}
 HOST=127.0.0.1
 
@@ -107,6 +110,11 @@ cmd_install() {
 cmd_install_build_tools() {
   venv_ok "$LOCAL/build-venv" "${BUILD_PINS[@]}" ||
     locked build-venv install_venv "$LOCAL/build-venv" "${BUILD_PINS[@]}"
+}
+
+cmd_install_contract_tools() {
+  venv_ok "$LOCAL/contract-venv" "${CONTRACT_PINS[@]}" ||
+    locked contract-venv install_venv "$LOCAL/contract-venv" "${CONTRACT_PINS[@]}"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -295,13 +303,14 @@ cmd_down() {
 }
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,11p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
 case "${1:-}" in
   install) cmd_install ;;
   install-build-tools) cmd_install_build_tools ;;
+  install-contract-tools) cmd_install_contract_tools ;;
   up) cmd_up "${2:?usage: stack.sh up DIR}" ;;
   down) cmd_down "${2:?usage: stack.sh down DIR}" ;;
   *) usage ;;

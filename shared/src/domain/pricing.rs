@@ -18,7 +18,9 @@ pub fn mul_div_half_up(value: i64, numerator: i64, denominator: i64) -> i64 {
 #[serde(tag = "type", rename_all = "SCREAMING_SNAKE_CASE", deny_unknown_fields)]
 pub enum OfferRule {
     /// Every third ticket of a booking at 50 % off (tickets ordered by price, highest first).
-    Third50,
+    /// A struct variant, not a unit one: serde ignores every other field of an internally tagged
+    /// unit variant, `deny_unknown_fields` notwithstanding, and unknown fields are a 400.
+    Third50 {},
     /// `percent` off the subtotal, at most `maxDiscount`.
     #[serde(rename_all = "camelCase")]
     PercentOff { percent: i64, max_discount: i64 },
@@ -55,7 +57,7 @@ pub struct Offer {
 impl Offer {
     pub fn validate(&self) -> Result<(), String> {
         match &self.rule {
-            OfferRule::Third50 => {}
+            OfferRule::Third50 {} => {}
             OfferRule::PercentOff {
                 percent,
                 max_discount,
@@ -161,7 +163,7 @@ pub fn offer_discount(
     }
     let subtotal: i64 = seats.iter().map(|s| s.price).sum();
     let discount = match &offer.rule {
-        OfferRule::Third50 => {
+        OfferRule::Third50 {} => {
             let mut prices: Vec<i64> = seats.iter().map(|s| s.price).collect();
             prices.sort_unstable_by(|a, b| b.cmp(a));
             let d: i64 = prices
@@ -285,7 +287,7 @@ mod tests {
 
     #[test]
     fn third50_discounts_every_third_ticket() {
-        let o = offer(OfferRule::Third50);
+        let o = offer(OfferRule::Third50 {});
         // (ticket prices, expected discount): the cheaper of each three is halved.
         let table: &[(&[i64], Option<i64>)] = &[
             (&[200], None),
@@ -380,7 +382,7 @@ mod tests {
         let p = price(
             &seats(&[18000, 18000, 18000]),
             &charges,
-            Some(&offer(OfferRule::Third50)),
+            Some(&offer(OfferRule::Third50 {})),
             &CTX,
         )
         .expect("priced");
@@ -419,7 +421,7 @@ mod tests {
         })
         .validate()
         .is_err());
-        let mut o = offer(OfferRule::Third50);
+        let mut o = offer(OfferRule::Third50 {});
         o.per_user_limit = Some(0);
         assert!(o.validate().is_err());
         o.per_user_limit = Some(2);
@@ -436,5 +438,21 @@ mod tests {
                 max_discount: 5000
             }
         );
+        let third: OfferRule = serde_json::from_str(r#"{"type":"THIRD50"}"#).expect("parses");
+        assert_eq!(third, OfferRule::Third50 {});
+        assert_eq!(
+            serde_json::to_string(&third).expect("serializes"),
+            r#"{"type":"THIRD50"}"#
+        );
+        for unknown in [
+            r#"{"type":"THIRD50","x":1}"#,
+            r#"{"type":"PERCENT_OFF","percent":10,"maxDiscount":5000,"x":1}"#,
+            r#"{"type":"FLAT_OFF","amount":10,"minSubtotal":0,"x":1}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<OfferRule>(unknown).is_err(),
+                "{unknown} accepted"
+            );
+        }
     }
 }

@@ -5,6 +5,7 @@ mod bookings;
 mod catalog;
 mod errors;
 mod hardening;
+mod openapi;
 mod payments;
 mod scheduled;
 mod wiring;
