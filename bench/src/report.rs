@@ -66,9 +66,10 @@ pub fn budgets(r: &Results) -> (String, Vec<String>) {
         "DynamoDB round trips, warm",
         "hold 1 (+1 show read when not cached); confirm ≤ 2; seat map 1; webhook 0 (+1 SQS send)",
         format!(
-            "hold {} (cold container {}); confirm {}; seat map {}; webhook {} (+{} SQS send) — see Round trips",
+            "hold {} (cold container {} calls in {} round trips); confirm {}; seat map {}; webhook {} (+{} SQS send) — see Round trips",
             t.warm_hold.ddb.len(),
             t.cold_hold.ddb.len(),
+            t.cold_hold.ddb_rounds,
             t.confirm.ddb.len(),
             t.seat_map.ddb.len(),
             t.webhook.ddb.len(),

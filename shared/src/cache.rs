@@ -68,6 +68,22 @@ impl Caches {
         cached(&self.shows, show_id, SHOW_TTL, store.get_show(show_id)).await
     }
 
+    /// The show and its city, for the hold path. In a cold container both reads go out at once
+    /// (the cities list needs no key from the show), so a cold hold waits for one read before its
+    /// transaction, as a warm one waits for none.
+    pub async fn show_and_city(
+        &self,
+        store: &Store,
+        show_id: &str,
+    ) -> Result<Option<(Arc<Show>, Option<City>)>, StoreError> {
+        let (show, cities) = tokio::join!(self.show(store, show_id), self.cities(store));
+        let Some(show) = show? else {
+            return Ok(None);
+        };
+        let city = cities?.iter().find(|c| c.city_id == show.city_id).cloned();
+        Ok(Some((show, city)))
+    }
+
     /// Drops a show so the next read sees its new status (after a cancellation).
     pub fn forget_show(&self, show_id: &str) {
         if let Ok(mut guard) = self.shows.lock() {

@@ -64,9 +64,9 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
     if !is_id("sh", &body.show_id) {
         return Err(show_missing());
     }
-    let show = deps
+    let (show, city) = deps
         .caches
-        .show(&deps.store, &body.show_id)
+        .show_and_city(&deps.store, &body.show_id)
         .await?
         .ok_or_else(show_missing)?;
     let now = deps.clock.now();
@@ -87,16 +87,12 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         ));
     }
 
-    let city = deps
-        .caches
-        .city(&deps.store, &show.city_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::Internal(format!(
-                "show {} names unknown city {}",
-                show.show_id, show.city_id
-            ))
-        })?;
+    let city = city.ok_or_else(|| {
+        ApiError::Internal(format!(
+            "show {} names unknown city {}",
+            show.show_id, show.city_id
+        ))
+    })?;
     let offer = match body.coupon_code.as_deref().map(|c| c.trim().to_uppercase()) {
         None => None,
         Some(code) => Some(

@@ -1,7 +1,7 @@
 //! Seat holds and the booking lifecycle through the real handlers, the real SDK and DynamoDB Local.
 
 use boxoffice::{domain::user::Role, store::catalog::SeatItem};
-use boxoffice_local::gateway::Gateway;
+use boxoffice_local::{counter::sequential_rounds, gateway::Gateway};
 use boxoffice_tests::{
     call_on,
     faults::{Fault, FaultWhen},
@@ -454,15 +454,17 @@ async fn a_warm_hold_is_one_dynamodb_call_and_so_is_a_conflict() {
             .json(&json!({"showId": show, "seatIds": seats}))
             .send()
     };
-    // Cold container: the show (and the city) are read once, then cached.
+    // Cold container: the show and the cities list are read at once (one wait), then cached.
     let first = hold(vec![seat(1)]).await;
     assert_eq!(first.status, 201, "{}", first.text);
-    let cold = counter.take();
-    assert_eq!(
-        cold.iter().filter(|c| *c == "TransactWriteItems").count(),
-        1
-    );
-    assert!(cold.contains(&"GetItem".to_owned()), "{cold:?}");
+    let cold = counter.take_calls();
+    assert_eq!(cold.len(), 3, "{cold:?}");
+    let mut reads: Vec<&str> = cold[..2].iter().map(|c| c.operation.as_str()).collect();
+    reads.sort_unstable();
+    assert_eq!(reads, ["GetItem", "Query"], "{cold:?}");
+    assert_eq!(cold[2].operation, "TransactWriteItems");
+    // The second read went out before the first answered: one wait, then the transaction.
+    assert_eq!(sequential_rounds(&cold), 2, "{cold:?}");
     assert_eq!(hold(vec![seat(2), seat(3)]).await.status, 201);
     assert_eq!(
         counter.take(),
