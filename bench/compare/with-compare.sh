@@ -169,11 +169,11 @@ COMPARE_JWT_AUDIENCE=boxoffice-compare
 started=$(date +%s%N)
 why=
 if ! start_redis; then
-  why="redis-server did not start: $(tail -n 1 "$state/redis.log" 2>/dev/null)"
+  why="redis-server did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/redis.log" 2>/dev/null)"
 elif ! start_postgres; then
-  why="PostgreSQL did not start: $(tail -n 1 "$state/postgres.log" "$state/initdb.log" 2>/dev/null | tr '\n' ' ')"
+  why="PostgreSQL did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/postgres.log" "$state/initdb.log" 2>/dev/null | tr '\n' ' ')"
 elif ! start_node; then
-  why="the Node service did not start: $(tail -n 1 "$state/node.log" 2>/dev/null)"
+  why="the Node service did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/node.log" 2>/dev/null)"
 fi
 if [ -n "$why" ]; then
   cleanup
