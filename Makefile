@@ -13,6 +13,7 @@ help:
 	@echo "make lint   cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
 	@echo "make build  sam build (installs cargo-lambda and aws-sam-cli into .local/build-venv)"
 	@echo "make bench  the benchmark (bench-fast build), writes bench/results/latest.md and latency.svg"
+	@echo "            (with a Node/PostgreSQL/Redis service side by side; BENCH_COMPARE=off skips it)"
 
 tools:
 	@infra/stack.sh install
@@ -40,13 +41,19 @@ build:
 
 # One cargo invocation builds the bench, the hello-world floor and every function binary (one
 # feature resolution, so shared dependencies compile once); each phase's wall time goes into the report.
+# The side-by-side Node/PostgreSQL/Redis service (bench/compare/) runs beside the emulators;
+# BENCH_COMPARE=off skips it (and its install).
 bench:
 	@set -euo pipefail; \
 	export BENCH_T0=$$(date +%s%N); infra/stack.sh install; \
 	export BENCH_T1=$$(date +%s%N); \
+	if [ "$${BENCH_COMPARE:-on}" != off ]; then \
+	  infra/stack.sh install-compare-tools || echo "[bench] PostgreSQL/Redis/Node packages not installed: the side-by-side section says why not" >&2; \
+	fi; \
+	export BENCH_TC=$$(date +%s%N); \
 	$(CARGO) build --profile bench-fast --workspace --bins --exclude boxoffice-local --exclude boxoffice-tests; \
 	export BENCH_T2=$$(date +%s%N); \
-	BOXOFFICE_METRICS=off infra/with-stack.sh target/bench-fast/boxoffice-bench; \
+	BOXOFFICE_METRICS=off infra/with-stack.sh bench/compare/with-compare.sh target/bench-fast/boxoffice-bench; \
 	echo "[bench] make bench took $$(( ($$(date +%s%N) - BENCH_T0) / 1000000000 )) s"
 
 clean:

