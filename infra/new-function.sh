@@ -37,10 +37,12 @@ tracing.workspace = true
 TOML
 crate=${name//-/_}
 if [ "$kind" = http ]; then
-  printf 'boxoffice::http_main!(%s::handler);\n' "$crate" > "$dir/src/main.rs"
+  printf 'boxoffice::http_main!(%s);\n' "$crate" > "$dir/src/main.rs"
   cat > "$dir/src/lib.rs" <<RS
 use boxoffice::{http::{serve, HttpResult}, Deps};
 use lambda_http::{Body, Request, Response};
+
+boxoffice::http_entry!(handler);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| handle(deps, req)).await

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod payments;
 pub mod refunds;
 pub mod routes;
+pub mod runtime;
 pub mod shows;
 pub mod store;
 pub mod views;
@@ -25,61 +26,73 @@ pub mod views;
 pub use deps::Deps;
 pub use error::ApiError;
 
-/// The `main` of an HTTP function: config and SDK clients built once per cold start, then the
-/// Lambda runtime loop calling `handler(&deps, request)`.
+/// The Lambda entry point of a function's library: its handler behind a boxed future, defined
+/// next to the handler so the handler's state machine is compiled once, in the library (see
+/// `runtime`). `http_entry!(handler)`, `sqs_entry!(handler)` or `event_entry!(handler)`.
+#[macro_export]
+macro_rules! http_entry {
+    ($handler:path) => {
+        #[inline(never)]
+        pub fn lambda_entry(
+            deps: &$crate::Deps,
+            req: $crate::runtime::Request,
+        ) -> $crate::runtime::BoxFuture<'_, $crate::runtime::HttpResponse> {
+            Box::pin($handler(deps, req))
+        }
+    };
+}
+
+#[macro_export]
+macro_rules! sqs_entry {
+    ($handler:path) => {
+        #[inline(never)]
+        pub fn lambda_entry(
+            deps: &$crate::Deps,
+            event: $crate::runtime::SqsEvent,
+        ) -> $crate::runtime::BoxFuture<'_, $crate::runtime::SqsBatchResponse> {
+            Box::pin($handler(deps, event))
+        }
+    };
+}
+
+#[macro_export]
+macro_rules! event_entry {
+    ($handler:path) => {
+        #[inline(never)]
+        pub fn lambda_entry(
+            deps: &$crate::Deps,
+            event: serde_json::Value,
+        ) -> $crate::runtime::BoxFuture<'_, Result<serde_json::Value, $crate::ApiError>> {
+            Box::pin($handler(deps, event))
+        }
+    };
+}
+
+/// The `main` of a function binary: `http_main!(crate_name)` runs the crate's `lambda_entry`
+/// (see `runtime`); likewise `sqs_main!` and `event_main!`.
 #[macro_export]
 macro_rules! http_main {
-    ($handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_http::Error> {
-            let deps = $crate::Deps::from_env().await?;
-            let deps = &deps;
-            lambda_http::run(lambda_http::service_fn(move |req| async move {
-                Ok::<_, lambda_http::Error>($handler(deps, req).await)
-            }))
-            .await
+    ($krate:ident) => {
+        fn main() -> Result<(), $crate::runtime::Error> {
+            $crate::runtime::run_http($krate::lambda_entry)
         }
     };
 }
 
-/// The `main` of an SQS-triggered function: the handler returns an `SqsBatchResponse`, so only
-/// the failed messages are retried (and, after three receives, dead-lettered).
 #[macro_export]
 macro_rules! sqs_main {
-    ($handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_runtime::Error> {
-            let deps = $crate::Deps::from_env().await?;
-            let deps = &deps;
-            lambda_runtime::run(lambda_runtime::service_fn(
-                move |event: lambda_runtime::LambdaEvent<
-                    aws_lambda_events::event::sqs::SqsEvent,
-                >| async move {
-                    Ok::<_, lambda_runtime::Error>($handler(deps, event.payload).await)
-                },
-            ))
-            .await
+    ($krate:ident) => {
+        fn main() -> Result<(), $crate::runtime::Error> {
+            $crate::runtime::run_sqs($krate::lambda_entry)
         }
     };
 }
 
-/// The `main` of an EventBridge-triggered function (rules and schedules): an error fails the
-/// invocation, so EventBridge retries it and finally dead-letters it.
 #[macro_export]
 macro_rules! event_main {
-    ($handler:path) => {
-        #[tokio::main]
-        async fn main() -> Result<(), lambda_runtime::Error> {
-            let deps = $crate::Deps::from_env().await?;
-            let deps = &deps;
-            lambda_runtime::run(lambda_runtime::service_fn(
-                move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-                    $handler(deps, event.payload)
-                        .await
-                        .map_err(|e| lambda_runtime::Error::from(e.to_string()))
-                },
-            ))
-            .await
+    ($krate:ident) => {
+        fn main() -> Result<(), $crate::runtime::Error> {
+            $crate::runtime::run_event($krate::lambda_entry)
         }
     };
 }

@@ -54,6 +54,8 @@ struct BrowseResponse {
     next_cursor: Option<String>,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| browse_shows(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(browse_shows::handler);
+boxoffice::http_main!(browse_shows);

@@ -15,6 +15,8 @@ use boxoffice::{
 };
 use lambda_http::{Body, Request, Response};
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| cancel_booking(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(cancel_booking::handler);
+boxoffice::http_main!(cancel_booking);

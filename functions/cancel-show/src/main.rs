@@ -1,1 +1,1 @@
-boxoffice::http_main!(cancel_show::handler);
+boxoffice::http_main!(cancel_show);

@@ -20,6 +20,8 @@ use boxoffice::{
     ApiError, Deps,
 };
 
+boxoffice::sqs_entry!(handler);
+
 /// The batch's messages are applied concurrently: each is its own booking's transaction (two for
 /// the same booking are ordered by its conditions, as they would be across invocations), so a
 /// batch takes one message's round trips instead of ten.

@@ -1,1 +1,1 @@
-boxoffice::sqs_main!(confirm_payment::handler);
+boxoffice::sqs_main!(confirm_payment);

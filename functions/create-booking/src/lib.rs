@@ -33,6 +33,8 @@ struct BookingBody {
     coupon_code: Option<String>,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_booking(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(create_booking::handler);
+boxoffice::http_main!(create_booking);

@@ -25,6 +25,8 @@ struct MovieBody {
     release_date: String,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_movie(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(create_movie::handler);
+boxoffice::http_main!(create_movie);

@@ -20,6 +20,8 @@ struct PartnerBody {
     company: String,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_partner(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(create_partner::handler);
+boxoffice::http_main!(create_partner);

@@ -1,1 +1,1 @@
-boxoffice::http_main!(create_show::handler);
+boxoffice::http_main!(create_show);

@@ -33,6 +33,8 @@ struct TheatreBody {
     screens: Vec<ScreenBody>,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_theatre(deps, req)).await
 }

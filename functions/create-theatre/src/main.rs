@@ -1,1 +1,1 @@
-boxoffice::http_main!(create_theatre::handler);
+boxoffice::http_main!(create_theatre);

@@ -1,1 +1,1 @@
-boxoffice::event_main!(expire_holds::handler);
+boxoffice::event_main!(expire_holds);

@@ -1,1 +1,1 @@
-boxoffice::http_main!(get_booking::handler);
+boxoffice::http_main!(get_booking);

@@ -1,1 +1,1 @@
-boxoffice::http_main!(get_movie::handler);
+boxoffice::http_main!(get_movie);

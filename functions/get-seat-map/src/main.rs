@@ -1,1 +1,1 @@
-boxoffice::http_main!(get_seat_map::handler);
+boxoffice::http_main!(get_seat_map);

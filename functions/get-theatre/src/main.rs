@@ -1,1 +1,1 @@
-boxoffice::http_main!(get_theatre::handler);
+boxoffice::http_main!(get_theatre);

@@ -24,6 +24,8 @@ struct PaymentBody {
     return_url: String,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| initiate_payment(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(initiate_payment::handler);
+boxoffice::http_main!(initiate_payment);

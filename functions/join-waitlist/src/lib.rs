@@ -20,6 +20,8 @@ struct WaitlistBody {
     seats: i64,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| join_waitlist(deps, req)).await
 }

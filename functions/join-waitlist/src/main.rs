@@ -1,1 +1,1 @@
-boxoffice::http_main!(join_waitlist::handler);
+boxoffice::http_main!(join_waitlist);

@@ -7,6 +7,8 @@ use boxoffice::{
 };
 use lambda_http::{Body, Request, Response};
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |_| list_cities(deps)).await
 }

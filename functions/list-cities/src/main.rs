@@ -1,1 +1,1 @@
-boxoffice::http_main!(list_cities::handler);
+boxoffice::http_main!(list_cities);

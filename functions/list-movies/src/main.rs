@@ -1,1 +1,1 @@
-boxoffice::http_main!(list_movies::handler);
+boxoffice::http_main!(list_movies);

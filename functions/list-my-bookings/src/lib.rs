@@ -10,6 +10,8 @@ use boxoffice::{
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| list_my_bookings(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(list_my_bookings::handler);
+boxoffice::http_main!(list_my_bookings);

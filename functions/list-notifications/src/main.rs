@@ -1,1 +1,1 @@
-boxoffice::http_main!(list_notifications::handler);
+boxoffice::http_main!(list_notifications);

@@ -1,1 +1,1 @@
-boxoffice::http_main!(list_offers::handler);
+boxoffice::http_main!(list_offers);

@@ -26,6 +26,8 @@ struct LoginResponse {
     user: UserView,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| login(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(login::handler);
+boxoffice::http_main!(login);

@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 
 pub const REMINDER_HORIZON_MINUTES: i64 = 120;
 
+boxoffice::event_entry!(handler);
+
 pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     let source = event["source"].as_str().unwrap_or_default();
     let detail_type = event["detail-type"].as_str().unwrap_or_default();

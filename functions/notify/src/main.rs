@@ -1,1 +1,1 @@
-boxoffice::event_main!(notify::handler);
+boxoffice::event_main!(notify);

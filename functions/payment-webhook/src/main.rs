@@ -1,1 +1,1 @@
-boxoffice::http_main!(payment_webhook::handler);
+boxoffice::http_main!(payment_webhook);

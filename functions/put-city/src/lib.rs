@@ -24,6 +24,8 @@ struct CityBody {
     tax_percent: f64,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| put_city(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(put_city::handler);
+boxoffice::http_main!(put_city);

@@ -30,6 +30,8 @@ fn active_by_default() -> bool {
     true
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| put_offer(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(put_offer::handler);
+boxoffice::http_main!(put_offer);

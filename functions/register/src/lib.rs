@@ -18,6 +18,8 @@ struct RegisterBody {
     name: String,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| register(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(register::handler);
+boxoffice::http_main!(register);

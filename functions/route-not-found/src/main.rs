@@ -1,1 +1,1 @@
-boxoffice::http_main!(route_not_found::handler);
+boxoffice::http_main!(route_not_found);

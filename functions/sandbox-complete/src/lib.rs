@@ -28,6 +28,8 @@ struct CompleteBody {
     amount: Option<i64>,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| complete(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(sandbox_complete::handler);
+boxoffice::http_main!(sandbox_complete);

@@ -25,6 +25,8 @@ struct Stats<'a> {
     bookings_by_status: BTreeMap<&'static str, usize>,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| show_stats(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(show_stats::handler);
+boxoffice::http_main!(show_stats);

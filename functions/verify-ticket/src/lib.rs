@@ -18,6 +18,8 @@ struct VerifyBody {
     qr_code_data: String,
 }
 
+boxoffice::http_entry!(handler);
+
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| verify_ticket(deps, req)).await
 }

@@ -1,1 +1,1 @@
-boxoffice::http_main!(verify_ticket::handler);
+boxoffice::http_main!(verify_ticket);

@@ -1,5 +1,5 @@
-//! Function name → the very handler its Lambda binary runs. The test `every_function_is_wired`
-//! keeps this list equal to the function crates, template.yaml and events/.
+//! Function name → the very entry point (`lambda_entry`) its Lambda binary runs. The test
+//! `every_function_is_wired` keeps this list equal to the function crates, template.yaml and events/.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use boxoffice::Deps;
@@ -13,7 +13,7 @@ macro_rules! http_functions {
         /// Calls the named HTTP function's handler; `None` for an unknown name.
         pub async fn invoke_http(name: &str, deps: &Deps, req: Request) -> Option<Response<Body>> {
             Some(match name {
-                $($name => $krate::handler(deps, req).await,)*
+                $($name => $krate::lambda_entry(deps, req).await,)*
                 _ => return None,
             })
         }
@@ -59,7 +59,7 @@ macro_rules! sqs_functions {
         /// Calls the named SQS function's handler with a batch; `None` for an unknown name.
         pub async fn invoke_sqs(name: &str, deps: &Deps, event: SqsEvent) -> Option<SqsBatchResponse> {
             Some(match name {
-                $($name => $krate::handler(deps, event).await,)*
+                $($name => $krate::lambda_entry(deps, event).await,)*
                 _ => return None,
             })
         }
@@ -78,7 +78,7 @@ macro_rules! event_functions {
         /// Calls the named function with an EventBridge event; `None` for an unknown name.
         pub async fn invoke_event(name: &str, deps: &Deps, event: serde_json::Value) -> Option<Result<serde_json::Value, String>> {
             Some(match name {
-                $($name => $krate::handler(deps, event).await.map_err(|e| e.to_string()),)*
+                $($name => $krate::lambda_entry(deps, event).await.map_err(|e| e.to_string()),)*
                 _ => return None,
             })
         }

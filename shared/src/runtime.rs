@@ -1,0 +1,72 @@
+//! The Lambda runtime loop of every function, one per trigger kind. Each function's library boxes
+//! its handler's future in a plain function (`http_entry!` and friends) and its `main`
+//! (`http_main!`) hands that function here as a pointer, so the runtime, hyper and tower code is
+//! compiled once, here, and the handler's state machine once, in its library, instead of again in
+//! every binary: without LTO that was most of each binary's build time. The price is one boxed
+//! future per invocation.
+
+use crate::{ApiError, Deps};
+pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+pub use lambda_http::Request;
+use lambda_http::{Body, Response};
+use serde_json::Value;
+use std::{future::Future, pin::Pin};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type HttpResponse = Response<Body>;
+pub type HttpHandler = for<'a> fn(&'a Deps, Request) -> BoxFuture<'a, HttpResponse>;
+pub type SqsHandler = for<'a> fn(&'a Deps, SqsEvent) -> BoxFuture<'a, SqsBatchResponse>;
+pub type EventHandler = for<'a> fn(&'a Deps, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
+pub type Error = lambda_runtime::Error;
+
+/// What `#[tokio::main]` builds: a multi-threaded runtime with I/O and timers.
+fn block_on<F: Future<Output = Result<(), Error>>>(main: F) -> Result<(), Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(main)
+}
+
+/// An HTTP function: config and SDK clients built once per cold start, then the runtime loop.
+pub fn run_http(handler: HttpHandler) -> Result<(), Error> {
+    block_on(async {
+        let deps = Deps::from_env().await?;
+        let deps = &deps;
+        lambda_http::run(lambda_http::service_fn(move |req| async move {
+            Ok::<_, Error>(handler(deps, req).await)
+        }))
+        .await
+    })
+}
+
+/// An SQS-triggered function: the handler returns an `SqsBatchResponse`, so only the failed
+/// messages are retried (and, after three receives, dead-lettered).
+pub fn run_sqs(handler: SqsHandler) -> Result<(), Error> {
+    block_on(async {
+        let deps = Deps::from_env().await?;
+        let deps = &deps;
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+                Ok::<_, Error>(handler(deps, event.payload).await)
+            },
+        ))
+        .await
+    })
+}
+
+/// An EventBridge-triggered function (rules and schedules): an error fails the invocation, so
+/// EventBridge retries it and finally dead-letters it.
+pub fn run_event(handler: EventHandler) -> Result<(), Error> {
+    block_on(async {
+        let deps = Deps::from_env().await?;
+        let deps = &deps;
+        lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<Value>| async move {
+                handler(deps, event.payload)
+                    .await
+                    .map_err(|e| Error::from(e.to_string()))
+            },
+        ))
+        .await
+    })
+}
