@@ -40,18 +40,24 @@ build:
 	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/lambda" sam build
 
 # One cargo invocation builds the bench, the hello-world floor and every function binary (one
-# feature resolution, so shared dependencies compile once); each phase's wall time goes into the report.
+# feature resolution, so shared dependencies compile once), while the emulators and the comparison's
+# tools install alongside (downloads, mostly); each phase's wall time goes into the report.
 # The side-by-side Node/PostgreSQL/Redis service (bench/compare/) runs beside the emulators;
 # BENCH_COMPARE=off skips it (and its install).
 bench:
 	@set -euo pipefail; \
-	export BENCH_T0=$$(date +%s%N); infra/stack.sh install; \
+	export BENCH_T0=$$(date +%s%N); \
+	tools_done=$$(mktemp); \
+	( infra/stack.sh install; \
+	  if [ "$${BENCH_COMPARE:-on}" != off ]; then \
+	    infra/stack.sh install-compare-tools || echo "[bench] PostgreSQL/Redis/Node packages not installed: the side-by-side section says why not" >&2; \
+	  fi; \
+	  date +%s%N >"$$tools_done" ) & tools=$$!; \
+	$(CARGO) build --profile bench-fast --workspace --bins --exclude boxoffice-local --exclude boxoffice-tests || \
+	  { wait $$tools || true; rm -f "$$tools_done"; exit 1; }; \
 	export BENCH_T1=$$(date +%s%N); \
-	if [ "$${BENCH_COMPARE:-on}" != off ]; then \
-	  infra/stack.sh install-compare-tools || echo "[bench] PostgreSQL/Redis/Node packages not installed: the side-by-side section says why not" >&2; \
-	fi; \
-	export BENCH_TC=$$(date +%s%N); \
-	$(CARGO) build --profile bench-fast --workspace --bins --exclude boxoffice-local --exclude boxoffice-tests; \
+	wait $$tools || { rm -f "$$tools_done"; echo "[bench] infra/stack.sh install failed" >&2; exit 1; }; \
+	export BENCH_TT=$$(cat "$$tools_done"); rm -f "$$tools_done"; \
 	export BENCH_T2=$$(date +%s%N); \
 	BOXOFFICE_METRICS=off infra/with-stack.sh bench/compare/with-compare.sh target/bench-fast/boxoffice-bench; \
 	echo "[bench] make bench took $$(( ($$(date +%s%N) - BENCH_T0) / 1000000000 )) s"
