@@ -247,7 +247,7 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(
         md,
         "Run at {} on {} cores (load average {} before, {} after: other builds share these cores), \
-         bench-fast build (opt-level 3, no LTO, stripped), DynamoDB Local in memory, moto for SQS and EventBridge, \
+         bench-fast build (opt-level \"s\" as the Lambda binaries, but no fat LTO, 16 codegen units, stripped), DynamoDB Local in memory, moto for SQS and EventBridge, \
          handlers in-process through the local API Gateway stand-in. Latency chart: [latency.svg](latency.svg).\n",
         boxoffice::clock::rfc3339(chrono::Utc::now()),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),

@@ -163,7 +163,7 @@ pub fn budgets(r: &Results) -> (String, Vec<String>) {
             "Cold start: binary size",
             "stripped arm64 binary under 8 MB",
             format!(
-                "no .aws-sam/build here: run `make build` (arm64 release). For reference the x86_64 bench-fast build (opt-level 3, no LTO, unwind) is at most {}",
+                "no .aws-sam/build here: run `make build` (arm64 release). For reference the x86_64 bench-fast build (opt-level s, no fat LTO, unwind) is at most {}",
                 worst(cold, |c| c.bytes)
                     .map(|(b, n)| format!("{:.2} MB ({n})", mb(b)))
                     .unwrap_or_else(|| "–".into())
