@@ -12,6 +12,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=infra/proc.sh
+source "$ROOT/infra/proc.sh"
 BIN=${BOXOFFICE_LOCAL_BIN:-$ROOT/target/debug/boxoffice-local}
 SCHEMATHESIS="$ROOT/.local/contract-venv/bin/schemathesis"
 MAX_EXAMPLES=${CONTRACT_MAX_EXAMPLES:-20}
@@ -28,14 +30,6 @@ die() { log "$*"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/boxoffice-contract.XXXXXX")
 gateway=
-
-# alive PID: exists and is not a zombie.
-alive() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ]
-}
 
 # Stops the gateway this script started (by its PID only): TERM, then KILL after 10 s.
 stop_gateway() {
@@ -65,10 +59,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # The gateway binds 127.0.0.1:$PORT itself; a port taken meanwhile makes it exit, so try another.
 port=

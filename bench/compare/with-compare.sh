@@ -12,6 +12,8 @@
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 root=$(cd "$here/../.." && pwd -P)
+# shellcheck source=infra/proc.sh
+source "$root/infra/proc.sh"
 [ $# -gt 0 ] || { echo "usage: bench/compare/with-compare.sh CMD [ARGS...]" >&2; exit 2; }
 LOCAL="$root/.local/compare"
 PG="$LOCAL/postgres"
@@ -41,13 +43,6 @@ state=$(mktemp -d "${TMPDIR:-/tmp}/boxoffice-compare.XXXXXX")
 chmod 755 "$state"
 pids=()
 
-alive() {
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  stat=${stat##*) }
-  [ "${stat%% *}" != Z ]
-}
-
 # stop SIGNAL PID: SIGNAL (postgres: INT is its fast shutdown), wait up to 10 s, then KILL.
 stop() {
   local sig=$1 pid=$2 deadline
@@ -75,10 +70,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
 
 # wait_line PID LOG LINE: until LOG has LINE; fails at once if PID exits, or after READY_SECONDS.
 wait_line() {

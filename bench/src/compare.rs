@@ -9,7 +9,7 @@
 
 use crate::{
     rush::{seat_ids, RUSH_SEED},
-    util::{percentile, BoxError, Rng},
+    util::{percentile, tally, BoxError, Rng, Tally},
 };
 use boxoffice::{
     auth::issue_token,
@@ -244,16 +244,13 @@ async fn drive(url: &str, clients: usize) -> Result<Side, BoxError> {
     .await;
     let wall = began.elapsed().as_secs_f64();
 
-    let latencies = crate::util::sorted(results.iter().map(|(ms, _)| *ms).collect());
-    let status = |want: &dyn Fn(u16) -> bool| {
-        results
-            .iter()
-            .filter(|(_, r)| r.as_ref().is_ok_and(|(st, _)| want(*st)))
-            .count()
-    };
-    let won = status(&|s| s == 201);
-    let conflicted = status(&|s| s == 409);
-    let five_xx = status(&|s| s >= 500);
+    let Tally {
+        latencies,
+        won,
+        conflicted,
+        five_xx,
+        other,
+    } = tally(&results);
 
     // The oversell check: no seat in two winning answers, none in two bookings in PostgreSQL, and
     // every winner's seats in PostgreSQL under its booking.
@@ -299,7 +296,7 @@ async fn drive(url: &str, clients: usize) -> Result<Side, BoxError> {
         won,
         conflicted,
         five_xx,
-        other: clients - won - conflicted,
+        other,
         latencies,
         oversold: twice_in_answers.max(twice_in_db),
         missing: won_seats as i64 - held_by_winners as i64,

@@ -5,7 +5,7 @@
 
 use crate::{
     catalog::{layout, Catalog},
-    util::{p50_95_99, sorted, BoxError, Req, Rng},
+    util::{p50_95_99, tally, BoxError, Req, Rng, Tally},
 };
 use boxoffice::{auth::issue_token, domain::user::Role, store::seats::SeatWrite, Deps};
 use boxoffice_local::{counter::CallCounter, gateway::Gateway};
@@ -147,17 +147,13 @@ pub async fn run(
         .iter()
         .filter(|c| *c == "TransactWriteItems")
         .count();
-    let latencies = sorted(results.iter().map(|(ms, _)| *ms).collect());
-    let status = |want: &dyn Fn(u16) -> bool| {
-        results
-            .iter()
-            .filter(|(_, r)| r.as_ref().is_ok_and(|(st, _)| want(*st)))
-            .count()
-    };
-    let won = status(&|s| s == 201);
-    let conflicted = status(&|s| s == 409);
-    let five_xx = status(&|s| s >= 500);
-    let errors = results.len() - won - conflicted;
+    let Tally {
+        latencies,
+        won,
+        conflicted,
+        five_xx,
+        other: errors,
+    } = tally(&results);
 
     // The oversell check: every seat item belongs to exactly one winning booking.
     let items = raw

@@ -28,6 +28,38 @@ pub fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
+/// A rush's answers counted.
+pub struct Tally {
+    /// Ascending.
+    pub latencies: Vec<f64>,
+    pub won: usize,
+    pub conflicted: usize,
+    pub five_xx: usize,
+    /// Neither 201 nor 409 (5xx included), or no answer at all.
+    pub other: usize,
+}
+
+/// One answer of a rush: (latency ms, the status and JSON body, or no answer).
+pub type Answer<E> = (f64, Result<(u16, Value), E>);
+
+pub fn tally<E>(results: &[Answer<E>]) -> Tally {
+    let status = |want: &dyn Fn(u16) -> bool| {
+        results
+            .iter()
+            .filter(|(_, r)| r.as_ref().is_ok_and(|(st, _)| want(*st)))
+            .count()
+    };
+    let won = status(&|s| s == 201);
+    let conflicted = status(&|s| s == 409);
+    Tally {
+        latencies: sorted(results.iter().map(|(ms, _)| *ms).collect()),
+        won,
+        conflicted,
+        five_xx: status(&|s| s >= 500),
+        other: results.len() - won - conflicted,
+    }
+}
+
 /// "p50 / p95 / p99" of an ascending slice, in milliseconds.
 pub fn p50_95_99(sorted: &[f64]) -> String {
     if sorted.is_empty() {
