@@ -23,7 +23,7 @@ DDB_PACKAGE=amplify-dynamodb-simulator@2.9.30
 DDB_INTEGRITY=sha512-xTeeRLvzEfqyd5lh3bH4c0kHvSHHmmhD5ZDsHFKAQ5g2Zl6JqlFdutaQhCLHzxEp6Ry1o7TB6niIoXuQAnSewQ==
 DDB="$LOCAL/dynamodb"
 LAUNCHER_SRC="$ROOT/infra/dynamodb/DynamoDbLocalLauncher.java"
-MOTO_PINS=("moto[sqs,events]==5.2.1" "flask==3.1.3" "flask-cors==6.0.2" "cfn-lint==1.51.0")
+MOTO_PINS=("moto[sqs,events,secretsmanager]==5.2.1" "flask==3.1.3" "flask-cors==6.0.2" "cfn-lint==1.51.0")
 BUILD_PINS=("cargo-lambda==1.9.2" "aws-sam-cli==1.170.0")
 # In a venv of its own: its dependencies (jsonschema, werkzeug, ...) must not move moto's or cfn-lint's.
 CONTRACT_PINS=("schemathesis==4.32.5")
@@ -368,6 +368,7 @@ export AWS_ENDPOINT_URL_DYNAMODB=http://$HOST:$ddb_port
 export AWS_ENDPOINT_URL_SQS=http://$HOST:$moto_port
 export AWS_ENDPOINT_URL_EVENTBRIDGE=http://$HOST:$moto_port
 export AWS_ENDPOINT_URL_SESV2=http://$HOST:$moto_port
+export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://$HOST:$moto_port
 EOF
   mv "$dir/env.tmp" "$dir/env"
 }

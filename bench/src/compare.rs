@@ -13,7 +13,7 @@ use crate::{
 };
 use boxoffice::{
     auth::issue_token,
-    config::{JwtConfig, Secret},
+    config::{JwtConfig, JwtKeys, Secret},
     domain::user::Role,
 };
 use bytes::Bytes;
@@ -166,8 +166,10 @@ async fn drive(url: &str, clients: usize) -> Result<Side, BoxError> {
     let addr = addr_of(url)?;
     let secret = std::env::var("COMPARE_JWT_SECRET").map_err(|_| "COMPARE_JWT_SECRET not set")?;
     let jwt = JwtConfig {
-        secret: Secret::new(secret),
-        previous_secret: None,
+        keys: Some(JwtKeys {
+            current: Secret::new(secret),
+            previous: None,
+        }),
         issuer: std::env::var("COMPARE_JWT_ISSUER").unwrap_or_default(),
         audience: std::env::var("COMPARE_JWT_AUDIENCE").unwrap_or_default(),
         ttl_seconds: 3600,

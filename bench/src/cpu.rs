@@ -25,7 +25,6 @@ use boxoffice::{
     domain::user::Role,
     payments::{sandbox_webhook, SandboxEvent},
     store::keys::BOOKING_SK,
-    Deps,
 };
 use boxoffice_local::{gateway::Gateway, registry, LocalStack};
 use bytes::Bytes;
@@ -239,9 +238,13 @@ fn event_text(gw: &Gateway, req: &Req<'_>) -> Result<String, BoxError> {
     Ok(gw.http_event(&parts, &body).to_string())
 }
 
-async fn invoke_body(deps: &Deps, function: &str, event: &str) -> Result<(u16, Value), BoxError> {
+async fn invoke_body(
+    functions: &registry::Functions,
+    function: &str,
+    event: &str,
+) -> Result<(u16, Value), BoxError> {
     let request = lambda_http::request::from_str(event)?;
-    let resp = registry::invoke_http(function, deps, request)
+    let resp = registry::invoke_http(function, functions, request)
         .await
         .ok_or("unknown function")?;
     let status = resp.status().as_u16();
@@ -252,9 +255,13 @@ async fn invoke_body(deps: &Deps, function: &str, event: &str) -> Result<(u16, V
     Ok((status, body))
 }
 
-async fn invoke(deps: &Deps, function: &str, event: &str) -> Result<u16, BoxError> {
+async fn invoke(
+    functions: &registry::Functions,
+    function: &str,
+    event: &str,
+) -> Result<u16, BoxError> {
     let request = lambda_http::request::from_str(event)?;
-    let resp = registry::invoke_http(function, deps, request)
+    let resp = registry::invoke_http(function, functions, request)
         .await
         .ok_or("unknown function")?;
     let status = resp.status().as_u16();
@@ -297,6 +304,8 @@ pub async fn measure(
     );
     deps.caches = Default::default();
     let gw = Gateway::new(&stack.template, deps.clone());
+    // Warm containers (their secrets read once, at the first invocation), as the gateway's.
+    let functions = registry::Functions::new(deps.clone());
     let now = deps.clock.now_epoch();
     let user = issue_token(&deps.config.jwt, "usr_cpu", "c@bench", Role::Customer, now)?;
     let hold = |seat: &str| {
@@ -307,7 +316,12 @@ pub async fn measure(
     };
     // A warm container: the show and city caches filled by an earlier request.
     tape.record();
-    let status = invoke(&deps, "create-booking", &event_text(&gw, &hold("R19-10"))?).await?;
+    let status = invoke(
+        &functions,
+        "create-booking",
+        &event_text(&gw, &hold("R19-10"))?,
+    )
+    .await?;
     if status != 201 {
         return Err(format!("cpu: warming create-booking answered {status}").into());
     }
@@ -320,7 +334,7 @@ pub async fn measure(
 
     let event = event_text(&gw, &hold("R19-11"))?;
     tape.record();
-    let (status, booking) = invoke_body(&deps, "create-booking", &event).await?;
+    let (status, booking) = invoke_body(&functions, "create-booking", &event).await?;
     if status != 201 {
         return Err(format!("cpu: recording create-booking answered {status}: {booking}").into());
     }
@@ -377,10 +391,10 @@ pub async fn measure(
         // The reads run once unrecorded first, so the recording is a warm container's (caches
         // filled); initiate-payment is not repeated, its second call would be an idempotent replay.
         if function != "initiate-payment" {
-            invoke(&deps, function, &event).await?;
+            invoke(&functions, function, &event).await?;
         }
         tape.record();
-        let status = invoke(&deps, function, &event).await?;
+        let status = invoke(&functions, function, &event).await?;
         if status != want {
             return Err(format!("cpu: recording {function} answered {status}").into());
         }
@@ -417,7 +431,7 @@ pub async fn measure(
             .raw(body),
     )?;
     tape.record();
-    let status = invoke(&deps, "payment-webhook", &event).await?;
+    let status = invoke(&functions, "payment-webhook", &event).await?;
     if status != 200 {
         return Err(format!("cpu: recording payment-webhook answered {status}").into());
     }
@@ -451,7 +465,8 @@ pub async fn measure(
     // Replay on one thread with no I/O at all.
     let floor_tape = tape.clone();
     let results =
-        tokio::task::spawn_blocking(move || replay(deps, tape, recorded, iterations)).await??;
+        tokio::task::spawn_blocking(move || replay(functions, tape, recorded, iterations))
+            .await??;
     let sdk_floor = tokio::task::spawn_blocking(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -491,7 +506,7 @@ fn timed_runs(
 }
 
 fn replay(
-    deps: Deps,
+    functions: registry::Functions,
     tape: Tape,
     cases: Vec<(Case, Vec<Recorded>)>,
     iterations: usize,
@@ -508,7 +523,7 @@ fn replay(
         tape.replay();
         let micros = timed_runs(iterations, || {
             tape.rewind();
-            let status = rt.block_on(invoke(&deps, case.function, &case.event))?;
+            let status = rt.block_on(invoke(&functions, case.function, &case.event))?;
             if status != case.want {
                 return Err(format!("cpu: replaying {} answered {status}", case.function).into());
             }

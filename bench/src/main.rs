@@ -34,10 +34,12 @@ use boxoffice_local::{triggers, LocalStack};
 use std::{collections::HashMap, fmt::Write as _, time::Instant};
 use util::{env_or, BoxError};
 
-/// The variables a deployed function reads (template.yaml's Globals), with this stack's values.
+/// The variables a deployed function reads (template.yaml's Globals), with this stack's values:
+/// no secret among them, only each secret's ARN (the cold start reads the function's own from
+/// the stack's Secrets Manager, so the init figures include that round trip).
 fn function_env(stack: &LocalStack) -> Vec<(String, String)> {
     let c = &stack.deps.config;
-    [
+    let settings = [
         ("STAGE", c.stage.clone()),
         ("LOG_LEVEL", "info".into()),
         ("TABLE_NAME", c.table_name.clone()),
@@ -45,7 +47,6 @@ fn function_env(stack: &LocalStack) -> Vec<(String, String)> {
         ("PAYMENTS_QUEUE_URL", c.payments_queue_url.clone()),
         ("JWT_ISSUER", c.jwt.issuer.clone()),
         ("JWT_AUDIENCE", c.jwt.audience.clone()),
-        ("JWT_SECRET", c.jwt.secret.expose().to_owned()),
         ("HOLD_SECONDS", c.hold_seconds.to_string()),
         (
             "PAYMENT_WINDOW_SECONDS",
@@ -56,22 +57,16 @@ fn function_env(stack: &LocalStack) -> Vec<(String, String)> {
             c.booking_rate_limit_per_minute.to_string(),
         ),
         ("SANDBOX_ENABLED", c.sandbox_enabled.to_string()),
-        (
-            "SANDBOX_WEBHOOK_SECRET",
-            c.sandbox_webhook_secret.expose().to_owned(),
-        ),
-        (
-            "STRIPE_WEBHOOK_SECRET",
-            c.stripe_webhook_secret.expose().to_owned(),
-        ),
-        (
-            "TICKET_SIGNING_KEY",
-            c.ticket_signing_key.expose().to_owned(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    ];
+    settings
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .chain(
+            c.secret_arns
+                .iter()
+                .map(|(set, arn)| (set.arn_variable().to_owned(), arn.clone())),
+        )
+        .collect()
 }
 
 fn loadavg() -> String {

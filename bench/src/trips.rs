@@ -282,7 +282,8 @@ pub async fn measure(stack: &LocalStack, show: &str, browse_path: &str) -> Resul
     record.event_source = Some("aws:sqs".into());
     let mut batch = SqsEvent::default();
     batch.records = vec![record];
-    let answer = registry::invoke_sqs("confirm-payment", &c.deps, batch)
+    let confirm_container = registry::Functions::new(c.deps.clone());
+    let answer = registry::invoke_sqs("confirm-payment", &confirm_container, batch)
         .await
         .ok_or("no confirm-payment function")?;
     let confirm = c.take();

@@ -66,7 +66,7 @@ pub fn issue_token(
     encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(cfg.secret.expose().as_bytes()),
+        &EncodingKey::from_secret(cfg.keys()?.current.expose().as_bytes()),
     )
     .map_err(ApiError::internal)
 }
@@ -77,7 +77,8 @@ pub fn verify_token(cfg: &JwtConfig, token: &str) -> Result<Claims, ApiError> {
     validation.set_audience(&[&cfg.audience]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     validation.leeway = 5;
-    let secrets = std::iter::once(&cfg.secret).chain(cfg.previous_secret.as_ref());
+    let keys = cfg.keys()?;
+    let secrets = std::iter::once(&keys.current).chain(keys.previous.as_ref());
     // Expiry is only reported when some secret's signature matched; decode checks it first.
     let mut expired = false;
     for secret in secrets {
@@ -148,13 +149,15 @@ pub fn verify_against_dummy(password: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Secret;
+    use crate::config::{JwtKeys, Secret};
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 
     fn cfg() -> JwtConfig {
         JwtConfig {
-            secret: Secret::new("current-secret-current-secret-123"),
-            previous_secret: Some(Secret::new("previous-secret-previous-secret-1")),
+            keys: Some(JwtKeys {
+                current: Secret::new("current-secret-current-secret-123"),
+                previous: Some(Secret::new("previous-secret-previous-secret-1")),
+            }),
             issuer: "boxoffice".into(),
             audience: "boxoffice-api".into(),
             ttl_seconds: 3600,
@@ -181,8 +184,10 @@ mod tests {
         );
 
         let mut other = cfg();
-        other.secret = Secret::new("some-other-secret-some-other-secret");
-        other.previous_secret = None;
+        other.keys = Some(JwtKeys {
+            current: Secret::new("some-other-secret-some-other-secret"),
+            previous: None,
+        });
         let forged = issue_token(&other, "u", "e", Role::Admin, now()).expect("issue");
         assert!(verify_token(&c, &forged).is_err());
 
@@ -208,12 +213,31 @@ mod tests {
     #[test]
     fn tokens_signed_with_the_previous_secret_still_verify() {
         let mut old = cfg();
-        old.secret = old.previous_secret.clone().expect("previous");
+        old.keys = Some(JwtKeys {
+            current: Secret::new("previous-secret-previous-secret-1"),
+            previous: None,
+        });
         let t = issue_token(&old, "u", "e", Role::Partner, now()).expect("issue");
         assert_eq!(
             verify_token(&cfg(), &t).expect("verify").role,
             Role::Partner
         );
+    }
+
+    /// A function without the keys never signs or accepts anything (no empty-key fallback).
+    #[test]
+    fn without_keys_nothing_is_signed_or_verified() {
+        let t = issue_token(&cfg(), "u", "e", Role::Admin, now()).expect("issue");
+        let mut keyless = cfg();
+        keyless.keys = None;
+        assert!(matches!(
+            verify_token(&keyless, &t),
+            Err(ApiError::Internal(_))
+        ));
+        assert!(matches!(
+            issue_token(&keyless, "u", "e", Role::Admin, now()),
+            Err(ApiError::Internal(_))
+        ));
     }
 
     #[test]

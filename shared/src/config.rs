@@ -1,6 +1,9 @@
-//! Configuration from the environment, read once per cold start.
+//! Configuration from the environment, read once per cold start. Secrets are not in the
+//! environment: `secrets::load` adds the ones a function reads, from Secrets Manager.
 
+use crate::{secrets::SecretSet, ApiError};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A secret value: never printed by `Debug`/`Display`, so it cannot leak into a log line.
@@ -14,9 +17,6 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl fmt::Debug for Secret {
@@ -27,12 +27,33 @@ impl fmt::Debug for Secret {
 
 #[derive(Debug, Clone)]
 pub struct JwtConfig {
-    pub secret: Secret,
-    /// Accepted for verification only, so that a rotation does not log everyone out.
-    pub previous_secret: Option<Secret>,
+    /// From the `JwtKeys` secret; `None` in a function that does not read it.
+    pub keys: Option<JwtKeys>,
     pub issuer: String,
     pub audience: String,
     pub ttl_seconds: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct JwtKeys {
+    /// Signs new tokens (and verifies).
+    pub current: Secret,
+    /// Accepted for verification only, so that a rotation does not log everyone out.
+    pub previous: Option<Secret>,
+}
+
+impl JwtConfig {
+    /// The signing keys, or a 500: a function that signs or verifies tokens must list
+    /// `SecretSet::JwtKeys` (an empty key would let anyone mint tokens, so there is no fallback).
+    pub fn keys(&self) -> Result<&JwtKeys, ApiError> {
+        self.keys.as_ref().ok_or_else(|| not_loaded("JwtKeys"))
+    }
+}
+
+fn not_loaded(set: &str) -> ApiError {
+    ApiError::Internal(format!(
+        "the {set} secret is not loaded in this function: add it to the function's SECRETS"
+    ))
 }
 
 /// An administrator account defined in configuration: the password is stored only as an argon2id hash.
@@ -55,16 +76,21 @@ pub struct Config {
     pub payment_window_seconds: i64,
     pub booking_rate_limit_per_minute: u32,
     pub sandbox_enabled: bool,
-    pub sandbox_webhook_secret: Secret,
-    pub stripe_webhook_secret: Secret,
-    pub ticket_signing_key: Secret,
-    pub admin_accounts: Vec<AdminAccount>,
+    /// From the `PaymentKeys` secret (the sandbox's only where the sandbox exists).
+    pub sandbox_webhook_secret: Option<Secret>,
+    pub stripe_webhook_secret: Option<Secret>,
+    /// From the `TicketKeys` secret.
+    pub ticket_signing_key: Option<Secret>,
+    /// From the `AdminAccounts` secret: authoritative at every login.
+    pub admin_accounts: Option<Vec<AdminAccount>>,
     /// Minutes between the end of one show and the start of the next on the same screen.
     pub cleaning_gap_minutes: i64,
     /// A confirmed booking can be cancelled (with refund) until this many minutes before the show.
     pub cancellation_cutoff_minutes: i64,
     /// The verified SES sender for notification emails; unset, notifications go to the log channel.
     pub notification_email_from: Option<String>,
+    /// Each secret's ARN (`<SET>_SECRET_ARN`; not secret), for `secrets::load` at cold start.
+    pub secret_arns: BTreeMap<SecretSet, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +99,48 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
+    #[error("secret {secret}: key {key} {reason}")]
+    Secret {
+        secret: &'static str,
+        key: &'static str,
+        reason: String,
+    },
+    #[error("the secret named by {variable} could not be read: {reason}")]
+    SecretUnreadable {
+        variable: &'static str,
+        reason: String,
+    },
+}
+
+impl Config {
+    /// The ticket-code key (`TicketKeys`), or a 500 in a function that does not read it.
+    pub fn ticket_key(&self) -> Result<&Secret, ApiError> {
+        self.ticket_signing_key
+            .as_ref()
+            .ok_or_else(|| not_loaded("TicketKeys"))
+    }
+
+    /// The same settings with no secret values (what a cold start begins from).
+    pub fn without_secrets(&self) -> Config {
+        Config {
+            jwt: JwtConfig {
+                keys: None,
+                ..self.jwt.clone()
+            },
+            sandbox_webhook_secret: None,
+            stripe_webhook_secret: None,
+            ticket_signing_key: None,
+            admin_accounts: None,
+            ..self.clone()
+        }
+    }
+
+    /// The configured admins (`AdminAccounts`), or a 500 in a function that does not read them.
+    pub fn admins(&self) -> Result<&[AdminAccount], ApiError> {
+        self.admin_accounts
+            .as_deref()
+            .ok_or_else(|| not_loaded("AdminAccounts"))
+    }
 }
 
 impl Config {
@@ -101,29 +169,28 @@ impl Config {
             }
         }
 
-        let secret = Secret::new(req("JWT_SECRET")?);
-        if secret.expose().len() < 32 {
+        let stage = opt("STAGE").unwrap_or_else(|| "local".into());
+        if !matches!(stage.as_str(), "local" | "test" | "dev" | "prod") {
             return Err(ConfigError::Invalid {
-                name: "JWT_SECRET",
-                reason: "must be at least 32 characters".into(),
+                name: "STAGE",
+                reason: "must be local, test, dev or prod".into(),
             });
         }
-        let admin_accounts = match opt("ADMIN_ACCOUNTS") {
-            None => Vec::new(),
-            Some(s) => serde_json::from_str(&s).map_err(|e| ConfigError::Invalid {
-                name: "ADMIN_ACCOUNTS",
-                reason: e.to_string(),
-            })?,
-        };
-        let stage = opt("STAGE").unwrap_or_else(|| "local".into());
-        let sandbox_default = stage != "prod";
+        // The sandbox lets its caller decide a payment's outcome: never where money is real.
+        let sandbox_allowed = matches!(stage.as_str(), "local" | "test");
+        let sandbox_enabled = num("SANDBOX_ENABLED", opt("SANDBOX_ENABLED"), sandbox_allowed)?;
+        if sandbox_enabled && !sandbox_allowed {
+            return Err(ConfigError::Invalid {
+                name: "SANDBOX_ENABLED",
+                reason: "the sandbox provider exists only in the local and test stages".into(),
+            });
+        }
         Ok(Config {
             table_name: req("TABLE_NAME")?,
             event_bus_name: opt("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
             payments_queue_url: opt("PAYMENTS_QUEUE_URL").unwrap_or_default(),
             jwt: JwtConfig {
-                secret,
-                previous_secret: opt("JWT_PREVIOUS_SECRET").map(Secret::new),
+                keys: None,
                 issuer: opt("JWT_ISSUER").unwrap_or_else(|| "boxoffice".into()),
                 audience: opt("JWT_AUDIENCE").unwrap_or_else(|| "boxoffice-api".into()),
                 ttl_seconds: num("JWT_TTL_SECONDS", opt("JWT_TTL_SECONDS"), 3600)?,
@@ -139,11 +206,11 @@ impl Config {
                 opt("BOOKING_RATE_LIMIT_PER_MINUTE"),
                 10,
             )?,
-            sandbox_enabled: num("SANDBOX_ENABLED", opt("SANDBOX_ENABLED"), sandbox_default)?,
-            sandbox_webhook_secret: Secret::new(opt("SANDBOX_WEBHOOK_SECRET").unwrap_or_default()),
-            stripe_webhook_secret: Secret::new(opt("STRIPE_WEBHOOK_SECRET").unwrap_or_default()),
-            ticket_signing_key: Secret::new(opt("TICKET_SIGNING_KEY").unwrap_or_default()),
-            admin_accounts,
+            sandbox_enabled,
+            sandbox_webhook_secret: None,
+            stripe_webhook_secret: None,
+            ticket_signing_key: None,
+            admin_accounts: None,
             cleaning_gap_minutes: num("CLEANING_GAP_MINUTES", opt("CLEANING_GAP_MINUTES"), 15)?,
             cancellation_cutoff_minutes: num(
                 "CANCELLATION_CUTOFF_MINUTES",
@@ -151,6 +218,10 @@ impl Config {
                 60,
             )?,
             notification_email_from: opt("NOTIFICATION_EMAIL_FROM").map(|v| v.trim().to_owned()),
+            secret_arns: SecretSet::ALL
+                .into_iter()
+                .filter_map(|set| Some((set, opt(set.arn_variable())?.trim().to_owned())))
+                .collect(),
             stage,
         })
     }
@@ -169,43 +240,55 @@ mod tests {
         move |k| map.get(k).cloned()
     }
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
-
     #[test]
-    fn defaults_apply_and_secrets_do_not_print() {
-        let cfg = Config::from_lookup(lookup(&[("JWT_SECRET", SECRET), ("TABLE_NAME", "t")]))
-            .expect("config");
+    fn defaults_apply_and_no_secret_comes_from_the_environment() {
+        let cfg = Config::from_lookup(lookup(&[
+            ("TABLE_NAME", "t"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("TICKET_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+        ]))
+        .expect("config");
         assert_eq!(cfg.hold_seconds, 300);
         assert_eq!(cfg.booking_rate_limit_per_minute, 10);
         assert!(cfg.sandbox_enabled);
-        assert!(!format!("{cfg:?}").contains(SECRET));
+        assert!(cfg.jwt.keys.is_none() && cfg.ticket_signing_key.is_none());
+        assert!(cfg.jwt.keys().is_err() && cfg.ticket_key().is_err() && cfg.admins().is_err());
     }
 
     #[test]
     fn missing_and_invalid_values_are_reported_by_name() {
-        let err = Config::from_lookup(lookup(&[("JWT_SECRET", SECRET)])).unwrap_err();
+        let err = Config::from_lookup(lookup(&[])).unwrap_err();
         assert!(err.to_string().contains("TABLE_NAME"));
-        let err = Config::from_lookup(lookup(&[
-            ("JWT_SECRET", SECRET),
-            ("TABLE_NAME", "t"),
-            ("HOLD_SECONDS", "soon"),
-        ]))
-        .unwrap_err();
-        assert!(err.to_string().contains("HOLD_SECONDS"));
-        let err = Config::from_lookup(lookup(&[("JWT_SECRET", "short"), ("TABLE_NAME", "t")]))
+        let err = Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("HOLD_SECONDS", "soon")]))
             .unwrap_err();
-        assert!(err.to_string().contains("JWT_SECRET"));
-        assert!(!err.to_string().contains("short"));
+        assert!(err.to_string().contains("HOLD_SECONDS"));
+        let err = Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("STAGE", "qa")])).unwrap_err();
+        assert!(err.to_string().contains("STAGE"));
     }
 
+    /// The sandbox exists in local and test only: off by default elsewhere, and a function told
+    /// to enable it in dev or prod refuses to start.
     #[test]
-    fn prod_disables_the_sandbox_by_default() {
-        let cfg = Config::from_lookup(lookup(&[
-            ("JWT_SECRET", SECRET),
-            ("TABLE_NAME", "t"),
-            ("STAGE", "prod"),
-        ]))
-        .expect("config");
-        assert!(!cfg.sandbox_enabled);
+    fn the_sandbox_exists_only_in_the_local_and_test_stages() {
+        for (stage, sandbox, expected) in [
+            ("local", None, Some(true)),
+            ("test", None, Some(true)),
+            ("test", Some("false"), Some(false)),
+            ("dev", None, Some(false)),
+            ("prod", None, Some(false)),
+            ("dev", Some("true"), None),
+            ("prod", Some("true"), None),
+        ] {
+            let mut pairs = vec![("TABLE_NAME", "t"), ("STAGE", stage)];
+            pairs.extend(sandbox.map(|v| ("SANDBOX_ENABLED", v)));
+            let got = Config::from_lookup(lookup(&pairs));
+            match expected {
+                Some(enabled) => assert_eq!(got.expect(stage).sandbox_enabled, enabled, "{stage}"),
+                None => assert!(
+                    got.is_err_and(|e| e.to_string().contains("SANDBOX_ENABLED")),
+                    "{stage}"
+                ),
+            }
+        }
     }
 }

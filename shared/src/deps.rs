@@ -1,6 +1,12 @@
 //! What every handler gets: configuration and SDK clients, built once per cold start.
 
-use crate::{cache::Caches, clock::Clock, config::Config, store::Store};
+use crate::{
+    cache::Caches,
+    clock::Clock,
+    config::{Config, ConfigError},
+    secrets::SecretSet,
+    store::Store,
+};
 use aws_config::SdkConfig;
 use std::{
     any::{Any, TypeId},
@@ -47,12 +53,22 @@ impl Deps {
         }
     }
 
-    /// Cold start: logging, config from the environment, SDK clients.
-    pub async fn from_env() -> Result<Self, lambda_http::Error> {
+    /// Cold start: logging, config from the environment, the function's `secrets` from Secrets
+    /// Manager, SDK clients. A missing or weak setting is refused with one clear log line.
+    pub async fn from_env(secrets: &[SecretSet]) -> Result<Self, ConfigError> {
         crate::logging::init();
-        let config = Config::from_env()?;
-        let sdk = crate::aws::sdk_config().await;
-        Ok(Deps::new(config, &sdk))
+        let started = async {
+            let mut config = Config::from_env()?;
+            let sdk = crate::aws::sdk_config().await;
+            if !secrets.is_empty() {
+                let client = aws_sdk_secretsmanager::Client::new(&sdk);
+                crate::secrets::load(&client, secrets, &mut config).await?;
+            }
+            Ok(Deps::new(config, &sdk))
+        };
+        started.await.inspect_err(|e: &ConfigError| {
+            tracing::error!(error = %e, "configuration refused: the function does not start");
+        })
     }
 
     /// The container's `T`, built by `build` the first time it is asked for.
@@ -83,7 +99,6 @@ mod tests {
     fn an_extension_is_built_once_per_container() {
         let config = Config::from_lookup(|k| match k {
             "TABLE_NAME" => Some("t".into()),
-            "JWT_SECRET" => Some("x".repeat(32)),
             _ => None,
         })
         .unwrap();

@@ -19,6 +19,7 @@ pub mod payments;
 pub mod refunds;
 pub mod routes;
 pub mod runtime;
+pub mod secrets;
 pub mod shows;
 pub mod store;
 pub mod views;
@@ -28,10 +29,14 @@ pub use error::ApiError;
 
 /// The Lambda entry point of a function's library: its handler behind a boxed future, defined
 /// next to the handler so the handler's state machine is compiled once, in the library (see
-/// `runtime`). `http_entry!(handler)`, `sqs_entry!(handler)` or `event_entry!(handler)`.
+/// `runtime`), with the secrets it reads at cold start: `http_entry!(handler, [JwtKeys])`,
+/// `sqs_entry!(handler, [TicketKeys])` or `event_entry!(handler, [])`.
 #[macro_export]
 macro_rules! http_entry {
-    ($handler:path) => {
+    ($handler:path, [$($secret:ident),* $(,)?]) => {
+        /// The secrets this function reads at cold start (and nothing else can reach it).
+        pub const SECRETS: &[$crate::secrets::SecretSet] = &[$($crate::secrets::SecretSet::$secret),*];
+
         #[inline(never)]
         pub fn lambda_entry(
             deps: &$crate::Deps,
@@ -44,7 +49,10 @@ macro_rules! http_entry {
 
 #[macro_export]
 macro_rules! sqs_entry {
-    ($handler:path) => {
+    ($handler:path, [$($secret:ident),* $(,)?]) => {
+        /// The secrets this function reads at cold start (and nothing else can reach it).
+        pub const SECRETS: &[$crate::secrets::SecretSet] = &[$($crate::secrets::SecretSet::$secret),*];
+
         #[inline(never)]
         pub fn lambda_entry(
             deps: &$crate::Deps,
@@ -57,7 +65,10 @@ macro_rules! sqs_entry {
 
 #[macro_export]
 macro_rules! event_entry {
-    ($handler:path) => {
+    ($handler:path, [$($secret:ident),* $(,)?]) => {
+        /// The secrets this function reads at cold start (and nothing else can reach it).
+        pub const SECRETS: &[$crate::secrets::SecretSet] = &[$($crate::secrets::SecretSet::$secret),*];
+
         #[inline(never)]
         pub fn lambda_entry(
             deps: &$crate::Deps,
@@ -74,7 +85,7 @@ macro_rules! event_entry {
 macro_rules! http_main {
     ($krate:ident) => {
         fn main() -> Result<(), $crate::runtime::Error> {
-            $crate::runtime::run_http($krate::lambda_entry)
+            $crate::runtime::run_http($krate::lambda_entry, $krate::SECRETS)
         }
     };
 }
@@ -83,7 +94,7 @@ macro_rules! http_main {
 macro_rules! sqs_main {
     ($krate:ident) => {
         fn main() -> Result<(), $crate::runtime::Error> {
-            $crate::runtime::run_sqs($krate::lambda_entry)
+            $crate::runtime::run_sqs($krate::lambda_entry, $krate::SECRETS)
         }
     };
 }
@@ -92,7 +103,7 @@ macro_rules! sqs_main {
 macro_rules! event_main {
     ($krate:ident) => {
         fn main() -> Result<(), $crate::runtime::Error> {
-            $crate::runtime::run_event($krate::lambda_entry)
+            $crate::runtime::run_event($krate::lambda_entry, $krate::SECRETS)
         }
     };
 }

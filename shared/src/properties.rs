@@ -4,7 +4,7 @@
 
 use crate::{
     auth::verify_token,
-    config::{Config, JwtConfig, Secret},
+    config::{Config, JwtConfig, JwtKeys, Secret},
     domain::ticket::{self, TicketClaims},
     http::parse_json,
     payments::{signature, PaymentMessage, Provider},
@@ -87,8 +87,10 @@ fn content_type() -> impl Strategy<Value = String> {
 
 fn jwt() -> JwtConfig {
     JwtConfig {
-        secret: Secret::new("s".repeat(40)),
-        previous_secret: None,
+        keys: Some(JwtKeys {
+            current: Secret::new("s".repeat(40)),
+            previous: None,
+        }),
         issuer: "boxoffice".into(),
         audience: "boxoffice-api".into(),
         ttl_seconds: 3600,
@@ -96,15 +98,16 @@ fn jwt() -> JwtConfig {
 }
 
 fn config() -> Config {
-    Config::from_lookup(|k| match k {
+    let mut config = Config::from_lookup(|k| match k {
         "TABLE_NAME" => Some("t".into()),
-        "JWT_SECRET" => Some("s".repeat(40)),
-        "SANDBOX_WEBHOOK_SECRET" | "STRIPE_WEBHOOK_SECRET" => {
-            Some(String::from_utf8_lossy(SECRET).into_owned())
-        }
         _ => None,
     })
-    .unwrap_or_else(|e| panic!("test config: {e}"))
+    .unwrap_or_else(|e| panic!("test config: {e}"));
+    config.jwt = jwt();
+    let webhook_key = Some(Secret::new(String::from_utf8_lossy(SECRET)));
+    config.sandbox_webhook_secret = webhook_key.clone();
+    config.stripe_webhook_secret = webhook_key;
+    config
 }
 
 proptest! {

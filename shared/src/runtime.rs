@@ -5,7 +5,7 @@
 //! every binary: without LTO that was most of each binary's build time. The price is one boxed
 //! future per invocation.
 
-use crate::{ApiError, Deps};
+use crate::{secrets::SecretSet, ApiError, Deps};
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 pub use lambda_http::Request;
 use lambda_http::{Body, Response};
@@ -27,10 +27,12 @@ fn block_on<F: Future<Output = Result<(), Error>>>(main: F) -> Result<(), Error>
         .block_on(main)
 }
 
-/// An HTTP function: config and SDK clients built once per cold start, then the runtime loop.
-pub fn run_http(handler: HttpHandler) -> Result<(), Error> {
+/// An HTTP function: config, its `secrets` and SDK clients built once per cold start, then the
+/// runtime loop. A refused configuration ends the process with an error (Lambda reports the
+/// failed init and tries again on the next invocation), never a panic.
+pub fn run_http(handler: HttpHandler, secrets: &[SecretSet]) -> Result<(), Error> {
     block_on(async {
-        let deps = Deps::from_env().await?;
+        let deps = Deps::from_env(secrets).await?;
         let deps = &deps;
         lambda_http::run(lambda_http::service_fn(move |req| async move {
             Ok::<_, Error>(handler(deps, req).await)
@@ -41,9 +43,9 @@ pub fn run_http(handler: HttpHandler) -> Result<(), Error> {
 
 /// An SQS-triggered function: the handler returns an `SqsBatchResponse`, so only the failed
 /// messages are retried (and, after three receives, dead-lettered).
-pub fn run_sqs(handler: SqsHandler) -> Result<(), Error> {
+pub fn run_sqs(handler: SqsHandler, secrets: &[SecretSet]) -> Result<(), Error> {
     block_on(async {
-        let deps = Deps::from_env().await?;
+        let deps = Deps::from_env(secrets).await?;
         let deps = &deps;
         lambda_runtime::run(lambda_runtime::service_fn(
             move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
@@ -56,9 +58,9 @@ pub fn run_sqs(handler: SqsHandler) -> Result<(), Error> {
 
 /// An EventBridge-triggered function (rules and schedules): an error fails the invocation, so
 /// EventBridge retries it and finally dead-letters it.
-pub fn run_event(handler: EventHandler) -> Result<(), Error> {
+pub fn run_event(handler: EventHandler, secrets: &[SecretSet]) -> Result<(), Error> {
     block_on(async {
-        let deps = Deps::from_env().await?;
+        let deps = Deps::from_env(secrets).await?;
         let deps = &deps;
         lambda_runtime::run(lambda_runtime::service_fn(
             move |event: lambda_runtime::LambdaEvent<Value>| async move {

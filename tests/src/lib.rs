@@ -305,6 +305,40 @@ impl TestStack {
         )
     }
 
+    /// Puts a new value into one of the stack's secrets (as an operator rotating it would).
+    /// Containers already warm keep what they read; `fresh_gateway` gives new ones.
+    pub async fn put_secret(&self, set: boxoffice::secrets::SecretSet, value: &Value) {
+        let arn = self
+            .stack
+            .provisioned
+            .secret_arns
+            .get(set.logical_id())
+            .unwrap_or_else(|| panic!("the stack has no {} secret", set.logical_id()));
+        aws_sdk_secretsmanager::Client::new(&self.stack.sdk)
+            .put_secret_value()
+            .secret_id(arn)
+            .secret_string(value.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("putting {}: {e}", set.logical_id()));
+    }
+
+    /// A gateway whose functions all start cold (their secrets read again), as after a deploy
+    /// or once Lambda has recycled every container.
+    pub fn fresh_gateway(&self) -> Gateway {
+        Gateway::new(&self.stack.template, self.deps().clone())
+    }
+
+    /// The sandbox provider's webhook signing key, as the stack's Secrets Manager holds it.
+    pub fn sandbox_webhook_key(&self) -> &[u8] {
+        self.deps()
+            .config
+            .sandbox_webhook_secret
+            .as_ref()
+            .map(|k| k.expose().as_bytes())
+            .unwrap_or_else(|| panic!("the local stack loads every secret"))
+    }
+
     pub fn token_for(&self, user_id: &str, email: &str, role: Role) -> String {
         issue_token(
             &self.deps().config.jwt,

@@ -54,7 +54,7 @@ struct BrowseResponse {
     next_cursor: Option<String>,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| browse_shows(deps, req)).await

@@ -15,7 +15,7 @@ use boxoffice::{
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| cancel_booking(deps, req)).await

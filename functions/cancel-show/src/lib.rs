@@ -19,7 +19,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use std::collections::BTreeSet;
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| cancel_show(deps, req)).await

@@ -20,7 +20,7 @@ use boxoffice::{
     ApiError, Deps,
 };
 
-boxoffice::sqs_entry!(handler);
+boxoffice::sqs_entry!(handler, [TicketKeys]);
 
 /// The batch's messages are applied concurrently: each is its own booking's transaction (two for
 /// the same booking are ordered by its conditions, as they would be across invocations), so a
@@ -150,7 +150,7 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
             };
             let ticket = TicketInfo {
                 ticket_id,
-                qr_code_data: issue(deps.config.ticket_signing_key.expose().as_bytes(), &claims),
+                qr_code_data: issue(deps.config.ticket_key()?.expose().as_bytes(), &claims),
                 seat_ids: booking.seat_ids(),
             };
             match deps

@@ -33,7 +33,7 @@ struct BookingBody {
     coupon_code: Option<String>,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_booking(deps, req)).await

@@ -25,7 +25,7 @@ struct MovieBody {
     release_date: String,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_movie(deps, req)).await

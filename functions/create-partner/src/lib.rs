@@ -20,7 +20,7 @@ struct PartnerBody {
     company: String,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys, AdminAccounts]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_partner(deps, req)).await

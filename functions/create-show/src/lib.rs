@@ -40,7 +40,7 @@ struct ShowBody {
 
 const MAX_PRICE: i64 = 100_000_000;
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_show(deps, req)).await

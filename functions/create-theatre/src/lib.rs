@@ -33,7 +33,7 @@ struct TheatreBody {
     screens: Vec<ScreenBody>,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_theatre(deps, req)).await

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 /// Bookings a shard may expire in one run (8 shards: at most 800 a run).
 pub const MAX_PER_SHARD: usize = 100;
 
-boxoffice::event_entry!(handler);
+boxoffice::event_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, _event: Value) -> Result<Value, ApiError> {
     let now = deps.clock.now_epoch();

@@ -56,7 +56,7 @@ struct SeatMapResponse<'a> {
     seat_map: SeatMap<'a>,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| get_seat_map(deps, req)).await

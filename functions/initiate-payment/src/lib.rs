@@ -24,7 +24,7 @@ struct PaymentBody {
     return_url: String,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| initiate_payment(deps, req)).await

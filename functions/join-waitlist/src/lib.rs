@@ -20,7 +20,7 @@ struct WaitlistBody {
     seats: i64,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| join_waitlist(deps, req)).await

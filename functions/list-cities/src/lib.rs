@@ -7,7 +7,7 @@ use boxoffice::{
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |_| list_cities(deps)).await

@@ -15,7 +15,7 @@ use serde_json::json;
 /// How far ahead "showing in this city" looks when no date is given.
 const DAYS_AHEAD: i64 = 7;
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| list_movies(deps, req)).await

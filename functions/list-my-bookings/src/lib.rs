@@ -10,7 +10,7 @@ use boxoffice::{
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| list_my_bookings(deps, req)).await

@@ -26,7 +26,7 @@ struct LoginResponse {
     user: UserView,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys, AdminAccounts]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| login(deps, req)).await

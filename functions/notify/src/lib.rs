@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 pub const REMINDER_HORIZON_MINUTES: i64 = 120;
 
-boxoffice::event_entry!(handler);
+boxoffice::event_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     let source = event["source"].as_str().unwrap_or_default();

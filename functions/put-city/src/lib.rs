@@ -24,7 +24,7 @@ struct CityBody {
     tax_percent: f64,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| put_city(deps, req)).await

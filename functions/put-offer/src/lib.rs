@@ -30,7 +30,7 @@ fn active_by_default() -> bool {
     true
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| put_offer(deps, req)).await

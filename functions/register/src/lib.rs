@@ -18,7 +18,7 @@ struct RegisterBody {
     name: String,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [AdminAccounts]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| register(deps, req)).await

@@ -8,7 +8,7 @@ use boxoffice::{
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, []);
 
 pub async fn handler(_deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| async move { not_routed(&req) }).await

@@ -1,8 +1,11 @@
 //! `POST /sandbox/payments/{paymentIntentId}/complete` (local and test stages only): plays the
 //! payment provider. It builds the webhook event for the outcome, signs it with the sandbox
-//! secret and delivers it through the same verify-and-enqueue path as a real webhook.
+//! secret and delivers it through the same verify-and-enqueue path as a real webhook. Only the
+//! booking's owner may decide its outcome (with anyone's, knowing a booking id would be enough to
+//! fail a stranger's payment).
 
 use boxoffice::{
+    auth::authenticate,
     http::{ok, parse_json, path_param, serve, HttpResult},
     ids::new_id,
     payments::{
@@ -28,7 +31,7 @@ struct CompleteBody {
     amount: Option<i64>,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys, PaymentKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| complete(deps, req)).await
@@ -38,6 +41,7 @@ async fn complete(deps: &Deps, req: Request) -> HttpResult {
     if !deps.config.sandbox_enabled {
         return Err(ApiError::NotFound("No such resource.".into()));
     }
+    let caller = authenticate(&deps.config.jwt, &req)?;
     let intent = path_param(&req, "paymentIntentId")?;
     let not_found = || ApiError::NotFound(format!("No payment intent {intent}."));
     let booking_id = booking_of_sandbox_intent(&intent).ok_or_else(not_found)?;
@@ -47,6 +51,11 @@ async fn complete(deps: &Deps, req: Request) -> HttpResult {
         .get_booking(booking_id)
         .await?
         .ok_or_else(not_found)?;
+    if booking.user_id != caller.user_id {
+        return Err(ApiError::Forbidden(
+            "Only the booking's owner may complete its payment.".into(),
+        ));
+    }
     let payment = booking
         .payment
         .as_ref()

@@ -25,7 +25,7 @@ struct Stats<'a> {
     bookings_by_status: BTreeMap<&'static str, usize>,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| show_stats(deps, req)).await

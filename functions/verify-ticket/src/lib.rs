@@ -18,7 +18,7 @@ struct VerifyBody {
     qr_code_data: String,
 }
 
-boxoffice::http_entry!(handler);
+boxoffice::http_entry!(handler, [JwtKeys, TicketKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| verify_ticket(deps, req)).await
@@ -30,7 +30,7 @@ async fn verify_ticket(deps: &Deps, req: Request) -> HttpResult {
     let body: VerifyBody = parse_json(&req)?;
     let forged = || ApiError::validation("The ticket code is forged, altered or unreadable.");
     let claims = verify(
-        deps.config.ticket_signing_key.expose().as_bytes(),
+        deps.config.ticket_key()?.expose().as_bytes(),
         &body.qr_code_data,
     )
     .ok_or_else(forged)?;

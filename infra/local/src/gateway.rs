@@ -21,7 +21,7 @@ const GATEWAY_MAX_BODY: usize = 10 * 1024 * 1024;
 pub struct Gateway {
     routes: Vec<(String, String, String)>,
     default_function: Option<String>,
-    deps: Deps,
+    functions: registry::Functions,
 }
 
 type HyperResponse = hyper::Response<Full<Bytes>>;
@@ -31,12 +31,13 @@ impl Gateway {
         Gateway {
             routes: template.http_routes(),
             default_function: template.default_route_function().map(str::to_owned),
-            deps,
+            functions: registry::Functions::new(deps),
         }
     }
 
+    /// The stack's own dependencies (each function runs on its own copy: `registry::Functions`).
     pub fn deps(&self) -> &Deps {
-        &self.deps
+        self.functions.base()
     }
 
     /// Serves until `shutdown` resolves.
@@ -113,7 +114,7 @@ impl Gateway {
             .map(|(_, _, f)| f.clone())
             .or_else(|| self.default_function.clone())?;
         let request = lambda_http::request::from_str(&event.to_string()).ok()?;
-        registry::invoke_http(&function, &self.deps, request).await
+        registry::invoke_http(&function, &self.functions, request).await
     }
 
     /// The v2 event API Gateway sends for this request.
@@ -218,7 +219,7 @@ impl Gateway {
     async fn invoke_api(&self, name: &str, event: &Bytes) -> HyperResponse {
         if registry::SQS_FUNCTIONS.contains(&name) {
             return match serde_json::from_slice(event) {
-                Ok(ev) => match registry::invoke_sqs(name, &self.deps, ev).await {
+                Ok(ev) => match registry::invoke_sqs(name, &self.functions, ev).await {
                     Some(out) => json_response(
                         StatusCode::OK,
                         serde_json::to_value(out).unwrap_or(Value::Null),
@@ -233,7 +234,7 @@ impl Gateway {
         }
         if registry::EVENT_FUNCTIONS.contains(&name) {
             return match serde_json::from_slice(event) {
-                Ok(ev) => match registry::invoke_event(name, &self.deps, ev).await {
+                Ok(ev) => match registry::invoke_event(name, &self.functions, ev).await {
                     Some(Ok(out)) => json_response(StatusCode::OK, out),
                     Some(Err(e)) => json_response(
                         StatusCode::OK,
@@ -268,7 +269,7 @@ impl Gateway {
                 )
             }
         };
-        match registry::invoke_http(name, &self.deps, request).await {
+        match registry::invoke_http(name, &self.functions, request).await {
             Some(resp) => json_response(StatusCode::OK, v2_response(resp)),
             None => plain(StatusCode::NOT_FOUND, "function not found"),
         }

@@ -4,13 +4,14 @@
 pub mod bounded;
 pub mod counter;
 pub mod gateway;
+pub mod iam;
 pub mod provision;
 pub mod registry;
 pub mod seed;
 pub mod template;
 pub mod triggers;
 
-use boxoffice::{config::Config, Deps};
+use boxoffice::{config::Config, secrets::SecretSet, Deps};
 use provision::{BoxError, Provisioned};
 use std::{collections::HashMap, path::PathBuf};
 use template::Template;
@@ -31,7 +32,8 @@ pub fn load_template() -> Result<Template, BoxError> {
 }
 
 /// Local configuration: the process environment where set, local defaults otherwise, and the
-/// names of the resources this stack created.
+/// names (and secret ARNs) of the resources this stack created. No secret value is in it: the
+/// functions read theirs from the stack's Secrets Manager (see `local_secret_strings`).
 pub fn local_config(
     provisioned: &Provisioned,
     overrides: &HashMap<&str, String>,
@@ -47,21 +49,55 @@ pub fn local_config(
     for (k, v) in overrides {
         values.insert((*k).to_owned(), v.clone());
     }
-    // Secrets are made up per run unless given: nothing local is ever a real secret.
-    for key in [
-        "JWT_SECRET",
-        "SANDBOX_WEBHOOK_SECRET",
-        "STRIPE_WEBHOOK_SECRET",
-        "TICKET_SIGNING_KEY",
-    ] {
-        values.entry(key.into()).or_insert_with(random_secret);
-    }
     values.insert("TABLE_NAME".into(), provisioned.table_name.clone());
     values.insert("EVENT_BUS_NAME".into(), provisioned.bus_name());
     if let Some(url) = provisioned.queue_urls.get("PaymentsQueue") {
         values.insert("PAYMENTS_QUEUE_URL".into(), url.clone());
     }
+    for set in SecretSet::ALL {
+        if let Some(arn) = provisioned.secret_arns.get(set.logical_id()) {
+            values.insert(set.arn_variable().into(), arn.clone());
+        }
+    }
     Ok(Config::from_lookup(|k| values.get(k).cloned())?)
+}
+
+/// What each of the template's secrets holds locally, as Secrets Manager would: made up per run,
+/// except the values `overrides` or the environment give under these local-only names (tests
+/// pin admins with `ADMIN_ACCOUNTS`; nothing local is ever a real secret).
+pub fn local_secret_strings(overrides: &HashMap<&str, String>) -> HashMap<String, String> {
+    let given = |name: &str| {
+        overrides
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    };
+    let key = |name: &str| given(name).unwrap_or_else(random_secret);
+    let mut jwt = serde_json::json!({ "jwtSecret": key("JWT_SECRET") });
+    if let Some(previous) = given("JWT_PREVIOUS_SECRET") {
+        jwt["jwtPreviousSecret"] = previous.into();
+    }
+    let sets = [
+        (SecretSet::JwtKeys, jwt),
+        (
+            SecretSet::TicketKeys,
+            serde_json::json!({ "ticketSigningKey": key("TICKET_SIGNING_KEY") }),
+        ),
+        (
+            SecretSet::PaymentKeys,
+            serde_json::json!({
+                "stripeWebhookSecret": key("STRIPE_WEBHOOK_SECRET"),
+                "sandboxWebhookSecret": key("SANDBOX_WEBHOOK_SECRET"),
+            }),
+        ),
+        (
+            SecretSet::AdminAccounts,
+            serde_json::json!({ "adminAccounts": given("ADMIN_ACCOUNTS").unwrap_or_else(|| "[]".into()) }),
+        ),
+    ];
+    sets.into_iter()
+        .map(|(set, value)| (set.logical_id().to_owned(), value.to_string()))
+        .collect()
 }
 
 pub fn random_secret() -> String {
@@ -78,10 +114,11 @@ pub async fn local_sdk_config() -> aws_config::SdkConfig {
     let sdk = boxoffice::aws::sdk_config().await;
     // The emulators speak plain HTTP on loopback.
     let client = aws_smithy_http_client::Builder::new().build_http();
+    let bounded = bounded::BoundedHttpClient::new(client, bounded::MAX_IN_FLIGHT);
     sdk.to_builder()
-        .http_client(bounded::BoundedHttpClient::new(
-            client,
-            bounded::MAX_IN_FLIGHT,
+        // Every client of the stack records, when asked, what each function calls (`iam`).
+        .http_client(iam::RecordingHttpClient::new(
+            aws_smithy_runtime_api::client::http::SharedHttpClient::new(bounded),
         ))
         // Waiting for a turn at the emulator is queueing, not a stalled upload.
         .stalled_stream_protection(
@@ -116,8 +153,13 @@ impl LocalStack {
     ) -> Result<LocalStack, BoxError> {
         let template = load_template()?;
         let sdk = local_sdk_config().await;
-        let provisioned = provision::provision(&template, prefix, &sdk).await?;
-        let config = local_config(&provisioned, overrides)?;
+        let provisioned =
+            provision::provision(&template, prefix, &sdk, &local_secret_strings(overrides)).await?;
+        // The stack's own dependencies hold every secret, read back from Secrets Manager (tests
+        // sign tokens with them); each function's container holds only its own (`registry`).
+        let mut config = local_config(&provisioned, overrides)?;
+        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+        boxoffice::secrets::load(&secrets, &SecretSet::ALL, &mut config).await?;
         let deps = Deps::new(config, &sdk);
         Ok(LocalStack {
             template,

@@ -21,6 +21,8 @@ pub struct Provisioned {
     pub bus_names: HashMap<String, String>,
     /// Function name → the URL of the local queue its EventBridge rules deliver to.
     pub rule_queues: HashMap<String, String>,
+    /// Secret logical id → ARN.
+    pub secret_arns: HashMap<String, String>,
 }
 
 impl Provisioned {
@@ -135,11 +137,13 @@ async fn create_queue(
     Ok((url, arn))
 }
 
-/// Creates every resource of the template, named with `prefix` so that stacks never collide.
+/// Creates every resource of the template, named with `prefix` so that stacks never collide;
+/// each secret holds `secret_strings[logical id]` (a JSON object, `{}` when not given).
 pub async fn provision(
     template: &Template,
     prefix: &str,
     sdk: &aws_config::SdkConfig,
+    secret_strings: &HashMap<String, String>,
 ) -> Result<Provisioned, BoxError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     let sqs = aws_sdk_sqs::Client::new(sdk);
@@ -184,6 +188,19 @@ pub async fn provision(
             Err(e) => return Err(Box::new(e)),
         }
         out.bus_names.insert(bus.clone(), name);
+    }
+
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    for id in &template.secrets {
+        let value = secret_strings.get(id).map_or("{}", String::as_str);
+        let created = secrets
+            .create_secret()
+            .name(format!("{prefix}/{id}"))
+            .secret_string(value)
+            .send()
+            .await?;
+        let arn = created.arn.ok_or("a secret without an ARN")?;
+        out.secret_arns.insert(id.clone(), arn);
     }
 
     for f in &template.functions {

@@ -71,6 +71,8 @@ pub struct Template {
     pub table: TableDef,
     pub queues: Vec<QueueDef>,
     pub buses: Vec<String>,
+    /// Secrets Manager secrets, by logical id.
+    pub secrets: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +148,7 @@ impl Template {
         let mut tables = Vec::new();
         let mut queues = Vec::new();
         let mut buses = Vec::new();
+        let mut secrets = Vec::new();
         for (id, res) in resources {
             let id = id
                 .as_str()
@@ -166,6 +169,7 @@ impl Template {
                     }),
                 }),
                 Some("AWS::Events::EventBus") => buses.push(id),
+                Some("AWS::SecretsManager::Secret") => secrets.push(id),
                 _ => {}
             }
         }
@@ -182,6 +186,7 @@ impl Template {
             table,
             queues,
             buses,
+            secrets,
         })
     }
 

@@ -76,6 +76,8 @@ pub fn start(
     options: TriggerOptions,
 ) -> Triggers {
     let (stop, stopped) = watch::channel(false);
+    // One container per function for all its triggers, as one Lambda function's would be.
+    let functions = registry::Functions::new(deps.clone());
     let mut tasks = Vec::new();
     for f in &template.functions {
         for t in &f.triggers {
@@ -87,7 +89,7 @@ pub fn start(
                     tasks.push(tokio::spawn(run_schedule(
                         f.name.clone(),
                         every,
-                        deps.clone(),
+                        functions.clone(),
                         stopped.clone(),
                     )));
                 }
@@ -98,7 +100,7 @@ pub fn start(
                 let job = RuleTarget {
                     function: f.name.clone(),
                     queue_url: url.clone(),
-                    deps: deps.clone(),
+                    functions: functions.clone(),
                     sqs: sqs.clone(),
                     options: options.clone(),
                 };
@@ -118,7 +120,7 @@ pub fn start(
                     queue_url: url.to_owned(),
                     batch_size: (*batch_size).clamp(1, 10),
                     report_failures: *report_batch_item_failures,
-                    deps: deps.clone(),
+                    functions: functions.clone(),
                     sqs: sqs.clone(),
                     options: options.clone(),
                 };
@@ -134,7 +136,7 @@ struct SqsSource {
     queue_url: String,
     batch_size: i32,
     report_failures: bool,
-    deps: Deps,
+    functions: registry::Functions,
     sqs: aws_sdk_sqs::Client,
     options: TriggerOptions,
 }
@@ -188,7 +190,7 @@ impl SqsSource {
             .collect();
         let mut event = SqsEvent::default();
         event.records = records;
-        let response = registry::invoke_sqs(&self.function, &self.deps, event)
+        let response = registry::invoke_sqs(&self.function, &self.functions, event)
             .await
             .ok_or("unknown SQS function")?;
         let failed: HashSet<String> = if self.report_failures {
@@ -257,7 +259,7 @@ pub fn scheduled_event(function: &str) -> serde_json::Value {
 async fn run_schedule(
     function: String,
     every: Duration,
-    deps: Deps,
+    functions: registry::Functions,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(every);
@@ -266,7 +268,7 @@ async fn run_schedule(
         tokio::select! {
             _ = stopped.changed() => return,
             _ = tick.tick() => {
-                match registry::invoke_event(&function, &deps, scheduled_event(&function)).await {
+                match registry::invoke_event(&function, &functions, scheduled_event(&function)).await {
                     Some(Err(e)) => tracing::warn!(function = %function, error = %e, "scheduled run failed"),
                     None => return,
                     Some(Ok(_)) => {}
@@ -281,7 +283,7 @@ async fn run_schedule(
 struct RuleTarget {
     function: String,
     queue_url: String,
-    deps: Deps,
+    functions: registry::Functions,
     sqs: aws_sdk_sqs::Client,
     options: TriggerOptions,
 }
@@ -313,7 +315,7 @@ impl RuleTarget {
                 continue;
             };
             let event: serde_json::Value = serde_json::from_str(m.body.as_deref().unwrap_or("{}"))?;
-            match registry::invoke_event(&self.function, &self.deps, event).await {
+            match registry::invoke_event(&self.function, &self.functions, event).await {
                 Some(Ok(_)) => {
                     self.sqs
                         .delete_message()

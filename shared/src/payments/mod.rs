@@ -82,11 +82,19 @@ impl Provider {
         }
     }
 
-    fn secret(self, config: &Config) -> &[u8] {
-        match self {
-            Provider::Sandbox => config.sandbox_webhook_secret.expose().as_bytes(),
-            Provider::Stripe => config.stripe_webhook_secret.expose().as_bytes(),
-        }
+    /// The provider's webhook signing key (`PaymentKeys`), or a 500 where it is not loaded: an
+    /// empty key would verify a signature anyone can compute.
+    fn secret(self, config: &Config) -> Result<&[u8], ApiError> {
+        let key = match self {
+            Provider::Sandbox => config.sandbox_webhook_secret.as_ref(),
+            Provider::Stripe => config.stripe_webhook_secret.as_ref(),
+        };
+        key.map(|k| k.expose().as_bytes()).ok_or_else(|| {
+            ApiError::Internal(format!(
+                "the {} webhook key is not loaded in this function (PaymentKeys)",
+                self.name()
+            ))
+        })
     }
 
     /// Verifies the signature over the raw body, then parses the provider's event.
@@ -97,7 +105,7 @@ impl Provider {
         body: &[u8],
         now: i64,
     ) -> Result<PaymentMessage, ApiError> {
-        signature::verify(self.secret(config), signature, body, now).map_err(|e| {
+        signature::verify(self.secret(config)?, signature, body, now).map_err(|e| {
             let reason = match e {
                 SignatureError::Missing => "missing",
                 SignatureError::Malformed => "malformed",
@@ -217,11 +225,7 @@ pub fn sandbox_webhook(
     now: i64,
 ) -> Result<(String, String), ApiError> {
     let body = serde_json::to_string(event).map_err(ApiError::internal)?;
-    let header = signature::sign(
-        config.sandbox_webhook_secret.expose().as_bytes(),
-        now,
-        body.as_bytes(),
-    );
+    let header = signature::sign(Provider::Sandbox.secret(config)?, now, body.as_bytes());
     Ok((header, body))
 }
 

@@ -2,7 +2,7 @@
 //! created in one TransactWriteItems with its seat holds.
 
 use super::{
-    keys, n, s,
+    build_err, keys, n, s,
     seats::{failed_seat_ids, hold_seat},
     Item, Page, Store, StoreError, TransactOutcome,
 };
@@ -119,10 +119,6 @@ fn tx_put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem,
         .build()
         .map_err(|e| StoreError::Other(e.to_string()))?;
     Ok(TransactWriteItem::builder().put(put).build())
-}
-
-fn build_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Other(e.to_string())
 }
 
 /// Spreads pending bookings over a few GSI2 partitions, so the sweep never reads one hot partition.

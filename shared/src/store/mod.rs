@@ -206,6 +206,11 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
+/// An SDK builder's error (a required field left unset): a bug of ours, never the caller's.
+pub(crate) fn build_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(e.to_string())
+}
+
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }

@@ -4,6 +4,7 @@
 
 use super::{
     bookings::{idempotency_put, IdempotencyRecord},
+    build_err,
     catalog::{HELD, SOLD},
     keys, n, s,
     seats::{failed_seat_ids, sell_seat},
@@ -19,10 +20,6 @@ use aws_sdk_dynamodb::types::{
 use serde::Serialize;
 
 const MARKER_TTL_SECONDS: i64 = 30 * 24 * 3600;
-
-fn build_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Other(e.to_string())
-}
 
 pub fn av<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(v).map_err(StoreError::from)

@@ -1,6 +1,6 @@
-use super::{keys, Store, StoreError, TransactOutcome};
+use super::{build_err, keys, s, Store, StoreError, TransactOutcome};
 use crate::domain::user::{Role, User};
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 /// Both the email item and the profile item have this shape; only the email item carries the hash.
@@ -71,6 +71,46 @@ impl Store {
         {
             TransactOutcome::Committed { .. } => Ok(CreateUser::Created),
             TransactOutcome::ConditionFailed { .. } => Ok(CreateUser::EmailTaken),
+        }
+    }
+
+    /// Brings a stored account's role, name and password hash in line with `user` (the email
+    /// item holds the hash and the role login reads; the profile item the role and name), in one
+    /// transaction. Both items must exist.
+    pub async fn update_account(&self, user: &User) -> Result<(), StoreError> {
+        let role: aws_sdk_dynamodb::types::AttributeValue =
+            serde_dynamo::to_attribute_value(user.role)?;
+        let update =
+            |pk: String, sk: &str, with_hash: bool| -> Result<TransactWriteItem, StoreError> {
+                let mut u = Update::builder()
+                    .table_name(self.table())
+                    .key(keys::PK, s(pk))
+                    .key(keys::SK, s(sk.to_owned()))
+                    .condition_expression("attribute_exists(pk) AND user_id = :u")
+                    .expression_attribute_names("#role", "role")
+                    .expression_attribute_names("#name", "name")
+                    .expression_attribute_values(":u", s(user.user_id.clone()))
+                    .expression_attribute_values(":r", role.clone())
+                    .expression_attribute_values(":n", s(user.name.clone()));
+                u = if with_hash {
+                    u.update_expression("SET #role = :r, #name = :n, password_hash = :h")
+                        .expression_attribute_values(":h", s(user.password_hash.clone()))
+                } else {
+                    u.update_expression("SET #role = :r, #name = :n")
+                };
+                Ok(TransactWriteItem::builder()
+                    .update(u.build().map_err(build_err)?)
+                    .build())
+            };
+        let items = vec![
+            update(keys::email_pk(&user.email), keys::EMAIL_SK, true)?,
+            update(keys::user_pk(&user.user_id), keys::USER_SK, false)?,
+        ];
+        match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => Ok(()),
+            TransactOutcome::ConditionFailed { .. } => Err(StoreError::Other(
+                "the account changed while it was updated".into(),
+            )),
         }
     }
 

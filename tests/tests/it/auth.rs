@@ -1,8 +1,9 @@
 //! Registration, login, roles and tokens through the real handlers and DynamoDB Local.
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use boxoffice::{auth::hash_password, domain::user::Role};
-use boxoffice_tests::{logs, stack, stack_with};
+use boxoffice::{auth::hash_password, domain::user::Role, secrets::SecretSet};
+use boxoffice_local::gateway::Gateway;
+use boxoffice_tests::{call_on, logs, stack, stack_with};
 use futures::future::join_all;
 use serde_json::json;
 
@@ -177,7 +178,10 @@ async fn bad_tokens_are_401() {
     )
     .expect("token");
     let mut other = jwt.clone();
-    other.secret = boxoffice::config::Secret::new("an-attackers-secret-an-attackers-secret");
+    other.keys = Some(boxoffice::config::JwtKeys {
+        current: boxoffice::config::Secret::new("an-attackers-secret-an-attackers-secret"),
+        previous: None,
+    });
     let forged =
         boxoffice::auth::issue_token(&other, &user_id, "a@b.co", Role::Admin, now).expect("token");
     let mut aud = jwt.clone();
@@ -313,4 +317,201 @@ async fn configured_admins_can_log_in_and_manage_cities() {
         .send()
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
+}
+
+fn admins(entries: &[(&str, &str)]) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|(email, password)| {
+            json!({"email": email, "name": "Root", "passwordHash": hash_password(password).expect("hash")})
+        })
+        .collect();
+    json!({ "adminAccounts": serde_json::Value::Array(list).to_string() })
+}
+
+async fn login_on(gw: &Gateway, email: &str, password: &str) -> boxoffice_tests::Reply {
+    call_on(gw, "POST", "/api/v1/auth/login")
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+}
+
+/// A configured admin's address is reserved from the start: no one can register it (or be made a
+/// partner with it) before the admin's first login.
+#[tokio::test]
+async fn a_configured_admins_email_cannot_be_registered_before_the_first_login() {
+    let accounts = admins(&[("root@example.com", "admin-password-123")])["adminAccounts"]
+        .as_str()
+        .expect("string")
+        .to_owned();
+    let s = stack_with(&[("ADMIN_ACCOUNTS", &accounts)]).await;
+    let steal = s
+        .call("POST", "/api/v1/auth/register")
+        .json(
+            &json!({"email": "Root@Example.COM", "password": "correct-horse-1", "name": "Mallory"}),
+        )
+        .send()
+        .await;
+    assert_eq!(
+        (steal.status, steal.code()),
+        (409, "EMAIL_TAKEN"),
+        "{}",
+        steal.text
+    );
+    let (_, other_admin) = s.user(Role::Admin).await;
+    let partner = s
+        .call("POST", "/api/v1/admin/partners")
+        .token(&other_admin)
+        .json(&json!({"email": "root@example.com", "password": "correct-horse-1", "name": "M", "company": "C"}))
+        .send()
+        .await;
+    assert_eq!(
+        (partner.status, partner.code()),
+        (409, "EMAIL_TAKEN"),
+        "{}",
+        partner.text
+    );
+    // The admin's own first login still works, and is an admin.
+    let login = login_on(&s.gateway, "root@example.com", "admin-password-123").await;
+    assert_eq!(
+        (login.status, login.body["user"]["role"].as_str()),
+        (200, Some("ADMIN")),
+        "{}",
+        login.text
+    );
+}
+
+/// Configuration is authoritative at every login, and a changed secret reaches new containers
+/// without a redeploy: a new password hash takes effect, an admin removed from the list logs in
+/// as a customer, and an account registered before its email was configured becomes the admin.
+#[tokio::test]
+async fn admin_configuration_is_authoritative_at_every_login() {
+    let s = stack().await;
+    // Registered as a customer before anyone configured the address.
+    let early = s
+        .call("POST", "/api/v1/auth/register")
+        .json(
+            &json!({"email": "ops@example.com", "password": "customer-password-1", "name": "Ops"}),
+        )
+        .send()
+        .await;
+    assert_eq!(early.status, 201, "{}", early.text);
+
+    s.put_secret(
+        SecretSet::AdminAccounts,
+        &admins(&[
+            ("root@example.com", "first-password-1"),
+            ("ops@example.com", "ops-password-12"),
+        ]),
+    )
+    .await;
+    let gw = s.fresh_gateway();
+    let root = login_on(&gw, "root@example.com", "first-password-1").await;
+    assert_eq!(
+        (root.status, root.body["user"]["role"].as_str()),
+        (200, Some("ADMIN")),
+        "{}",
+        root.text
+    );
+    let ops = login_on(&gw, "ops@example.com", "ops-password-12").await;
+    assert_eq!(
+        (ops.status, ops.body["user"]["role"].as_str()),
+        (200, Some("ADMIN")),
+        "{}",
+        ops.text
+    );
+    assert_eq!(
+        ops.body["user"]["userId"], early.body["userId"],
+        "the same account, promoted"
+    );
+    let old = login_on(&gw, "ops@example.com", "customer-password-1").await;
+    assert_eq!(
+        old.status, 401,
+        "the configured hash replaced the registered one"
+    );
+
+    // Rotated: root's hash changes, ops is removed.
+    s.put_secret(
+        SecretSet::AdminAccounts,
+        &admins(&[("root@example.com", "second-password-2")]),
+    )
+    .await;
+    let warm = login_on(&gw, "root@example.com", "first-password-1").await;
+    assert_eq!(
+        warm.status, 200,
+        "a warm container keeps what it read at its cold start"
+    );
+    let gw = s.fresh_gateway();
+    assert_eq!(
+        login_on(&gw, "root@example.com", "first-password-1")
+            .await
+            .status,
+        401
+    );
+    let root = login_on(&gw, "root@example.com", "second-password-2").await;
+    assert_eq!(
+        (root.status, root.body["user"]["role"].as_str()),
+        (200, Some("ADMIN")),
+        "{}",
+        root.text
+    );
+    let ops = login_on(&gw, "ops@example.com", "ops-password-12").await;
+    assert_eq!(
+        (ops.status, ops.body["user"]["role"].as_str()),
+        (200, Some("CUSTOMER")),
+        "{}",
+        ops.text
+    );
+    let token = ops.body["accessToken"].as_str().expect("token");
+    let city = json!({"name": "Pune", "timeZone": "Asia/Kolkata", "currency": "INR", "convenienceFeePerTicket": 2500, "taxPercent": 18});
+    let put = call_on(&gw, "PUT", "/api/v1/admin/cities/pune")
+        .token(token)
+        .json(&city)
+        .send()
+        .await;
+    assert_eq!(put.status, 403, "{}", put.text);
+}
+
+/// A function whose secret is weak (or missing) does not start: a clear log line naming the key,
+/// never its value, and the contract's generic 500, never a token signed with a weak key.
+#[tokio::test]
+async fn a_function_with_a_weak_secret_refuses_to_start() {
+    let s = stack().await;
+    let weak = "too-short-key";
+    s.put_secret(SecretSet::JwtKeys, &json!({ "jwtSecret": weak }))
+        .await;
+    let (captured, _guard) = logs::capture();
+    let gw = s.fresh_gateway();
+    let r = call_on(&gw, "GET", "/api/v1/me/bookings")
+        .token("x")
+        .send()
+        .await;
+    assert_eq!((r.status, r.code()), (500, "INTERNAL_ERROR"), "{}", r.text);
+    assert!(
+        !r.text.contains("jwtSecret") && !r.text.contains(weak),
+        "{}",
+        r.text
+    );
+    let logged = captured.text();
+    assert!(
+        logged.contains("configuration refused") && logged.contains("jwtSecret"),
+        "{logged}"
+    );
+    assert!(
+        !logged.contains(weak),
+        "the value leaked into the log: {logged}"
+    );
+    // Functions that do not read the JWT keys are unaffected.
+    assert_eq!(
+        call_on(&gw, "GET", "/api/v1/cities").send().await.status,
+        200
+    );
+
+    s.put_secret(SecretSet::JwtKeys, &json!({})).await;
+    let gw = s.fresh_gateway();
+    let r = call_on(&gw, "GET", "/api/v1/me/bookings")
+        .token("x")
+        .send()
+        .await;
+    assert_eq!(r.status, 500, "a missing key refuses too: {}", r.text);
 }

@@ -315,13 +315,7 @@ async fn world(s: &TestStack) -> World {
         ids,
         tokens: vec![customer, f.partner.clone(), f.admin.clone()],
         samples,
-        webhook_secret: s
-            .deps()
-            .config
-            .sandbox_webhook_secret
-            .expose()
-            .as_bytes()
-            .to_vec(),
+        webhook_secret: s.sandbox_webhook_key().to_vec(),
         now: s.deps().clock.now_epoch(),
     }
 }

@@ -3,8 +3,11 @@
 mod auth;
 mod bookings;
 mod catalog;
+mod cfn;
+mod deploy;
 mod errors;
 mod hardening;
+mod iam_conformance;
 mod openapi;
 mod payments;
 mod scheduled;

@@ -127,6 +127,7 @@ async fn the_full_flow_confirms_with_a_ticket_and_sells_the_seats() {
             "POST",
             &format!("/api/v1/sandbox/payments/{}/complete", b.intent),
         )
+        .token(&b.token)
         .json(&json!({"outcome": "succeeded"}))
         .send()
         .await;
@@ -409,11 +410,7 @@ async fn bad_signatures_are_refused_and_never_queued() {
     let (sig, body) = webhook(&s, &b, "payment.succeeded", "evt_sig", b.total);
     let now = s.deps().clock.now_epoch();
     let wrong_secret = sign(b"not-the-secret", now, body.as_bytes());
-    let stale = sign(
-        s.deps().config.sandbox_webhook_secret.expose().as_bytes(),
-        now - 301,
-        body.as_bytes(),
-    );
+    let stale = sign(s.sandbox_webhook_key(), now - 301, body.as_bytes());
     let altered = body.replace(&b.total.to_string(), "1");
     for (what, header, payload) in [
         ("wrong secret", Some(wrong_secret.as_str()), body.as_str()),
@@ -747,4 +744,52 @@ async fn an_sqs_failure_on_the_webhook_is_a_5xx_so_the_provider_retries_and_noth
     assert_eq!(s.queue_depth("PaymentsQueue").await, 1);
     let _triggers = s.start_triggers();
     wait_status(&s, &b, "CONFIRMED").await;
+}
+
+/// The sandbox lets its caller decide a payment's outcome, so only the booking's owner may: no
+/// token is 401, another customer's is 403, and neither queues anything.
+#[tokio::test]
+async fn only_the_bookings_owner_can_complete_a_sandbox_payment() {
+    let s = stack().await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[5]).await;
+    let path = format!("/api/v1/sandbox/payments/{}/complete", b.intent);
+    let anonymous = s
+        .call("POST", &path)
+        .json(&json!({"outcome": "failed"}))
+        .send()
+        .await;
+    assert_eq!(
+        (anonymous.status, anonymous.code()),
+        (401, "UNAUTHORIZED"),
+        "{}",
+        anonymous.text
+    );
+    let (_, stranger) = s.user(Role::Customer).await;
+    let other = s
+        .call("POST", &path)
+        .token(&stranger)
+        .json(&json!({"outcome": "failed"}))
+        .send()
+        .await;
+    assert_eq!(
+        (other.status, other.code()),
+        (403, "FORBIDDEN"),
+        "{}",
+        other.text
+    );
+    assert_eq!(
+        s.queue_depth("PaymentsQueue").await,
+        0,
+        "nothing was delivered"
+    );
+    let owner = s
+        .call("POST", &path)
+        .token(&b.token)
+        .json(&json!({"outcome": "failed"}))
+        .send()
+        .await;
+    assert_eq!(owner.status, 200, "{}", owner.text);
+    assert_eq!(s.queue_depth("PaymentsQueue").await, 1);
 }
