@@ -40,7 +40,7 @@ pub fn run_http(handler: HttpHandler) -> Result<(), Error> {
 }
 
 /// An SQS-triggered function: the handler returns an `SqsBatchResponse`, so only the failed
-/// messages are retried (and, after three receives, dead-lettered).
+/// messages are retried (and, after the queue's maxReceiveCount receives, dead-lettered).
 pub fn run_sqs(handler: SqsHandler) -> Result<(), Error> {
     block_on(async {
         let deps = Deps::from_env().await?;
