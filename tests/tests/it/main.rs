@@ -7,5 +7,6 @@ mod errors;
 mod hardening;
 mod openapi;
 mod payments;
+mod redrive;
 mod scheduled;
 mod wiring;
