@@ -42,7 +42,7 @@ pub fn run_http(handler: HttpHandler, secrets: &[SecretSet]) -> Result<(), Error
 }
 
 /// An SQS-triggered function: the handler returns an `SqsBatchResponse`, so only the failed
-/// messages are retried (and, after three receives, dead-lettered).
+/// messages are retried (and, after the queue's maxReceiveCount receives, dead-lettered).
 pub fn run_sqs(handler: SqsHandler, secrets: &[SecretSet]) -> Result<(), Error> {
     block_on(async {
         let deps = Deps::from_env(secrets).await?;

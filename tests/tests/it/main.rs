@@ -10,5 +10,6 @@ mod hardening;
 mod iam_conformance;
 mod openapi;
 mod payments;
+mod redrive;
 mod scheduled;
 mod wiring;

@@ -519,7 +519,7 @@ async fn a_batch_reports_exactly_its_bad_messages_and_confirm_costs_two_calls() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_malformed_message_reaches_the_dead_letter_queue_after_three_receives() {
+async fn a_malformed_message_reaches_the_dead_letter_queue_after_max_receive_count_receives() {
     let s = stack().await;
     let triggers = s.start_triggers();
     s.sqs()

@@ -126,6 +126,77 @@ fn the_table_matches_the_data_model() {
     assert_eq!(t.ttl_attribute.as_deref(), Some("expires_at"));
 }
 
+/// template.yaml as plain YAML (tags such as `!Ref` kept), for the checks the model does not cover.
+fn raw_template() -> serde_yaml::Value {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("readable");
+    serde_yaml::from_str(&text).expect("template.yaml parses")
+}
+
+/// `!Tag value` → (tag, value).
+fn tagged(v: &serde_yaml::Value) -> Option<(String, &str)> {
+    match v {
+        serde_yaml::Value::Tagged(t) => Some((t.tag.to_string(), t.value.as_str()?)),
+        _ => None,
+    }
+}
+
+#[test]
+fn every_function_has_a_log_group_with_the_retention_parameter() {
+    let doc = raw_template();
+    let resources = &doc["Resources"];
+    let template = boxoffice_local::load_template().expect("template.yaml parses");
+    for f in &template.functions {
+        let id = format!("{}LogGroup", f.logical_id);
+        let group = &resources[id.as_str()];
+        assert_eq!(
+            group["Type"].as_str(),
+            Some("AWS::Logs::LogGroup"),
+            "{id}: every function needs one (see the operations section of template.yaml)"
+        );
+        assert_eq!(
+            tagged(&group["Properties"]["LogGroupName"]),
+            Some((
+                "!Sub".into(),
+                format!("/aws/lambda/${{{}}}", f.logical_id).as_str()
+            )),
+            "{id}: LogGroupName"
+        );
+        assert_eq!(
+            tagged(&group["Properties"]["RetentionInDays"]),
+            Some(("!Ref".into(), "LogRetentionDays")),
+            "{id}: RetentionInDays"
+        );
+        assert_eq!(
+            group["Condition"].as_str(),
+            resources[f.logical_id.as_str()]["Condition"].as_str(),
+            "{id}: the function's Condition"
+        );
+    }
+}
+
+#[test]
+fn every_alarm_notifies_the_alarm_topic() {
+    let doc = raw_template();
+    let resources = doc["Resources"].as_mapping().expect("Resources");
+    let mut alarms = 0;
+    for (id, r) in resources {
+        if r["Type"].as_str() != Some("AWS::CloudWatch::Alarm") {
+            continue;
+        }
+        alarms += 1;
+        let actions = r["Properties"]["AlarmActions"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id:?}: no AlarmActions"));
+        assert!(
+            actions
+                .iter()
+                .any(|a| tagged(a) == Some(("!Ref".into(), "AlarmTopic"))),
+            "{id:?}: AlarmActions must include !Ref AlarmTopic"
+        );
+    }
+    assert!(alarms > 0, "no alarms in template.yaml");
+}
+
 fn pascal(name: &str) -> String {
     name.split('-')
         .map(|w| {
