@@ -5,7 +5,7 @@
 //! (`/response` or `/error`), and peak RSS (VmHWM) once the function is idle again.
 //! The same for a hello-world `lambda_runtime` binary (bench/hello): the floor to compare with.
 
-use crate::util::{env_or, BoxError};
+use crate::util::BoxError;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
@@ -304,6 +304,10 @@ pub struct ColdStarts {
     pub arm64_dir: Option<PathBuf>,
 }
 
+fn samples(events: &Path, function: &str) -> Vec<Bytes> {
+    event_for(events, function).into_iter().collect()
+}
+
 /// The event a function is started with: events/<name>.json, else the first events/<name>-*.json.
 fn event_for(events: &Path, function: &str) -> Option<Bytes> {
     let exact = events.join(format!("{function}.json"));
@@ -323,10 +327,11 @@ fn event_for(events: &Path, function: &str) -> Option<Bytes> {
     std::fs::read(names.first()?).ok().map(Bytes::from)
 }
 
+/// Run `i` gets `events[i % len]` (a request that succeeds once gets one of its own per run).
 async fn measure_one(
     binary: &Path,
     function: &str,
-    event: Option<Bytes>,
+    events: Vec<Bytes>,
     env: &[(String, String)],
     runs: usize,
 ) -> Result<Cold, BoxError> {
@@ -345,13 +350,13 @@ async fn measure_one(
         cold.outcome = format!("not built ({})", binary.display());
         return Ok(cold);
     }
-    let Some(event) = event else {
-        cold.outcome = "no event in events/".into();
+    if events.is_empty() {
+        cold.outcome = "no event".into();
         return Ok(cold);
-    };
+    }
     let (mut inits, mut answers, mut outcomes) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let run = run_once(binary, function, &event, env).await?;
+    for i in 0..runs {
+        let run = run_once(binary, function, &events[i % events.len()], env).await?;
         inits.extend(run.init_ms);
         answers.extend(run.answer_ms);
         cold.rss_kib = cold.rss_kib.max(run.rss_kib);
@@ -366,23 +371,25 @@ async fn measure_one(
 }
 
 /// `env`: the function configuration (the local stack's), added to this process's environment
-/// (endpoints, region, credentials).
+/// (endpoints, region, credentials); `events`: each function's successful requests
+/// (`coldevents`), events/ samples for any function without.
 pub async fn measure(
     functions: &[String],
     logical_ids: &HashMap<String, String>,
     env: &[(String, String)],
+    events: &crate::coldevents::Events,
+    runs: usize,
 ) -> Result<ColdStarts, BoxError> {
-    let runs: usize = env_or("COLD_RUNS", 5).max(1);
     let bin_dir = std::env::current_exe()?
         .parent()
         .ok_or("no binary folder")?
         .to_path_buf();
     let root = boxoffice_local::repo_root();
-    let events = root.join("events");
+    let samples_dir = root.join("events");
     let hello = measure_one(
         &bin_dir.join(HELLO),
         HELLO,
-        Some(Bytes::from_static(br#"{"hello":"world"}"#)),
+        vec![Bytes::from_static(br#"{"hello":"world"}"#)],
         env,
         runs,
     )
@@ -391,7 +398,13 @@ pub async fn measure(
     let arm64_dir = sam.is_dir().then_some(sam);
     let mut out = Vec::new();
     for f in functions {
-        let mut cold = measure_one(&bin_dir.join(f), f, event_for(&events, f), env, runs).await?;
+        let own = events.get(f).cloned().unwrap_or_default();
+        let own = if own.is_empty() {
+            samples(&samples_dir, f)
+        } else {
+            own
+        };
+        let mut cold = measure_one(&bin_dir.join(f), f, own, env, runs).await?;
         if let (Some(dir), Some(id)) = (&arm64_dir, logical_ids.get(f)) {
             let bootstrap = dir.join(id).join("bootstrap");
             cold.arm64_bytes = std::fs::metadata(&bootstrap).ok().map(|m| m.len());
@@ -399,7 +412,7 @@ pub async fn measure(
         }
         out.push(cold);
     }
-    let variants = measure_profile_variants(&root, functions, &events, env, runs).await?;
+    let variants = measure_profile_variants(&root, functions, &samples_dir, env, runs).await?;
     Ok(ColdStarts {
         runs,
         hello,
@@ -435,8 +448,7 @@ async fn measure_profile_variants(
         else {
             continue;
         };
-        let mut cold =
-            measure_one(&binary, function, event_for(events, function), env, runs).await?;
+        let mut cold = measure_one(&binary, function, samples(events, function), env, runs).await?;
         cold.function = name.to_owned();
         out.push(cold);
     }

@@ -87,6 +87,8 @@ struct UserStats {
     first_error: Option<String>,
     /// (show, booking, seats) of every booking seen CONFIRMED.
     confirmed: Vec<(String, String, Vec<String>)>,
+    /// (show, booking, seats) of every hold won, whatever the client saw afterwards.
+    held: Vec<(String, String, Vec<String>)>,
 }
 
 impl UserStats {
@@ -127,8 +129,15 @@ pub struct Flow {
     pub confirmed_seats: usize,
     /// Seats in two confirmed bookings (an oversell).
     pub double_sold: usize,
-    /// Confirmed seats whose item is not SOLD to that booking.
+    /// Seats of CONFIRMED bookings (every booking the flow held, read back once the queues
+    /// stopped, the client's view aside) whose item is not SOLD to that booking.
     pub mismatched: usize,
+    /// Bookings the table shows CONFIRMED that their client never saw confirmed (its deadline).
+    pub confirmed_unseen: usize,
+    /// SOLD seat items whose booking is not CONFIRMED.
+    pub sold_unconfirmed: usize,
+    /// Every hold won: (show, booking, seats), for `check`.
+    pub held: Vec<(String, String, Vec<String>)>,
 }
 
 impl Flow {
@@ -188,8 +197,12 @@ impl Flow {
             self.conflicts
         ));
         s.push_str(&format!(
-            "| oversell check: confirmed seats / in two bookings / item not SOLD to its booking | {} / {} / {} |\n",
-            self.confirmed_seats, self.double_sold, self.mismatched
+            "| oversell check, client's view: confirmed seats / in two bookings | {} / {} |\n",
+            self.confirmed_seats, self.double_sold
+        ));
+        s.push_str(&format!(
+            "| oversell check, the table once the queues stopped (all {} holds won): CONFIRMED bookings' seats not SOLD to them / SOLD items of a booking not CONFIRMED / confirmed but never seen so by the client | {} / {} / {} |\n",
+            self.held.len(), self.mismatched, self.sold_unconfirmed, self.confirmed_unseen
         ));
         s.push_str(&format!(
             "| confirmations past the {} s deadline | {} |\n",
@@ -266,6 +279,9 @@ pub async fn run(gw: &Gateway, cat: &FlowCatalog) -> Result<Flow, BoxError> {
         confirmed_seats: 0,
         double_sold: 0,
         mismatched: 0,
+        confirmed_unseen: 0,
+        sold_unconfirmed: 0,
+        held: Vec::new(),
     };
     let mut confirmed = Vec::new();
     for u in per_user {
@@ -284,6 +300,7 @@ pub async fn run(gw: &Gateway, cat: &FlowCatalog) -> Result<Flow, BoxError> {
             flow.first_error = u.first_error;
         }
         confirmed.extend(u.confirmed);
+        flow.held.extend(u.held);
     }
     // The oversell check: every confirmed seat is SOLD to its booking, and to no other.
     let mut owners: HashMap<(String, String), String> = HashMap::new();
@@ -297,24 +314,6 @@ pub async fn run(gw: &Gateway, cat: &FlowCatalog) -> Result<Flow, BoxError> {
                 flow.double_sold += 1;
             }
         }
-    }
-    for show in &cat.shows {
-        let items = deps
-            .store
-            .get_show_collection(show)
-            .await?
-            .ok_or("show vanished")?
-            .seats;
-        let sold: HashMap<&str, &str> = items
-            .iter()
-            .filter(|i| i.is_sold())
-            .map(|i| (i.seat_id.as_str(), i.booking_id.as_str()))
-            .collect();
-        flow.mismatched += owners
-            .iter()
-            .filter(|((s, _), _)| s == show)
-            .filter(|((_, seat), booking)| sold.get(seat.as_str()) != Some(&booking.as_str()))
-            .count();
     }
     for s in &mut steps {
         s.latencies = sorted(std::mem::take(&mut s.latencies));
@@ -432,6 +431,9 @@ async fn one_booking(
             return Ok(true);
         }
         if status == 201 {
+            if let Some(id) = booking["bookingId"].as_str() {
+                st.held.push((show.clone(), id.to_owned(), seats.clone()));
+            }
             held = Some((booking, seats));
             break;
         }
@@ -515,4 +517,57 @@ async fn one_booking(
             }
         }
     }
+}
+
+/// The table's view, read once nothing runs any more: every booking the flow held, whether its
+/// client saw it confirmed or gave up waiting, against every seat item of every flow show. A
+/// CONFIRMED booking's seats are SOLD to it; a SOLD item's booking is CONFIRMED.
+pub async fn check(
+    deps: &boxoffice::Deps,
+    cat: &FlowCatalog,
+    flow: &mut Flow,
+) -> Result<(), BoxError> {
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let statuses: HashMap<String, String> =
+        stream::iter(flow.held.iter().map(|(_, b, _)| b.clone()))
+            .map(|b| async move {
+                let booking = deps
+                    .store
+                    .get_booking(&b)
+                    .await?
+                    .ok_or("a held booking vanished")?;
+                Ok::<_, BoxError>((b, booking.status.as_str().to_owned()))
+            })
+            .buffer_unordered(32)
+            .try_collect()
+            .await?;
+    let mut sold: HashMap<(String, String), String> = HashMap::new();
+    for show in &cat.shows {
+        let items = deps
+            .store
+            .get_show_collection(show)
+            .await?
+            .ok_or("show vanished")?
+            .seats;
+        for i in items.iter().filter(|i| i.is_sold()) {
+            sold.insert((show.clone(), i.seat_id.clone()), i.booking_id.clone());
+        }
+    }
+    flow.sold_unconfirmed = sold
+        .values()
+        .filter(|b| statuses.get(*b).map(String::as_str) != Some("CONFIRMED"))
+        .count();
+    flow.mismatched = 0;
+    for (show, booking, seats) in &flow.held {
+        if statuses.get(booking).map(String::as_str) != Some("CONFIRMED") {
+            continue;
+        }
+        flow.mismatched += seats
+            .iter()
+            .filter(|seat| sold.get(&(show.clone(), (*seat).clone())) != Some(booking))
+            .count();
+    }
+    let confirmed_total = statuses.values().filter(|s| *s == "CONFIRMED").count();
+    flow.confirmed_unseen = confirmed_total.saturating_sub(flow.completed);
+    Ok(())
 }

@@ -20,6 +20,7 @@
 #![recursion_limit = "256"]
 
 mod catalog;
+mod coldevents;
 mod coldstart;
 mod compare;
 mod cpu;
@@ -207,8 +208,9 @@ async fn main() -> Result<(), BoxError> {
         },
     );
     counted.take();
-    let flow = flow::run(&gw, &fc).await?;
+    let mut flow = flow::run(&gw, &fc).await?;
     running.stop().await;
+    flow::check(&stack.deps, &fc, &mut flow).await?;
     let flow_ops = counted.take();
     phases.done("2. booking flow");
 
@@ -224,7 +226,16 @@ async fn main() -> Result<(), BoxError> {
         .iter()
         .map(|f| (f.name.clone(), f.logical_id.clone()))
         .collect();
-    let cold = coldstart::measure(&names, &logical, &function_env(&stack)).await?;
+    let cold_runs: usize = env_or("COLD_RUNS", 5).max(1);
+    let cold_events = coldevents::build(&gw, &cat, cold_runs).await?;
+    let cold = coldstart::measure(
+        &names,
+        &logical,
+        &function_env(&stack),
+        &cold_events,
+        cold_runs,
+    )
+    .await?;
     phases.done("3. cold starts");
 
     let results = report::Results {
@@ -281,9 +292,16 @@ async fn main() -> Result<(), BoxError> {
         "## 3. Cold start ({} runs per binary, median; peak RSS is the worst run)\n\n\
          Each binary is spawned with the stack's configuration and `AWS_LAMBDA_RUNTIME_API` pointing at a Runtime API stub that \
          serves one events/ sample. *init* = spawn → the runtime's first `GET /invocation/next` (Lambda's Init Duration); \
-         *first answer* = spawn → its `/response` (config, SDK clients, the handler's AWS calls against the emulators). \
-         The events' tokens are not signed with this stack's secret, so authenticated endpoints answer 401 after the cold start.\n\n{}",
+         *first answer* = spawn → its `/response` (config, the function's secrets read from Secrets Manager, SDK clients, \
+         the handler's AWS calls against the emulators). Each function answers a request it really serves, made against this \
+         stack (`bench/src/coldevents.rs`: tokens signed with the stack's key, real ids, signed webhooks, a fresh booking, \
+         seat or ticket per run where a request succeeds only once); {} of {} functions answered every run successfully.\n\n{}",
         cold.runs,
+        cold.functions
+            .iter()
+            .filter(|c| coldevents::succeeded(&c.function, &c.outcome))
+            .count(),
+        cold.functions.len(),
         report::cold_table(&cold)
     );
     let _ = writeln!(

@@ -11,7 +11,10 @@ use boxoffice::{auth::issue_token, domain::user::Role, store::seats::SeatWrite, 
 use boxoffice_local::{counter::CallCounter, gateway::Gateway};
 use futures::future::join_all;
 use serde_json::json;
-use std::{collections::HashSet, time::Instant};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Instant,
+};
 
 pub struct Rush {
     pub clients: usize,
@@ -51,7 +54,7 @@ impl Rush {
              | other answers (5xx etc.) | {} ({} 5xx) |\n\
              | latency p50 / p95 / p99 | {} ms |\n\
              | TransactWriteItems sent / requests | {} / {clients} (retries: {}) |\n\
-             | seats sold twice (oversell) | {} |\n\
+             | seats not held by their winner, or held by a loser (oversell; seat items read back) | {} |\n\
              | ceiling: same transactions straight from the SDK | {:.0}/s ({} committed) |\n\
              | API ÷ ceiling (attempts/s) | {:.2} |\n",
             self.wall,
@@ -155,30 +158,41 @@ pub async fn run(
         other: errors,
     } = tally(&results);
 
-    // The oversell check: every seat item belongs to exactly one winning booking.
+    // The oversell check, seat by seat: every seat a winner was promised is held (HELD or SOLD)
+    // by that winner, and no seat item names anyone else (a loser, or a second winner).
     let items = raw
         .store
         .get_show_collection(&show_id)
         .await?
         .ok_or("show vanished")?
         .seats;
-    let winners: Vec<(String, usize)> = results
+    let owner: HashMap<&str, &str> = items
+        .iter()
+        .map(|i| (i.seat_id.as_str(), i.booking_id.as_str()))
+        .collect();
+    let winners: Vec<(String, Vec<String>)> = results
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok().filter(|(s, _)| *s == 201))
         .filter_map(|(_, b)| {
-            Some((
-                b["bookingId"].as_str()?.to_owned(),
-                b["seats"].as_array().map(Vec::len).unwrap_or(0),
-            ))
+            let seats = b["seats"]
+                .as_array()?
+                .iter()
+                .filter_map(|s| s["seatId"].as_str().map(str::to_owned))
+                .collect();
+            Some((b["bookingId"].as_str()?.to_owned(), seats))
         })
         .collect();
     let winner_ids: HashSet<&str> = winners.iter().map(|(id, _)| id.as_str()).collect();
-    let held_by_winners = items
+    let not_theirs = winners
         .iter()
-        .filter(|i| winner_ids.contains(i.booking_id.as_str()))
+        .flat_map(|(id, seats)| seats.iter().map(move |s| (id, s)))
+        .filter(|(id, seat)| owner.get(seat.as_str()) != Some(&id.as_str()))
         .count();
-    let won_seats: usize = winners.iter().map(|(_, n)| n).sum();
-    let oversold = won_seats as i64 - held_by_winners as i64;
+    let strangers = items
+        .iter()
+        .filter(|i| !winner_ids.contains(i.booking_id.as_str()))
+        .count();
+    let oversold = (not_theirs + strangers) as i64;
 
     // The ceiling: the same transaction shape straight from the SDK, same concurrency.
     let raw_show = format!("{show_id}raw");
