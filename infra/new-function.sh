@@ -42,7 +42,9 @@ if [ "$kind" = http ]; then
 use boxoffice::{http::{serve, HttpResult}, Deps};
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler);
+// The secrets it reads at cold start, e.g. [JwtKeys] for a function that checks tokens; the
+// template gives it their ARNs and GetSecretValue on them (iam_conformance checks).
+boxoffice::http_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| handle(deps, req)).await
