@@ -291,7 +291,7 @@ async fn main() -> Result<(), BoxError> {
         md,
         "## 3. Cold start ({} runs per binary, median; peak RSS is the worst run)\n\n\
          Each binary is spawned with the stack's configuration and `AWS_LAMBDA_RUNTIME_API` pointing at a Runtime API stub that \
-         serves one events/ sample. *init* = spawn → the runtime's first `GET /invocation/next` (Lambda's Init Duration); \
+         serves it one request (below). *init* = spawn → the runtime's first `GET /invocation/next` (Lambda's Init Duration); \
          *first answer* = spawn → its `/response` (config, the function's secrets read from Secrets Manager, SDK clients, \
          the handler's AWS calls against the emulators). Each function answers a request it really serves, made against this \
          stack (`bench/src/coldevents.rs`: tokens signed with the stack's key, real ids, signed webhooks, a fresh booking, \
