@@ -363,9 +363,12 @@ async fn two_thousand_concurrent_holds_meeting_transaction_conflicts_never_share
         2000 + conflicts - n503,
         "one more attempt per conflict"
     );
+    // The documented budget, written out (not read from the store): a hold gives up with a 503
+    // only after its 4th conflicting attempt, so each 503 accounts for 4 of the conflicts.
+    const ATTEMPTS: usize = 4;
     assert!(
-        conflicts >= n503 * TRANSACTION_ATTEMPTS as usize,
-        "a 503 only after {TRANSACTION_ATTEMPTS} conflicts: {n503} of them, {conflicts} conflicts"
+        conflicts >= n503 * ATTEMPTS,
+        "a 503 only after {ATTEMPTS} conflicts: {n503} of them, {conflicts} conflicts"
     );
     assert!(replies.iter().any(|(r, _)| r.status == 201));
 
