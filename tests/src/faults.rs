@@ -1,7 +1,8 @@
 //! SDK-level failure injection (the only kind of mock used): an HTTP client in front of the
 //! emulators that, for requests of one operation (or any) whose body mentions a chosen string,
-//! answers a genuine `ThrottlingException` without sending it, never answers, sends it but loses
-//! the response, or fails to connect. Everything else passes through to the real emulator.
+//! answers a genuine `ThrottlingException` or a `TransactionCanceledException` for a
+//! `TransactionConflict` without sending it, never answers, sends it but loses the response, or
+//! fails to connect. Everything else passes through to the real emulator.
 
 use aws_smithy_runtime_api::{
     client::{
@@ -32,6 +33,43 @@ pub enum Fault {
     LoseFirstResponse,
     /// The connection fails: the request is not sent.
     Unreachable,
+    /// A `TransactWriteItems` cancelled for a `TransactionConflict` (another transaction was
+    /// writing one of its items at that moment), as DynamoDB answers it: HTTP 400, a
+    /// `TransactionCanceledException` with one cancellation reason per item, `TransactionConflict`
+    /// for the conflicting item (the first seat item, else the first item) and `None` for the others.
+    /// The request is not sent: a cancelled transaction writes nothing. Local DynamoDB runs
+    /// transactions one at a time and never answers this itself.
+    TransactionConflict(Conflicts),
+}
+
+/// Which matching requests a `Fault::TransactionConflict` cancels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflicts {
+    /// The first `n` matching requests conflict; every later one passes through.
+    First(usize),
+    /// Each matching request conflicts with probability `per_mille`/1000, decided by a generator
+    /// seeded with `seed` and the request's position among the matching ones: the same sequence
+    /// of decisions on every run.
+    Rate { per_mille: u64, seed: u64 },
+}
+
+impl Conflicts {
+    /// Whether the `i`-th matching request (from 0) conflicts.
+    pub fn conflicts(self, i: usize) -> bool {
+        match self {
+            Conflicts::First(n) => i < n,
+            Conflicts::Rate { per_mille, seed } => {
+                splitmix64(seed ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407)) % 1000 < per_mille
+            }
+        }
+    }
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 #[derive(Debug, Clone)]
@@ -42,8 +80,11 @@ pub struct FaultWhen {
     pub marker: String,
     /// Only this operation (the `X-Amz-Target` suffix, e.g. `TransactWriteItems`); `None` for all.
     pub operation: Option<String>,
-    /// How many requests the fault hit so far.
+    /// How many requests matched so far (the operation and the marker), faulted or not.
     pub hits: Arc<AtomicUsize>,
+    /// How many of them the fault actually changed (for `TransactionConflict`: the cancellations
+    /// answered; the other faults change every hit they do not pass through).
+    pub injected: Arc<AtomicUsize>,
 }
 
 impl FaultWhen {
@@ -59,6 +100,7 @@ impl FaultWhen {
             marker: marker.to_owned(),
             operation: operation.map(str::to_owned),
             hits: Arc::default(),
+            injected: Arc::default(),
         }
     }
 }
@@ -99,14 +141,31 @@ impl HttpConnector for FaultConnector {
             return self.inner.call(request);
         }
         let earlier_hits = self.when.hits.fetch_add(1, Ordering::SeqCst);
+        let injected = || self.when.injected.fetch_add(1, Ordering::SeqCst);
         match self.when.fault {
-            Fault::Throttle => HttpConnectorFuture::ready(Ok(throttled())),
-            Fault::Hang => HttpConnectorFuture::new(std::future::pending()),
-            Fault::Unreachable => HttpConnectorFuture::ready(Err(ConnectorError::io(
-                "connection refused (injected)".into(),
-            ))),
+            Fault::TransactionConflict(which) if which.conflicts(earlier_hits) => {
+                injected();
+                let body = request.body().bytes().unwrap_or_default();
+                HttpConnectorFuture::ready(Ok(transaction_conflict(body)))
+            }
+            Fault::TransactionConflict(_) => self.inner.call(request),
+            Fault::Throttle => {
+                injected();
+                HttpConnectorFuture::ready(Ok(throttled()))
+            }
+            Fault::Hang => {
+                injected();
+                HttpConnectorFuture::new(std::future::pending())
+            }
+            Fault::Unreachable => {
+                injected();
+                HttpConnectorFuture::ready(Err(ConnectorError::io(
+                    "connection refused (injected)".into(),
+                )))
+            }
             Fault::LoseFirstResponse if earlier_hits > 0 => self.inner.call(request),
             Fault::LoseFirstResponse => {
+                injected();
                 let sent = self.inner.call(request);
                 HttpConnectorFuture::new(async move {
                     let _executed = sent.await;
@@ -122,6 +181,49 @@ fn throttled() -> Response<SdkBody> {
     let mut resp = Response::new(
         StatusCode::from(hyper::StatusCode::BAD_REQUEST),
         SdkBody::from(body),
+    );
+    resp.headers_mut()
+        .insert("content-type", "application/x-amz-json-1.0");
+    resp
+}
+
+/// DynamoDB's answer to a `TransactWriteItems` (`body`, its JSON request) that conflicted with
+/// another transaction on one of its items: the wire format of the real service (HTTP 400,
+/// `application/x-amz-json-1.0`, `__type`, `Message`, one `CancellationReasons` entry per item).
+fn transaction_conflict(body: &[u8]) -> Response<SdkBody> {
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let items = request["TransactItems"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let conflicting = items
+        .iter()
+        .position(|i| i.to_string().contains("\"SEAT#"))
+        .unwrap_or(0);
+    let reasons: Vec<serde_json::Value> = (0..items.len().max(1))
+        .map(|i| {
+            if i == conflicting {
+                serde_json::json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})
+            } else {
+                serde_json::json!({"Code": "None"})
+            }
+        })
+        .collect();
+    let codes: Vec<&str> = reasons
+        .iter()
+        .map(|r| r["Code"].as_str().unwrap_or("None"))
+        .collect();
+    let answer = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": format!(
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [{}]",
+            codes.join(", ")
+        ),
+        "CancellationReasons": reasons,
+    });
+    let mut resp = Response::new(
+        StatusCode::from(hyper::StatusCode::BAD_REQUEST),
+        SdkBody::from(answer.to_string()),
     );
     resp.headers_mut()
         .insert("content-type", "application/x-amz-json-1.0");

@@ -112,21 +112,20 @@ impl TestStack {
     }
 }
 
-/// `days` days from now at `hh:mm` in India (UTC+05:30), as RFC 3339.
-pub fn ist(days: i64, hh: u32, mm: u32) -> String {
-    let date = (chrono::Utc::now()
-        + chrono::Duration::hours(5)
-        + chrono::Duration::minutes(30)
-        + chrono::Duration::days(days))
-    .date_naive();
-    format!("{date}T{hh:02}:{mm:02}:00+05:30")
+/// Today's date in India (UTC+05:30), read from the system clock once per test run: every date
+/// the fixtures compute comes from that one instant, so a test that schedules a show with `ist`
+/// and browses its day with `ist_date` agrees with itself even when it runs across midnight.
+pub fn ist_today() -> chrono::NaiveDate {
+    static TODAY: std::sync::OnceLock<chrono::NaiveDate> = std::sync::OnceLock::new();
+    *TODAY.get_or_init(|| (chrono::Utc::now() + chrono::Duration::minutes(330)).date_naive())
 }
 
+/// `days` days after `ist_today()` at `hh:mm` in India (UTC+05:30), as RFC 3339.
+pub fn ist(days: i64, hh: u32, mm: u32) -> String {
+    format!("{}T{hh:02}:{mm:02}:00+05:30", ist_date(days))
+}
+
+/// `days` days after `ist_today()`, as `YYYY-MM-DD`.
 pub fn ist_date(days: i64) -> String {
-    (chrono::Utc::now()
-        + chrono::Duration::hours(5)
-        + chrono::Duration::minutes(30)
-        + chrono::Duration::days(days))
-    .date_naive()
-    .to_string()
+    (ist_today() + chrono::Duration::days(days)).to_string()
 }

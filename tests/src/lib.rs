@@ -221,6 +221,80 @@ impl TestStack {
         deps
     }
 
+    /// Handler dependencies whose DynamoDB client goes through `fault` but otherwise keeps the
+    /// local stack's configuration (its generous timeouts for a 2,000-request rush queueing at one
+    /// emulator), for concurrency tests under injected faults.
+    pub fn deps_under_load_with_dynamodb_fault(&self, fault: faults::FaultWhen) -> Deps {
+        let conf = aws_sdk_dynamodb::config::Builder::from(&self.stack.sdk)
+            .http_client(fault)
+            .build();
+        let mut deps = self.deps().clone();
+        deps.store = boxoffice::store::Store::new(
+            aws_sdk_dynamodb::Client::from_conf(conf),
+            deps.store.table(),
+        );
+        deps.caches = Default::default();
+        deps
+    }
+
+    /// One item of the stack's table by key (a consistent read), as stored; `None` when absent.
+    pub async fn item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue as A;
+        self.deps()
+            .store
+            .client()
+            .get_item()
+            .table_name(self.deps().store.table())
+            .key("pk", A::S(pk.to_owned()))
+            .key("sk", A::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("reading {pk}/{sk}: {e}"))
+            .item
+    }
+
+    /// Every item of the stack's table (its own, per test), keyed by `pk`/`sk`, each as a sorted
+    /// map of its attributes: a snapshot to compare before and after a request that must write nothing.
+    pub async fn table_items(&self) -> TableItems {
+        let mut all = std::collections::BTreeMap::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .deps()
+                .store
+                .client()
+                .scan()
+                .table_name(self.deps().store.table())
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("scanning the table: {e}"));
+            for item in out.items.unwrap_or_default() {
+                let key = |k: &str| {
+                    item.get(k)
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                };
+                let attrs = item
+                    .iter()
+                    .map(|(k, v)| (k.clone(), canonical(v)))
+                    .collect();
+                all.insert((key("pk"), key("sk")), attrs);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return all,
+            }
+        }
+    }
+
     /// Handler dependencies whose SQS client goes through `fault` (production timeouts).
     pub fn deps_with_sqs_fault(&self, fault: faults::FaultWhen) -> Deps {
         let conf = aws_sdk_sqs::config::Builder::from(&self.stack.sdk)
@@ -348,6 +422,58 @@ impl TestStack {
             self.deps().clock.now_epoch(),
         )
         .unwrap_or_else(|e| panic!("issuing a token: {e}"))
+    }
+}
+
+/// A table snapshot (`TestStack::table_items`).
+pub type TableItems =
+    std::collections::BTreeMap<(String, String), std::collections::BTreeMap<String, String>>;
+
+/// What changed between two snapshots of a table: one line per item added, removed or changed
+/// (with the attributes that differ); empty when nothing was written.
+pub fn table_changes(before: &TableItems, after: &TableItems) -> Vec<String> {
+    let mut changes = Vec::new();
+    for (key, item) in after {
+        match before.get(key) {
+            None => changes.push(format!("added {key:?}: {item:?}")),
+            Some(old) if old != item => {
+                let differ: Vec<String> = item
+                    .iter()
+                    .filter(|(k, v)| old.get(*k) != Some(v))
+                    .map(|(k, v)| format!("{k} = {v} (was {:?})", old.get(k)))
+                    .chain(
+                        old.keys()
+                            .filter(|k| !item.contains_key(*k))
+                            .map(|k| format!("{k} removed")),
+                    )
+                    .collect();
+                changes.push(format!("changed {key:?}: {}", differ.join(", ")));
+            }
+            Some(_) => {}
+        }
+    }
+    for key in before.keys().filter(|k| !after.contains_key(*k)) {
+        changes.push(format!("removed {key:?}"));
+    }
+    changes
+}
+
+/// An attribute value written out with its maps' keys in order, so equal values print alike.
+fn canonical(v: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match v {
+        A::M(m) => {
+            let sorted: std::collections::BTreeMap<&String, String> =
+                m.iter().map(|(k, v)| (k, canonical(v))).collect();
+            format!("M{sorted:?}")
+        }
+        A::L(l) => format!("L{:?}", l.iter().map(canonical).collect::<Vec<_>>()),
+        A::Ss(s) | A::Ns(s) => {
+            let mut s = s.clone();
+            s.sort_unstable();
+            format!("{s:?}")
+        }
+        other => format!("{other:?}"),
     }
 }
 

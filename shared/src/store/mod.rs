@@ -98,7 +98,9 @@ pub enum TransactOutcome {
     },
 }
 
-const TRANSACTION_ATTEMPTS: u32 = 4;
+/// How many times `Store::transact` sends a transaction that keeps meeting a `TransactionConflict`
+/// before it gives up with `StoreError::Unavailable` (a 503, or a message left for redelivery).
+pub const TRANSACTION_ATTEMPTS: u32 = 4;
 
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -48,10 +48,19 @@ async fn register_login_and_use_the_token() {
 #[tokio::test]
 async fn wrong_password_and_unknown_email_get_the_same_answer() {
     let s = stack().await;
-    s.call("POST", "/api/v1/auth/register")
+    // Bob exists, so "wrong" below is a wrong password, not a second unknown email.
+    let bob = s
+        .call("POST", "/api/v1/auth/register")
         .json(&json!({"email": "bob@example.com", "password": "correct-horse-1", "name": "Bob"}))
         .send()
         .await;
+    assert_eq!(bob.status, 201, "{}", bob.text);
+    let right = s
+        .call("POST", "/api/v1/auth/login")
+        .json(&json!({"email": "bob@example.com", "password": "correct-horse-1"}))
+        .send()
+        .await;
+    assert_eq!(right.status, 200, "{}", right.text);
     let wrong = s
         .call("POST", "/api/v1/auth/login")
         .json(&json!({"email": "bob@example.com", "password": "wrong-horse-12"}))

@@ -1,10 +1,13 @@
 //! Seat holds and the booking lifecycle through the real handlers, the real SDK and DynamoDB Local.
 
-use boxoffice::{domain::user::Role, store::catalog::SeatItem};
+use boxoffice::{
+    domain::user::Role,
+    store::{catalog::SeatItem, keys, TRANSACTION_ATTEMPTS},
+};
 use boxoffice_local::{counter::sequential_rounds, gateway::Gateway};
 use boxoffice_tests::{
     call_on,
-    faults::{Fault, FaultWhen},
+    faults::{Conflicts, Fault, FaultWhen},
     fixtures::ist,
     stack_with, Reply, TestStack,
 };
@@ -208,12 +211,18 @@ async fn bad_booking_requests_are_refused_clearly() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_thousand_concurrent_holds_never_share_a_seat() {
-    let s = unlimited().await;
-    let f = s.catalog(100).await;
-    let show = s.show_at(&f, &ist(3, 18, 0)).await;
-    let users = customers(&s, 2000);
+/// The seat rush: 2,000 customers, each asking for the same seeded 1–4 of a 100-seat show's
+/// seats at once, through `gateway`. Checks that no seat is held twice, that each 201 holds
+/// exactly its seats, that each 409 names only seats it asked for and someone holds, and that no
+/// loser holds anything; a 503 (only when `unavailable_allowed`) must be the contract's, with a
+/// Retry-After, and hold nothing. Returns the replies with what each asked for, and the seat items.
+async fn rush(
+    s: &TestStack,
+    gateway: &Gateway,
+    show: &str,
+    unavailable_allowed: bool,
+) -> (Vec<(Reply, Vec<String>)>, Vec<SeatItem>) {
+    let users = customers(s, 2000);
     // A fixed pseudo-random sequence: 1–4 seats each, anywhere in the 100.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move |m: u64| {
@@ -232,15 +241,15 @@ async fn two_thousand_concurrent_holds_never_share_a_seat() {
             set.into_iter().collect()
         })
         .collect();
-    let replies = join_all(
-        users
-            .iter()
-            .zip(&requests)
-            .map(|((_, t), seats)| book(&s, t, &show, seats)),
-    )
+    let replies = join_all(users.iter().zip(&requests).map(|((_, t), seats)| {
+        call_on(gateway, "POST", "/api/v1/bookings")
+            .token(t)
+            .json(&json!({"showId": show, "seatIds": seats}))
+            .send()
+    }))
     .await;
 
-    let items = seat_items(&s, &show).await;
+    let items = seat_items(s, show).await;
     let holder: HashMap<&str, &str> = items
         .iter()
         .map(|i| (i.seat_id.as_str(), i.booking_id.as_str()))
@@ -280,6 +289,9 @@ async fn two_thousand_concurrent_holds_never_share_a_seat() {
                     );
                 }
             }
+            503 if unavailable_allowed => {
+                r.assert_unavailable("a hold conflicting past its retries")
+            }
             other => panic!("unexpected {other}: {}", r.text),
         }
     }
@@ -298,9 +310,154 @@ async fn two_thousand_concurrent_holds_never_share_a_seat() {
     assert_eq!(won.len(), items.len());
     let ok = replies.iter().filter(|r| r.status == 201).count();
     eprintln!(
-        "contention: {ok} holds won, {} refused, {} seats held of 100",
-        replies.len() - ok,
+        "contention: {ok} holds won, {} refused, {} unavailable, {} seats held of 100",
+        replies.iter().filter(|r| r.status == 409).count(),
+        replies.iter().filter(|r| r.status == 503).count(),
         items.len()
+    );
+    (replies.into_iter().zip(requests).collect(), items)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_concurrent_holds_never_share_a_seat() {
+    let s = unlimited().await;
+    let f = s.catalog(100).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    rush(&s, &s.gateway, &show, false).await;
+}
+
+/// The rush with 5 % of the hold transactions (seeded) cancelled for a `TransactionConflict`, as
+/// DynamoDB does when two transactions touch an item at once (DynamoDB Local never does), and the
+/// winners then paid through confirm-payment, whose transactions conflict at the same rate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_thousand_concurrent_holds_meeting_transaction_conflicts_never_share_a_seat() {
+    let s = unlimited().await;
+    let f = s.catalog(100).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let rate = |seed| Conflicts::Rate {
+        per_mille: 50,
+        seed,
+    };
+    let holds = s.fault(
+        Fault::TransactionConflict(rate(0x5EED_0001)),
+        "",
+        Some("TransactWriteItems"),
+    );
+    let gw = Gateway::new(
+        &s.stack.template,
+        s.deps_under_load_with_dynamodb_fault(holds.clone()),
+    );
+    let (replies, items) = rush(&s, &gw, &show, true).await;
+
+    // The retry loop ran: every conflicted attempt was followed by another, except after the
+    // last of a 503's TRANSACTION_ATTEMPTS conflicts.
+    let attempts = holds.hits.load(Ordering::SeqCst);
+    let conflicts = holds.injected.load(Ordering::SeqCst);
+    let n503 = replies.iter().filter(|(r, _)| r.status == 503).count();
+    assert!(
+        conflicts >= 50,
+        "about 5 % of the transactions conflicted: {conflicts}"
+    );
+    assert_eq!(
+        attempts,
+        2000 + conflicts - n503,
+        "one more attempt per conflict"
+    );
+    // The documented budget, written out (not read from the store): a hold gives up with a 503
+    // only after its 4th conflicting attempt, so each 503 accounts for 4 of the conflicts.
+    const ATTEMPTS: usize = 4;
+    assert!(
+        conflicts >= n503 * ATTEMPTS,
+        "a 503 only after {ATTEMPTS} conflicts: {n503} of them, {conflicts} conflicts"
+    );
+    assert!(replies.iter().any(|(r, _)| r.status == 201));
+
+    // Pay every other winner, its confirmations meeting conflicts too; a confirmation that gives
+    // up is an error, and SQS would deliver it again: so does this loop.
+    let confirms = s.fault(
+        Fault::TransactionConflict(rate(0x5EED_0002)),
+        "",
+        Some("TransactWriteItems"),
+    );
+    let deps = s.deps_under_load_with_dynamodb_fault(confirms.clone());
+    let winners: Vec<(&Reply, &Vec<String>)> = replies
+        .iter()
+        .filter(|(r, _)| r.status == 201)
+        .map(|(r, seats)| (r, seats))
+        .collect();
+    let paid: BTreeSet<&str> = winners
+        .iter()
+        .step_by(2)
+        .filter_map(|(r, _)| r.body["bookingId"].as_str())
+        .collect();
+    join_all(winners.iter().step_by(2).map(|(r, _)| {
+        let deps = &deps;
+        async move {
+            let id = r.body["bookingId"].as_str().expect("id");
+            let m = json!({"provider": "sandbox", "eventId": format!("evt_{id}"), "outcome": "SUCCEEDED",
+                "paymentIntentId": format!("pi_sandbox_{id}"), "bookingId": id,
+                "amount": r.body["pricing"]["total"], "currency": "INR", "occurredAt": 1});
+            let m = serde_json::from_value(m).expect("message");
+            for _ in 0..10 {
+                if confirm_payment::apply(deps, &m).await.is_ok() {
+                    return;
+                }
+            }
+            panic!("{id} never confirmed");
+        }
+    }))
+    .await;
+
+    // Read every SOLD and HELD seat: each is its 201's, SOLD exactly when that booking was paid.
+    let after = seat_items(&s, &show).await;
+    assert_eq!(after.len(), items.len(), "no seat gained or lost");
+    let owner: HashMap<&str, &str> = winners
+        .iter()
+        .flat_map(|(r, seats)| {
+            let id = r.body["bookingId"].as_str().unwrap_or_default();
+            seats.iter().map(move |seat| (seat.as_str(), id))
+        })
+        .collect();
+    for i in &after {
+        assert_eq!(
+            owner.get(i.seat_id.as_str()),
+            Some(&i.booking_id.as_str()),
+            "{} belongs to the 201 that asked for it",
+            i.seat_id
+        );
+        let want = if paid.contains(i.booking_id.as_str()) {
+            "SOLD"
+        } else {
+            "HELD"
+        };
+        assert_eq!(i.state, want, "{} of {}", i.seat_id, i.booking_id);
+    }
+    let sold_to: BTreeSet<&str> = after
+        .iter()
+        .filter(|i| i.state == "SOLD")
+        .map(|i| i.booking_id.as_str())
+        .collect();
+    assert_eq!(sold_to, paid, "every paid booking sold, nothing else");
+    for id in &paid {
+        let b = s
+            .deps()
+            .store
+            .get_booking(id)
+            .await
+            .expect("read")
+            .expect("booking");
+        assert_eq!(b.status.as_str(), "CONFIRMED", "{id}");
+    }
+    // The seed cancels the third confirmation attempt, so with three or more paid the
+    // confirmations met at least one conflict, and retried through it.
+    assert!(
+        rate(0x5EED_0002).conflicts(2) && paid.len() >= 3,
+        "{}",
+        paid.len()
+    );
+    assert!(
+        confirms.injected.load(Ordering::SeqCst) > 0,
+        "the confirmations met conflicts too"
     );
 }
 
@@ -315,7 +472,34 @@ async fn everyone_asking_for_the_same_two_seats_gives_one_winner() {
     let statuses: BTreeSet<u16> = replies.iter().map(|r| r.status).collect();
     assert_eq!(replies.iter().filter(|r| r.status == 201).count(), 1);
     assert_eq!(statuses, [201, 409].into_iter().collect());
-    assert_eq!(seat_items(&s, &show).await.len(), 2);
+    let items = seat_items(&s, &show).await;
+    assert_eq!(items.len(), 2);
+    // Both seats belong to the one winner, held, and every loser was told both are taken.
+    let winner = replies
+        .iter()
+        .find(|r| r.status == 201)
+        .and_then(|r| r.body["bookingId"].as_str())
+        .expect("the winner's booking id");
+    let mut held: Vec<(&str, &str, &str)> = items
+        .iter()
+        .map(|i| (i.seat_id.as_str(), i.booking_id.as_str(), i.state.as_str()))
+        .collect();
+    held.sort_unstable();
+    assert_eq!(
+        held,
+        vec![
+            (pair[0].as_str(), winner, "HELD"),
+            (pair[1].as_str(), winner, "HELD")
+        ]
+    );
+    for r in replies.iter().filter(|r| r.status == 409) {
+        assert_eq!(
+            (r.code(), &r.body["error"]["details"]["unavailableSeatIds"]),
+            ("SEAT_LOCK_FAILED", &json!(pair)),
+            "{}",
+            r.text
+        );
+    }
 }
 
 #[tokio::test]
@@ -343,18 +527,54 @@ async fn overlapping_multi_seat_holds_are_all_or_nothing() {
             .or_default()
             .push(i.seat_id.as_str());
     }
-    for r in replies.iter().filter(|r| r.status == 201) {
-        let id = r.body["bookingId"].as_str().expect("id");
-        assert_eq!(
-            by_booking.get(id).map(Vec::len),
-            Some(3),
-            "a 201 holds all three"
-        );
+    // Every answer is a win or a refusal naming taken seats, and somebody won.
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status).collect();
+    assert!(
+        statuses.iter().all(|st| [201, 409].contains(st)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201), "nobody won: {statuses:?}");
+    let mut winners = BTreeSet::new();
+    for (r, asked) in replies.iter().zip(&asks) {
+        if r.status == 201 {
+            let id = r.body["bookingId"].as_str().expect("id");
+            assert_eq!(
+                by_booking.get(id).map(Vec::len),
+                Some(3),
+                "a 201 holds all three"
+            );
+            let mut mine = by_booking[id].clone();
+            mine.sort_unstable();
+            let mut want: Vec<&str> = asked.iter().map(String::as_str).collect();
+            want.sort_unstable();
+            assert_eq!(mine, want, "{id} holds exactly the seats it asked for");
+            winners.insert(id);
+        } else {
+            assert_eq!(r.code(), "SEAT_LOCK_FAILED", "{}", r.text);
+            let unavailable: Vec<String> =
+                serde_json::from_value(r.body["error"]["details"]["unavailableSeatIds"].clone())
+                    .expect("ids");
+            assert!(!unavailable.is_empty(), "{}", r.text);
+            for u in &unavailable {
+                assert!(asked.contains(u), "{u} was not asked for");
+                assert!(
+                    items.iter().any(|i| &i.seat_id == u),
+                    "{u} reported taken but is free"
+                );
+            }
+        }
     }
     assert!(
         by_booking.values().all(|v| v.len() == 3),
         "no booking holds part of its seats"
     );
+    // No loser holds anything: every seat item is a winner's.
+    let holders: BTreeSet<&str> = by_booking.keys().copied().collect();
+    assert_eq!(
+        holders, winners,
+        "the seat items belong to the winners alone"
+    );
+    assert_eq!(items.len(), 3 * winners.len());
 }
 
 #[tokio::test]
@@ -485,14 +705,29 @@ async fn the_rate_limit_answers_429_with_retry_after() {
     let f = s.catalog(20).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let (_, customer) = s.user(Role::Customer).await;
+    // The window is per calendar minute: the clock stands 15 s into a minute, so every attempt
+    // falls in one window and its 429s say exactly when the next one opens.
+    let now = s.deps().clock.now_epoch();
+    let window_start = (now.div_euclid(60) + 1) * 60;
+    s.deps()
+        .clock
+        .pin(chrono::DateTime::from_timestamp(window_start + 15, 0).expect("a valid instant"));
     let mut statuses = Vec::new();
     let mut last = None;
     for i in 0..5 {
         let r = book(&s, &customer, &show, &[seat(i)]).await;
         statuses.push(r.status);
+        if r.status == 429 {
+            assert_eq!(r.code(), "RATE_LIMITED", "{}", r.text);
+            assert_eq!(
+                r.headers.get("retry-after").and_then(|v| v.to_str().ok()),
+                Some("45"),
+                "attempt {i}: the window ends 45 s on"
+            );
+        }
         last = Some(r);
     }
-    // The window is per calendar minute: the limit may straddle a minute boundary at most once.
+    assert_eq!(statuses, vec![201, 201, 201, 429, 429]);
     assert!(statuses.iter().filter(|st| **st == 201).count() <= 6);
     let last = last.expect("replies");
     if last.status == 429 {
@@ -505,6 +740,24 @@ async fn the_rate_limit_answers_429_with_retry_after() {
         assert!((1..=60).contains(&retry));
     }
     assert!(statuses.contains(&429), "{statuses:?}");
+    // One second before the window ends it is still closed, and says so; at its end it opens.
+    s.deps().clock.advance(chrono::Duration::seconds(44));
+    let almost = book(&s, &customer, &show, &[seat(5)]).await;
+    assert_eq!((almost.status, almost.code()), (429, "RATE_LIMITED"));
+    assert_eq!(
+        almost
+            .headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    s.deps().clock.advance(chrono::Duration::seconds(1));
+    let next = book(&s, &customer, &show, &[seat(6)]).await;
+    assert_eq!(
+        next.status, 201,
+        "a new minute, a new window: {}",
+        next.text
+    );
     let (_, other) = s.user(Role::Customer).await;
     assert_eq!(
         book(&s, &other, &show, &[seat(10)]).await.status,
@@ -823,4 +1076,145 @@ async fn a_hold_whose_response_was_lost_is_retried_without_taking_its_own_seats_
     assert_eq!(held.len(), 2, "{held:?}");
     assert!(held.iter().all(|i| i.booking_id == id), "{held:?}");
     assert_eq!(my_bookings(&s, &customer).await.len(), 1);
+}
+
+/// A two-seat hold with an idempotency key by a fresh customer whose hold transactions meet
+/// `conflicts` (a `TransactionConflict` answered without the request being sent): the stack, the
+/// show, the customer (id, token), the key, the answer, the injector and the table before it.
+async fn hold_conflicting(
+    conflicts: Conflicts,
+) -> (
+    TestStack,
+    String,
+    (String, String),
+    &'static str,
+    Reply,
+    FaultWhen,
+    boxoffice_tests::TableItems,
+) {
+    let s = unlimited().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (user, customer) = s.user(Role::Customer).await;
+    let key = "0f8e2d1c-3b4a-4c5d-9e6f-7a8b9c0d1e2f";
+    let injected = s.fault(
+        Fault::TransactionConflict(conflicts),
+        &user,
+        Some("TransactWriteItems"),
+    );
+    let gw = Gateway::new(
+        &s.stack.template,
+        s.deps_with_dynamodb_fault(injected.clone()),
+    );
+    let before = s.table_items().await;
+    let r = call_on(&gw, "POST", "/api/v1/bookings")
+        .token(&customer)
+        .header("idempotency-key", key)
+        .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
+        .send()
+        .await;
+    (s, show, (user, customer), key, r, injected, before)
+}
+
+#[tokio::test]
+async fn a_hold_that_conflicts_twice_then_succeeds_is_exactly_one_booking() {
+    let (s, show, (user, customer), key, r, injected, _) =
+        hold_conflicting(Conflicts::First(2)).await;
+    assert_eq!(r.status, 201, "retried through two conflicts: {}", r.text);
+    assert_eq!(
+        (
+            injected.injected.load(Ordering::SeqCst),
+            injected.hits.load(Ordering::SeqCst)
+        ),
+        (2, 3),
+        "two cancelled attempts, then the one that committed"
+    );
+    let id = r.body["bookingId"].as_str().expect("id");
+    // The seat items name this booking, and only these two exist.
+    let mut held: Vec<(String, String, String)> = seat_items(&s, &show)
+        .await
+        .into_iter()
+        .map(|i| (i.seat_id, i.booking_id, i.state))
+        .collect();
+    held.sort_unstable();
+    assert_eq!(
+        held,
+        vec![
+            (seat(1), id.to_owned(), "HELD".to_owned()),
+            (seat(2), id.to_owned(), "HELD".to_owned())
+        ]
+    );
+    // One booking for the customer, one idempotency record, holding the answer given.
+    let mine = my_bookings(&s, &customer).await;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["bookingId"], id);
+    let records: Vec<_> = s
+        .table_items()
+        .await
+        .into_keys()
+        .filter(|(pk, _)| pk.starts_with(&format!("IDEMP#{user}#")))
+        .collect();
+    assert_eq!(
+        records,
+        vec![(
+            keys::idempotency_pk(&user, key),
+            keys::IDEMPOTENCY_SK.to_owned()
+        )]
+    );
+    let record = s
+        .item(&keys::idempotency_pk(&user, key), keys::IDEMPOTENCY_SK)
+        .await
+        .expect("the idempotency record");
+    let stored: Value = serde_json::from_str(
+        record
+            .get("body")
+            .and_then(|b| b.as_s().ok())
+            .expect("a stored body"),
+    )
+    .expect("JSON");
+    assert_eq!(stored, r.body, "the record replays this answer");
+    // The answer is the booking as it is stored.
+    let got = s
+        .call("GET", &format!("/api/v1/bookings/{id}"))
+        .token(&customer)
+        .send()
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.body, r.body);
+}
+
+#[tokio::test]
+async fn a_hold_conflicting_past_the_retry_budget_is_503_and_writes_nothing() {
+    let (s, show, (user, customer), key, r, injected, before) =
+        hold_conflicting(Conflicts::First(usize::MAX)).await;
+    r.assert_unavailable("conflicts past the retry budget");
+    assert_eq!(r.code(), "SERVICE_UNAVAILABLE");
+    assert_eq!(
+        injected.hits.load(Ordering::SeqCst),
+        TRANSACTION_ATTEMPTS as usize,
+        "every attempt conflicted, and no more were made"
+    );
+    assert_eq!(
+        injected.injected.load(Ordering::SeqCst),
+        TRANSACTION_ATTEMPTS as usize
+    );
+    // Nothing written: no seat item, no booking, no idempotency record, no rate window; the
+    // table is item for item what it was before the request.
+    assert!(seat_items(&s, &show).await.is_empty(), "no seat held");
+    assert!(my_bookings(&s, &customer).await.is_empty(), "no booking");
+    assert!(s
+        .item(&keys::idempotency_pk(&user, key), keys::IDEMPOTENCY_SK)
+        .await
+        .is_none());
+    let changes = boxoffice_tests::table_changes(&before, &s.table_items().await);
+    assert!(changes.is_empty(), "the table changed: {changes:#?}");
+    // A 503 is safe to retry: the same request with the same key, once the conflicts pass, holds.
+    let again = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer)
+        .header("idempotency-key", key)
+        .json(&json!({"showId": show, "seatIds": [seat(1), seat(2)]}))
+        .send()
+        .await;
+    assert_eq!(again.status, 201, "{}", again.text);
 }

@@ -275,19 +275,21 @@ async fn tour(s: &TestStack) {
             )
         }
     };
-    // One show within the reminders' two hours, one later the same day, one on the small screen.
+    // One show within the reminders' two hours, one later, one on the small screen; the first
+    // show's start and its date come from one instant of the stack's clock.
+    let now = s.deps().clock.now();
     let soon = show(
         0,
-        boxoffice::clock::rfc3339(chrono::Utc::now() + chrono::Duration::minutes(90)),
+        boxoffice::clock::rfc3339(now + chrono::Duration::minutes(90)),
     )
     .await;
     let later = show(
         0,
-        boxoffice::clock::rfc3339(chrono::Utc::now() + chrono::Duration::hours(6)),
+        boxoffice::clock::rfc3339(now + chrono::Duration::hours(6)),
     )
     .await;
     let small = show(1, ist(3, 18, 0)).await;
-    let date = (chrono::Utc::now() + chrono::Duration::minutes(90 + 330)).date_naive();
+    let date = (now + chrono::Duration::minutes(90 + 330)).date_naive();
     ok(
         s.call("GET", &format!("/api/v1/movies?city=blr&date={date}"))
             .send()

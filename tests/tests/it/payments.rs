@@ -399,6 +399,46 @@ async fn mismatched_amounts_are_refunded_not_sold() {
         (v["status"].as_str(), v["refund"]["reason"].as_str()),
         (Some("EXPIRED"), Some("amount, currency or intent mismatch"))
     );
+    // Not sold: the table has no seat item of this booking (none SOLD, none still held), and its
+    // seat is free for anyone.
+    let items = seat_items(&s, &show).await;
+    assert!(
+        items.iter().all(|i| i.booking_id != b.booking_id),
+        "the refunded booking holds nothing: {items:?}"
+    );
+    assert!(
+        items.iter().all(|i| i.state != "SOLD"),
+        "nothing sold: {items:?}"
+    );
+    assert!(
+        items.iter().all(|i| i.seat_id != seat(12)),
+        "its seat has no item: {items:?}"
+    );
+    let map = s
+        .call("GET", &format!("/api/v1/shows/{show}/seats"))
+        .send()
+        .await
+        .body;
+    assert!(seat_statuses(&map).contains(&(seat(12), "AVAILABLE".to_owned())));
+    let (_, other) = s.user(Role::Customer).await;
+    let taken = s
+        .call("POST", "/api/v1/bookings")
+        .token(&other)
+        .json(&json!({"showId": show, "seatIds": [seat(12)]}))
+        .send()
+        .await;
+    assert_eq!(taken.status, 201, "the seat is free again: {}", taken.text);
+}
+
+/// Every seat item of a show, read straight from the table.
+async fn seat_items(s: &TestStack, show: &str) -> Vec<boxoffice::store::catalog::SeatItem> {
+    s.deps()
+        .store
+        .get_show_collection(show)
+        .await
+        .expect("read")
+        .expect("show")
+        .seats
 }
 
 #[tokio::test]
@@ -548,6 +588,30 @@ async fn a_malformed_message_reaches_the_dead_letter_queue_after_max_receive_cou
     assert_eq!(
         m.first().and_then(|m| m.body.as_deref()),
         Some("not a payment")
+    );
+    // It was received exactly the template's maxReceiveCount times from PaymentsQueue before
+    // SQS moved it (the count travels with the message); this receive from the DLQ is one more.
+    let (dlq, max_receive_count) = s
+        .stack
+        .template
+        .queues
+        .iter()
+        .find(|q| q.logical_id == "PaymentsQueue")
+        .and_then(|q| q.redrive.clone())
+        .expect("PaymentsQueue has a redrive policy in template.yaml");
+    assert_eq!(dlq, "PaymentsDLQ");
+    let receives: i64 = m
+        .first()
+        .and_then(|m| m.attributes.as_ref())
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)
+        })
+        .and_then(|c| c.parse().ok())
+        .expect("ApproximateReceiveCount");
+    assert_eq!(
+        receives - 1,
+        max_receive_count,
+        "received {receives} times in all"
     );
     triggers.stop().await;
 }
@@ -795,4 +859,182 @@ async fn only_the_bookings_owner_can_complete_a_sandbox_payment() {
         .await;
     assert_eq!(owner.status, 200, "{}", owner.text);
     assert_eq!(s.queue_depth("PaymentsQueue").await, 1);
+}
+
+/// What a booking's confirmation wrote or did not write, read from the table: the booking's
+/// status, its seat items (id, state, owner), whether the event's processed marker exists, and
+/// whether the show's listing counts the sale.
+async fn confirmation_state(
+    s: &TestStack,
+    show: &str,
+    b: &Booked,
+    event_id: &str,
+) -> (String, Vec<(String, String, String)>, bool, bool) {
+    use boxoffice::store::keys;
+    let status = s
+        .deps()
+        .store
+        .get_booking(&b.booking_id)
+        .await
+        .expect("read")
+        .expect("booking")
+        .status
+        .as_str()
+        .to_owned();
+    let mut seats: Vec<(String, String, String)> = seat_items(s, show)
+        .await
+        .into_iter()
+        .map(|i| (i.seat_id, i.state, i.booking_id))
+        .collect();
+    seats.sort_unstable();
+    let marker = s
+        .item(
+            &keys::processed_event_pk("sandbox", event_id),
+            keys::PROCESSED_EVENT_SK,
+        )
+        .await
+        .is_some();
+    let listed = s
+        .item(&keys::show_pk(show), keys::LISTING_SK)
+        .await
+        .and_then(|l| l.get("sold").and_then(|m| m.as_m().ok()).cloned())
+        .is_some_and(|sold| sold.contains_key(&b.booking_id));
+    (status, seats, marker, listed)
+}
+
+fn seats_of(b: &Booked, state: &str, seats: &[usize]) -> Vec<(String, String, String)> {
+    seats
+        .iter()
+        .map(|i| (seat(*i), state.to_owned(), b.booking_id.clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_confirmation_that_conflicts_twice_is_retried_and_confirms_once() {
+    use boxoffice_tests::faults::{Conflicts, Fault};
+    use std::sync::atomic::Ordering;
+    let s = stack().await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[8, 9]).await;
+    let conflicts = s.fault(
+        Fault::TransactionConflict(Conflicts::First(2)),
+        &b.booking_id,
+        Some("TransactWriteItems"),
+    );
+    let deps = s.deps_with_dynamodb_fault(conflicts.clone());
+    let failures = confirm_directly(&deps, vec![message(&b, "SUCCEEDED", "evt_cf", b.total)]).await;
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        (
+            conflicts.injected.load(Ordering::SeqCst),
+            conflicts.hits.load(Ordering::SeqCst)
+        ),
+        (2, 3),
+        "two cancelled attempts, then the one that committed"
+    );
+    assert_eq!(
+        confirmation_state(&s, &show, &b, "evt_cf").await,
+        (
+            "CONFIRMED".to_owned(),
+            seats_of(&b, "SOLD", &[8, 9]),
+            true,
+            true
+        )
+    );
+    let first = booking(&s, &b).await;
+    assert_eq!(first["payment"]["status"], "SUCCEEDED");
+    assert!(first["ticket"]["ticketId"].is_string());
+    assert!(first.get("refund").is_none(), "{first}");
+    // Delivered again: confirmed once, one ticket.
+    assert!(
+        confirm_directly(&deps, vec![message(&b, "SUCCEEDED", "evt_cf", b.total)])
+            .await
+            .is_empty()
+    );
+    assert_eq!(booking(&s, &b).await, first);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_conflicting_past_the_budget_is_redelivered_and_never_half_written() {
+    use boxoffice::store::TRANSACTION_ATTEMPTS;
+    use boxoffice_tests::faults::{Conflicts, Fault};
+    use std::sync::atomic::Ordering;
+    let s = stack().await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let b = booked_and_initiated(&s, &show, &[14, 15]).await;
+    let budget = TRANSACTION_ATTEMPTS as usize;
+    let untouched = (
+        "PAYMENT_PENDING".to_owned(),
+        seats_of(&b, "HELD", &[14, 15]),
+        false,
+        false,
+    );
+
+    // Every attempt conflicts: the message is reported failed (SQS will deliver it again), and
+    // nothing of the confirmation is written: the booking pending, its seats held, no marker.
+    let always = s.fault(
+        Fault::TransactionConflict(Conflicts::First(usize::MAX)),
+        &b.booking_id,
+        Some("TransactWriteItems"),
+    );
+    let deps = s.deps_with_dynamodb_fault(always.clone());
+    let before = s.table_items().await;
+    let failures = confirm_directly(&deps, vec![message(&b, "SUCCEEDED", "evt_cb", b.total)]).await;
+    assert_eq!(failures, vec!["m0".to_owned()], "a batch item failure");
+    assert_eq!(always.hits.load(Ordering::SeqCst), budget);
+    assert_eq!(confirmation_state(&s, &show, &b, "evt_cb").await, untouched);
+    let changes = boxoffice_tests::table_changes(&before, &s.table_items().await);
+    assert!(changes.is_empty(), "nothing written at all: {changes:#?}");
+    assert_eq!(booking(&s, &b).await["status"], "PAYMENT_PENDING");
+
+    // Through the real queue: the first receive's invocation spends the whole budget on
+    // conflicts and reports the message failed; SQS redelivers it, and it confirms, once.
+    let budgeted = s.fault(
+        Fault::TransactionConflict(Conflicts::First(budget)),
+        &b.booking_id,
+        Some("TransactWriteItems"),
+    );
+    let triggers = boxoffice_local::triggers::start(
+        &s.stack.template,
+        &s.stack.provisioned,
+        &s.deps_with_dynamodb_fault(budgeted.clone()),
+        s.sqs(),
+        boxoffice_local::triggers::TriggerOptions {
+            failed_visibility_seconds: 1,
+            schedule_interval: None,
+            schedules: false,
+        },
+    );
+    s.sqs()
+        .send_message()
+        .queue_url(s.queue_url("PaymentsQueue"))
+        .message_body(message(&b, "SUCCEEDED", "evt_cb", b.total))
+        .send()
+        .await
+        .expect("sent");
+    let confirmed = wait_status(&s, &b, "CONFIRMED").await;
+    assert_eq!(budgeted.injected.load(Ordering::SeqCst), budget);
+    assert!(
+        budgeted.hits.load(Ordering::SeqCst) > budget,
+        "a second invocation, after the first gave up"
+    );
+    eventually("the queue to drain", 30, || async {
+        (s.queue_depth("PaymentsQueue").await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(s.queue_depth("PaymentsDLQ").await, 0);
+    assert_eq!(
+        confirmation_state(&s, &show, &b, "evt_cb").await,
+        (
+            "CONFIRMED".to_owned(),
+            seats_of(&b, "SOLD", &[14, 15]),
+            true,
+            true
+        )
+    );
+    assert!(confirmed["ticket"]["ticketId"].is_string());
+    assert!(confirmed.get("refund").is_none(), "{confirmed}");
+    triggers.stop().await;
 }

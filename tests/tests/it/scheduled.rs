@@ -116,7 +116,7 @@ async fn the_sweep_racing_a_confirmation_never_leaves_a_mix() {
     let f = s.catalog(100).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let mut booked = Vec::new();
-    for i in 0..25 {
+    for i in 0..40 {
         let (_, token) = s.user(Role::Customer).await;
         let b = hold(&s, &token, &show, &[i * 2, i * 2 + 1]).await;
         let id = b.body["bookingId"].as_str().expect("id").to_owned();
@@ -131,13 +131,40 @@ async fn the_sweep_racing_a_confirmation_never_leaves_a_mix() {
         booked.push((token, id, total));
     }
     s.deps().clock.advance(chrono::Duration::seconds(120));
-    let confirms = booked.iter().enumerate().map(|(i, (_, id, total))| {
-        let m = json!({"provider": "sandbox", "eventId": format!("evt_race_{i}"), "outcome": "SUCCEEDED", "paymentIntentId": format!("pi_sandbox_{id}"),
-                       "bookingId": id, "amount": total, "currency": "INR", "occurredAt": 1});
-        let deps = s.deps().clone();
-        async move { confirm_payment::apply(&deps, &serde_json::from_value(m).expect("message")).await }
-    });
-    let (confirmed, swept) = tokio::join!(join_all(confirms), sweep(&s));
+    // The order the sweep will take them in (its shards in turn, each oldest first): the late
+    // payments arrive one after another in the opposite order, so the sweep and the payments
+    // start at opposite ends and meet somewhere between, and both outcomes happen.
+    let now = s.deps().clock.now_epoch();
+    let mut sweep_order = Vec::new();
+    for shard in 0..boxoffice::store::bookings::PENDING_SHARDS {
+        let (due, _) = s
+            .deps()
+            .store
+            .expired_pending(shard, now, 100, None)
+            .await
+            .expect("read");
+        sweep_order.extend(due.into_iter().map(|b| b.booking_id));
+    }
+    assert_eq!(sweep_order.len(), 40, "every booking is due");
+    let by_id: std::collections::HashMap<&str, (usize, i64)> = booked
+        .iter()
+        .enumerate()
+        .map(|(i, (_, id, total))| (id.as_str(), (i, *total)))
+        .collect();
+    let confirms = async {
+        let mut results = Vec::new();
+        for id in sweep_order.iter().rev() {
+            let (i, total) = by_id[id.as_str()];
+            let m = json!({"provider": "sandbox", "eventId": format!("evt_race_{i}"), "outcome": "SUCCEEDED", "paymentIntentId": format!("pi_sandbox_{id}"),
+                           "bookingId": id, "amount": total, "currency": "INR", "occurredAt": 1});
+            results.push(
+                confirm_payment::apply(s.deps(), &serde_json::from_value(m).expect("message"))
+                    .await,
+            );
+        }
+        results
+    };
+    let (confirmed, swept) = tokio::join!(confirms, sweep(&s));
     assert!(confirmed.iter().all(Result::is_ok), "{confirmed:?}");
     let items = s
         .deps()
@@ -174,8 +201,165 @@ async fn the_sweep_racing_a_confirmation_never_leaves_a_mix() {
             other => panic!("{id} ended {other:?}"),
         }
     }
-    assert_eq!(n_confirmed + n_expired, 25);
+    assert_eq!(n_confirmed + n_expired, 40);
     eprintln!("race: {n_confirmed} confirmed, {n_expired} expired (sweep said {swept})");
+    assert!(n_confirmed > 0, "some payments won the race");
+    assert!(n_expired > 0, "the sweep won some of it");
+    assert_eq!(
+        swept["expired"].as_u64(),
+        Some(n_expired as u64),
+        "the sweep expired exactly the expired ones: {swept}"
+    );
+}
+
+/// Two held bookings past their hold, one of them (`conflicted`) meeting `conflicts` on its
+/// transactions: the stack, the show, both bookings (token, id, seats), and the injector.
+async fn expiring_with(
+    conflicts: boxoffice_tests::faults::Conflicts,
+) -> (
+    TestStack,
+    String,
+    [(String, String, [usize; 2]); 2],
+    boxoffice_tests::faults::FaultWhen,
+) {
+    let s = stack().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let mut two = Vec::new();
+    for seats in [[1, 2], [3, 4]] {
+        let (_, token) = s.user(Role::Customer).await;
+        let b = hold(&s, &token, &show, &seats).await;
+        two.push((
+            token,
+            b.body["bookingId"].as_str().expect("id").to_owned(),
+            seats,
+        ));
+    }
+    s.deps().clock.advance(chrono::Duration::seconds(61));
+    let injected = s.fault(
+        boxoffice_tests::faults::Fault::TransactionConflict(conflicts),
+        &two[0].1,
+        Some("TransactWriteItems"),
+    );
+    let two: [(String, String, [usize; 2]); 2] = two.try_into().expect("two");
+    (s, show, two, injected)
+}
+
+/// A booking's status and its seat items (seat, state), read from the table.
+async fn expiry_state(s: &TestStack, show: &str, id: &str) -> (String, Vec<(String, String)>) {
+    let status = s
+        .deps()
+        .store
+        .get_booking(id)
+        .await
+        .expect("read")
+        .expect("booking")
+        .status
+        .as_str()
+        .to_owned();
+    let mut seats: Vec<(String, String)> = s
+        .deps()
+        .store
+        .get_show_collection(show)
+        .await
+        .expect("read")
+        .expect("show")
+        .seats
+        .into_iter()
+        .filter(|i| i.booking_id == id)
+        .map(|i| (i.seat_id, i.state))
+        .collect();
+    seats.sort_unstable();
+    (status, seats)
+}
+
+fn held(seats: [usize; 2]) -> Vec<(String, String)> {
+    seats
+        .iter()
+        .map(|i| (seat(*i), "HELD".to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_conflicted_expiry_is_retried_and_expires_the_booking_whole() {
+    use boxoffice_tests::faults::Conflicts;
+    use std::sync::atomic::Ordering;
+    let (s, show, [a, b], injected) = expiring_with(Conflicts::First(1)).await;
+    let deps = s.deps_with_dynamodb_fault(injected.clone());
+    let run = expire_holds::handler(
+        &deps,
+        boxoffice_local::triggers::scheduled_event("expire-holds"),
+    )
+    .await
+    .expect("the sweep runs");
+    assert_eq!(
+        (run["expired"].as_u64(), run["skipped"].as_u64()),
+        (Some(2), Some(0)),
+        "{run}"
+    );
+    assert_eq!(
+        (
+            injected.injected.load(Ordering::SeqCst),
+            injected.hits.load(Ordering::SeqCst)
+        ),
+        (1, 2),
+        "one cancelled attempt, then the one that committed"
+    );
+    for (_, id, _) in [&a, &b] {
+        assert_eq!(
+            expiry_state(&s, &show, id).await,
+            ("EXPIRED".to_owned(), vec![]),
+            "{id}"
+        );
+    }
+    assert_eq!(sweep(&s).await["expired"], 0, "nothing left");
+}
+
+#[tokio::test]
+async fn an_expiry_conflicting_past_the_budget_is_left_whole_for_the_next_run() {
+    use boxoffice::store::TRANSACTION_ATTEMPTS;
+    use boxoffice_tests::faults::Conflicts;
+    use std::sync::atomic::Ordering;
+    let (s, show, [a, b], injected) = expiring_with(Conflicts::First(usize::MAX)).await;
+    let deps = s.deps_with_dynamodb_fault(injected.clone());
+    let run = expire_holds::handler(
+        &deps,
+        boxoffice_local::triggers::scheduled_event("expire-holds"),
+    )
+    .await;
+    // The run fails as unavailable (EventBridge retries it; the next minute's run comes anyway).
+    assert!(
+        matches!(run, Err(boxoffice::ApiError::ServiceUnavailable(_))),
+        "{run:?}"
+    );
+    assert_eq!(
+        injected.hits.load(Ordering::SeqCst),
+        TRANSACTION_ATTEMPTS as usize,
+        "every attempt conflicted"
+    );
+    // Not half-expired: still pending, with both its seats held.
+    assert_eq!(
+        expiry_state(&s, &show, &a.1).await,
+        ("PAYMENT_PENDING".to_owned(), held(a.2))
+    );
+    // The other booking is whole either way: expired with no seats, or pending with both.
+    let other = expiry_state(&s, &show, &b.1).await;
+    assert!(
+        other == ("EXPIRED".to_owned(), vec![])
+            || other == ("PAYMENT_PENDING".to_owned(), held(b.2)),
+        "{other:?}"
+    );
+    // The next run, its transactions no longer conflicting, expires what is left.
+    let next = sweep(&s).await;
+    let left = if other.0 == "EXPIRED" { 1 } else { 2 };
+    assert_eq!(next["expired"].as_u64(), Some(left), "{next}");
+    for (_, id, _) in [&a, &b] {
+        assert_eq!(
+            expiry_state(&s, &show, id).await,
+            ("EXPIRED".to_owned(), vec![]),
+            "{id}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -281,17 +465,21 @@ async fn every_domain_event_gives_one_notification_even_when_delivered_twice() {
 async fn reminders_go_once_to_shows_in_the_next_two_hours() {
     let s = stack().await;
     let f = s.catalog(40).await;
+    // Every time here is the stack's clock, which the functions read too: moved a day ahead of
+    // the system clock, so a reminder sent by the wall clock's two hours would find nothing.
+    s.deps().clock.advance(chrono::Duration::hours(24));
+    let now = s.deps().clock.now();
     let soon = s
         .show_at(
             &f,
-            &boxoffice::clock::rfc3339(chrono::Utc::now() + chrono::Duration::minutes(90)),
+            &boxoffice::clock::rfc3339(now + chrono::Duration::minutes(90)),
         )
         .await;
     // Past the first show's 120 minutes plus cleaning on the fixture's one screen, and well outside 2 h.
     let later = s
         .show_at(
             &f,
-            &boxoffice::clock::rfc3339(chrono::Utc::now() + chrono::Duration::minutes(235)),
+            &boxoffice::clock::rfc3339(now + chrono::Duration::minutes(235)),
         )
         .await;
     let (_, me) = s.user(Role::Customer).await;
