@@ -31,6 +31,9 @@ die() { log "$*"; exit 1; }
 [ -x "$BIN" ] || die "$BIN is missing: cargo build -p boxoffice-local"
 "$ROOT/infra/stack.sh" install-contract-tools
 
+# The document's own examples and links first (a second, no stack needed).
+"$ROOT/.local/contract-venv/bin/python" "$ROOT/infra/contract_examples.py" "$ROOT/openapi.yaml"
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/boxoffice-contract.XXXXXX")
 gateway=
 
