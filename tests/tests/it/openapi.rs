@@ -204,7 +204,9 @@ fn every_operation_has_examples_and_its_links_name_real_operations() {
     let doc = openapi();
     let ops = operations(&doc);
     let params_of = |id: &str| -> Option<BTreeSet<String>> {
-        let (_, _, op) = ops.iter().find(|(_, _, op)| op["operationId"].as_str() == Some(id))?;
+        let (_, _, op) = ops
+            .iter()
+            .find(|(_, _, op)| op["operationId"].as_str() == Some(id))?;
         let params = op["parameters"].as_sequence().cloned().unwrap_or_default();
         Some(
             params
@@ -239,7 +241,9 @@ fn every_operation_has_examples_and_its_links_name_real_operations() {
             };
             for (link_name, link) in map {
                 links += 1;
-                let target = link["operationId"].as_str().expect("a link names its operationId");
+                let target = link["operationId"]
+                    .as_str()
+                    .expect("a link names its operationId");
                 let params = params_of(target)
                     .unwrap_or_else(|| panic!("{name} link {link_name:?}: no operation {target}"));
                 for (param, _) in link["parameters"].as_mapping().into_iter().flatten() {
