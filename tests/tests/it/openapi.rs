@@ -195,3 +195,66 @@ fn every_operation_documents_a_success_and_errors_in_the_error_schema() {
         Some("Stripe-Signature")
     );
 }
+
+/// Every request body and every operation's main (first) 2xx answer carries an example, and every
+/// link names an operation of the document and parameters that operation has. (infra/contract.sh
+/// also validates each example against its schema.)
+#[test]
+fn every_operation_has_examples_and_its_links_name_real_operations() {
+    let doc = openapi();
+    let ops = operations(&doc);
+    let params_of = |id: &str| -> Option<BTreeSet<String>> {
+        let (_, _, op) = ops
+            .iter()
+            .find(|(_, _, op)| op["operationId"].as_str() == Some(id))?;
+        let params = op["parameters"].as_sequence().cloned().unwrap_or_default();
+        Some(
+            params
+                .iter()
+                .filter_map(|p| resolve(&doc, p)["name"].as_str().map(str::to_owned))
+                .collect(),
+        )
+    };
+    let mut links = 0;
+    for (method, path, op) in &ops {
+        let name = format!("{method} {path}");
+        if !op["requestBody"].is_null() {
+            let body = &resolve(&doc, &op["requestBody"])["content"]["application/json"];
+            assert!(
+                !body["example"].is_null(),
+                "{name}: the request body has no example"
+            );
+        }
+        let responses = op["responses"].as_mapping().expect("responses");
+        let (status, success) = responses
+            .iter()
+            .find(|(s, _)| s.as_str().is_some_and(|s| s.starts_with('2')))
+            .unwrap_or_else(|| panic!("{name}: no 2xx"));
+        let success = resolve(&doc, success);
+        assert!(
+            !success["content"]["application/json"]["example"].is_null(),
+            "{name} {status:?}: the main success answer has no example"
+        );
+        for (_, response) in responses {
+            let Some(map) = resolve(&doc, response)["links"].as_mapping() else {
+                continue;
+            };
+            for (link_name, link) in map {
+                links += 1;
+                let target = link["operationId"]
+                    .as_str()
+                    .expect("a link names its operationId");
+                let params = params_of(target)
+                    .unwrap_or_else(|| panic!("{name} link {link_name:?}: no operation {target}"));
+                for (param, _) in link["parameters"].as_mapping().into_iter().flatten() {
+                    let param = param.as_str().expect("parameter names are strings");
+                    assert!(
+                        params.contains(param.rsplit('.').next().unwrap_or(param)),
+                        "{name} link {link_name:?}: {target} has no parameter {param}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(links > 0, "the booking flow is linked");
+}
