@@ -85,8 +85,11 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         }
         other => return Ok(json!({ "ignored": other })),
     };
-    let created_at = event["time"]
+    // The change's own time (the outbox stamps it), so a re-published event (new EventBridge
+    // time) writes the same inbox item; then the bus's time, for events from elsewhere.
+    let created_at = d["occurredAt"]
         .as_str()
+        .or_else(|| event["time"].as_str())
         .map(str::to_owned)
         .unwrap_or_else(|| rfc3339(deps.clock.now()));
     let n = Notification {

@@ -2,7 +2,7 @@
 //! reminders, the waitlist. Against DynamoDB Local and the SQS/EventBridge emulator.
 
 use boxoffice::domain::user::Role;
-use boxoffice_tests::{eventually, fixtures::ist, stack_with, Reply, TestStack};
+use boxoffice_tests::{emails_to, eventually, fixtures::ist, stack_with, Reply, TestStack};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -371,42 +371,6 @@ async fn the_waitlist_opens_only_when_sold_out_and_hears_when_seats_free_up() {
         .collect();
     assert_eq!(first.len(), 1);
     assert!(inbox(&s, &second).await.is_empty());
-}
-
-/// The emails the SES emulator accepted for `to`: (subject, body).
-async fn emails_to(to: &str) -> Vec<(String, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL_SESV2").expect("make test exports the SES endpoint");
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut conn = tokio::net::TcpStream::connect(host)
-        .await
-        .expect("emulator answers");
-    let ask = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {host}\r\n\r\n");
-    conn.write_all(ask.as_bytes()).await.expect("request sent");
-    let mut raw = String::new();
-    conn.read_to_string(&mut raw).await.expect("response read");
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    let data: Value = serde_json::from_str(body).expect("emulator state is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| {
-            m["destinations"]["ToAddresses"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|t| t == to))
-        })
-        .map(|m| {
-            (
-                m["subject"].as_str().unwrap_or("").to_owned(),
-                m["body"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]
