@@ -299,6 +299,39 @@ impl TestStack {
         get(&A::ApproximateNumberOfMessages) + get(&A::ApproximateNumberOfMessagesNotVisible)
     }
 
+    /// Messages visible or in flight on the local queue a function's EventBridge rule delivers to.
+    pub async fn rule_queue_depth(&self, function: &str) -> i64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let url = self
+            .stack
+            .provisioned
+            .rule_queues
+            .get(function)
+            .unwrap_or_else(|| panic!("{function} has no rule queue"));
+        let out = self
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("queue attributes: {e}"));
+        let attrs = out.attributes.unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|a| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+    }
+
     /// A request through the gateway's routing, exactly as one to the local port.
     pub fn call(&self, method: &str, path: &str) -> Call<'_> {
         call_on(&self.gateway, method, path)
@@ -494,6 +527,20 @@ impl EventTap {
             .filter(|e| e["detail-type"] == detail_type && e["detail"]["bookingId"] == booking_id)
             .count()
     }
+}
+
+/// A customer's inbox, newest first, as `GET /me/notifications` answers it.
+pub async fn inbox_of(s: &TestStack, token: &str) -> Vec<Value> {
+    let r = s
+        .call("GET", "/api/v1/me/notifications")
+        .token(token)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["notifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The emails the SES emulator accepted for `to`: (subject, body).
