@@ -2,7 +2,7 @@
 
 use crate::{
     domain::booking::{Booking, BookingStatus, PaymentStatus, RefundInfo},
-    events::{booking_event, publish, EventKind},
+    events::{booking_event, outbox, publish, EventKind},
     ApiError, Deps,
 };
 
@@ -27,28 +27,28 @@ pub async fn cancel_with_refund(
             status: PaymentStatus::RefundInitiated,
             ..p
         });
-    if !deps
-        .store
-        .cancel_confirmed(booking, payment.as_ref(), &refund, &at)
-        .await?
-    {
-        return Ok(None);
-    }
-    tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, "refund initiated");
-    crate::metrics::count("refunds", "Refunds", 1);
     let mut cancelled = booking.clone();
     cancelled.status = BookingStatus::Cancelled;
-    cancelled.cancelled_at = Some(at);
-    cancelled.refund = Some(refund);
-    cancelled.payment = payment;
-    publish(
+    cancelled.cancelled_at = Some(at.clone());
+    cancelled.refund = Some(refund.clone());
+    cancelled.payment = payment.clone();
+    let events = outbox(
         deps,
         vec![
             booking_event(EventKind::BookingCancelled, &cancelled),
             booking_event(EventKind::RefundInitiated, &cancelled),
             booking_event(EventKind::SeatsReleased, &cancelled),
         ],
-    )
-    .await;
+    );
+    if !deps
+        .store
+        .cancel_confirmed(booking, payment.as_ref(), &refund, &at, &events)
+        .await?
+    {
+        return Ok(None);
+    }
+    tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, "refund initiated");
+    crate::metrics::count("refunds", "Refunds", 1);
+    publish(deps, &events).await;
     Ok(Some(cancelled))
 }

@@ -307,12 +307,29 @@ impl TestStack {
         deps
     }
 
+    /// Handler dependencies whose EventBridge client goes through `fault` (production timeouts).
+    pub fn deps_with_eventbridge_fault(&self, fault: faults::FaultWhen) -> Deps {
+        let conf = aws_sdk_eventbridge::config::Builder::from(&self.stack.sdk)
+            .http_client(fault)
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+            .timeout_config(boxoffice::aws::timeouts())
+            .build();
+        let mut deps = self.deps().clone();
+        deps.eventbridge = aws_sdk_eventbridge::Client::from_conf(conf);
+        deps
+    }
+
     /// The template's SQS triggers, running against this stack (failed messages return after 1 s).
     pub fn start_triggers(&self) -> boxoffice_local::triggers::Triggers {
+        self.start_triggers_with(self.deps())
+    }
+
+    /// The triggers with the functions' containers made from `deps` (e.g. a faulty client).
+    pub fn start_triggers_with(&self, deps: &Deps) -> boxoffice_local::triggers::Triggers {
         boxoffice_local::triggers::start(
             &self.stack.template,
             &self.stack.provisioned,
-            self.deps(),
+            deps,
             self.sqs(),
             boxoffice_local::triggers::TriggerOptions {
                 failed_visibility_seconds: 1,
@@ -354,6 +371,39 @@ impl TestStack {
                 .unwrap_or(0)
         };
         get(&A::ApproximateNumberOfMessages) + get(&A::ApproximateNumberOfMessagesNotVisible)
+    }
+
+    /// Messages visible or in flight on the local queue a function's EventBridge rule delivers to.
+    pub async fn rule_queue_depth(&self, function: &str) -> i64 {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let url = self
+            .stack
+            .provisioned
+            .rule_queues
+            .get(function)
+            .unwrap_or_else(|| panic!("{function} has no rule queue"));
+        let out = self
+            .sqs()
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(A::ApproximateNumberOfMessages)
+            .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("queue attributes: {e}"));
+        let attrs = out.attributes.unwrap_or_default();
+        [
+            A::ApproximateNumberOfMessages,
+            A::ApproximateNumberOfMessagesNotVisible,
+        ]
+        .iter()
+        .map(|a| {
+            attrs
+                .get(a)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
     }
 
     /// A request through the gateway's routing, exactly as one to the local port.
@@ -475,6 +525,184 @@ fn canonical(v: &aws_sdk_dynamodb::types::AttributeValue) -> String {
         }
         other => format!("{other:?}"),
     }
+}
+
+/// A second target of the notify rule's pattern on the stack's bus: a queue of this test's own
+/// that receives a copy of every domain event the bus routes to notify, so a test counts what
+/// was really published (not what a handler meant to publish).
+pub struct EventTap {
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    seen: std::sync::Mutex<Vec<Value>>,
+}
+
+impl TestStack {
+    pub async fn tap_events(&self) -> EventTap {
+        let pattern = self
+            .stack
+            .template
+            .functions
+            .iter()
+            .find(|f| f.name == "notify")
+            .and_then(|f| {
+                f.triggers.iter().find_map(|t| match t {
+                    boxoffice_local::template::Trigger::EventRule { pattern, .. } => {
+                        Some(pattern.clone())
+                    }
+                    _ => None,
+                })
+            })
+            .unwrap_or_else(|| panic!("template.yaml gives notify a domain-events rule"));
+        let name = format!(
+            "{}-tap-{}",
+            self.stack.provisioned.table_name.trim_end_matches("-table"),
+            ulid::Ulid::new().to_string().to_lowercase()
+        );
+        let sqs = self.sqs();
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tap queue: {e}"))
+            .queue_url
+            .unwrap_or_default();
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .ok()
+            .and_then(|o| o.attributes)
+            .and_then(|mut a| a.remove(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+            .unwrap_or_else(|| panic!("tap queue without an ARN"));
+        let events = aws_sdk_eventbridge::Client::new(&self.stack.sdk);
+        let bus = self.deps().config.event_bus_name.clone();
+        events
+            .put_rule()
+            .name(&name)
+            .event_bus_name(&bus)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tap rule: {e}"));
+        events
+            .put_targets()
+            .rule(&name)
+            .event_bus_name(&bus)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("tap")
+                    .arn(arn)
+                    .build()
+                    .unwrap_or_else(|e| panic!("tap target: {e}")),
+            )
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("tap target: {e}"));
+        EventTap {
+            sqs,
+            queue_url,
+            seen: Default::default(),
+        }
+    }
+}
+
+impl EventTap {
+    /// Every event the bus delivered to the tap so far (each once, in arrival order).
+    pub async fn events(&self) -> Vec<Value> {
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("tap receive: {e}"));
+            let messages = out.messages.unwrap_or_default();
+            if messages.is_empty() {
+                break;
+            }
+            for m in messages {
+                let event = serde_json::from_str(m.body.as_deref().unwrap_or("null"))
+                    .unwrap_or(Value::Null);
+                if let Ok(mut seen) = self.seen.lock() {
+                    seen.push(event);
+                }
+                if let Some(h) = m.receipt_handle {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(&self.queue_url)
+                        .receipt_handle(h)
+                        .send()
+                        .await
+                        .unwrap_or_else(|e| panic!("tap delete: {e}"));
+                }
+            }
+        }
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// How many events of `detail_type` about `booking_id` were published.
+    pub async fn count(&self, detail_type: &str, booking_id: &str) -> usize {
+        self.events()
+            .await
+            .iter()
+            .filter(|e| e["detail-type"] == detail_type && e["detail"]["bookingId"] == booking_id)
+            .count()
+    }
+}
+
+/// A customer's inbox, newest first, as `GET /me/notifications` answers it.
+pub async fn inbox_of(s: &TestStack, token: &str) -> Vec<Value> {
+    let r = s
+        .call("GET", "/api/v1/me/notifications")
+        .token(token)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["notifications"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The emails the SES emulator accepted for `to`: (subject, body).
+pub async fn emails_to(to: &str) -> Vec<(String, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL_SESV2").expect("make test exports the SES endpoint");
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut conn = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("emulator answers");
+    let ask = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    conn.write_all(ask.as_bytes()).await.expect("request sent");
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw).await.expect("response read");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    let data: Value = serde_json::from_str(body).expect("emulator state is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|t| t == to))
+        })
+        .map(|m| {
+            (
+                m["subject"].as_str().unwrap_or("").to_owned(),
+                m["body"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `seconds`.

@@ -7,7 +7,7 @@ use boxoffice::{
     bookings::load_for,
     clock::rfc3339,
     domain::booking::{Booking, BookingStatus, Transition},
-    events::{booking_event, publish, EventKind},
+    events::{booking_event, outbox, publish, EventKind},
     http::{ok, path_param, serve, HttpResult},
     refunds::cancel_with_refund,
     views::BookingView,
@@ -64,24 +64,24 @@ async fn cancel_booking(deps: &Deps, req: Request) -> HttpResult {
 
 async fn cancel_pending(deps: &Deps, booking: &Booking) -> Result<Option<Booking>, ApiError> {
     let at = rfc3339(deps.clock.now());
-    if !deps
-        .store
-        .release_pending(booking, Transition::CancelPending, &at)
-        .await?
-    {
-        return Ok(None);
-    }
-    tracing::info!(booking_id = %booking.booking_id, "booking cancelled");
     let mut cancelled = booking.clone();
     cancelled.status = BookingStatus::Cancelled;
-    cancelled.cancelled_at = Some(at);
-    publish(
+    cancelled.cancelled_at = Some(at.clone());
+    let events = outbox(
         deps,
         vec![
             booking_event(EventKind::BookingCancelled, &cancelled),
             booking_event(EventKind::SeatsReleased, &cancelled),
         ],
-    )
-    .await;
+    );
+    if !deps
+        .store
+        .release_pending(booking, Transition::CancelPending, &at, &events)
+        .await?
+    {
+        return Ok(None);
+    }
+    tracing::info!(booking_id = %booking.booking_id, "booking cancelled");
+    publish(deps, &events).await;
     Ok(Some(cancelled))
 }

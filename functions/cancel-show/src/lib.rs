@@ -9,7 +9,7 @@ use boxoffice::{
         booking::{Booking, BookingStatus, Transition},
         user::Role,
     },
-    events::{booking_event, publish, DomainEvent, EventKind},
+    events::{booking_event, outbox, publish, show_cancelled, EventKind},
     http::{ok, serve, HttpResult},
     refunds::cancel_with_refund,
     shows::owned_show_collection,
@@ -30,17 +30,11 @@ async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
     caller.require(&[Role::Partner, Role::Admin])?;
     let collection = owned_show_collection(deps, &req, &caller, "cancel it").await?;
     let show_id = collection.show.show_id.clone();
-    let newly = deps.store.cancel_show(&show_id).await?;
+    let events = outbox(deps, vec![show_cancelled(&show_id)]);
+    let newly = deps.store.cancel_show(&show_id, &events).await?;
     deps.caches.forget_show(&show_id);
     if newly {
-        publish(
-            deps,
-            vec![DomainEvent {
-                kind: EventKind::ShowCancelled,
-                detail: json!({ "eventId": format!("ShowCancelled#{show_id}"), "showId": show_id }),
-            }],
-        )
-        .await;
+        publish(deps, &events).await;
     }
     let booking_ids: BTreeSet<&str> = collection
         .seats
@@ -73,23 +67,24 @@ async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
 }
 
 async fn cancel_pending(deps: &Deps, booking: &Booking) -> Result<bool, ApiError> {
+    let events = outbox(
+        deps,
+        vec![
+            booking_event(EventKind::ShowCancelled, booking),
+            booking_event(EventKind::SeatsReleased, booking),
+        ],
+    );
     let released = deps
         .store
         .release_pending(
             booking,
             Transition::CancelPending,
             &rfc3339(deps.clock.now()),
+            &events,
         )
         .await?;
     if released {
-        publish(
-            deps,
-            vec![
-                booking_event(EventKind::ShowCancelled, booking),
-                booking_event(EventKind::SeatsReleased, booking),
-            ],
-        )
-        .await;
+        publish(deps, &events).await;
     }
     Ok(released)
 }

@@ -2,7 +2,8 @@
 //! event) is parsed and applied on its own, and only the failed ones are reported, so one bad
 //! message never fails its neighbours. Every change is one transaction carrying the event's
 //! processed marker: exactly once in effect. A success that cannot become a sale is refunded.
-//! DynamoDB calls per message: one read, one transaction.
+//! DynamoDB calls per message: one read, one transaction (carrying the outbox entries of its
+//! events), and after the commit, once EventBridge has the events, one delete of their entries.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use boxoffice::{
@@ -13,7 +14,7 @@ use boxoffice::{
         },
         ticket::{issue, TicketClaims},
     },
-    events::{booking_event, publish, EventKind},
+    events::{booking_event, outbox, publish, EventKind},
     ids::new_id,
     payments::{PaymentMessage, PaymentOutcome},
     store::payments::{Applied, Marker},
@@ -124,6 +125,7 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                                 &payment(PaymentStatus::Succeeded),
                                 None,
                                 &marker,
+                                &[],
                             )
                             .await?,
                     );
@@ -153,6 +155,10 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                 qr_code_data: issue(deps.config.ticket_key()?.expose().as_bytes(), &claims),
                 seat_ids: booking.seat_ids(),
             };
+            let events = outbox(
+                deps,
+                vec![booking_event(EventKind::BookingConfirmed, &booking)],
+            );
             match deps
                 .store
                 .confirm_booking(
@@ -161,17 +167,14 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                     &ticket,
                     &marker,
                     &at,
+                    &events,
                 )
                 .await?
             {
                 Applied::Done => {
                     tracing::info!(booking_id = %booking.booking_id, "booking confirmed");
                     boxoffice::metrics::count("confirm-payment", "BookingsConfirmed", 1);
-                    publish(
-                        deps,
-                        vec![booking_event(EventKind::BookingConfirmed, &booking)],
-                    )
-                    .await;
+                    publish(deps, &events).await;
                     Ok(())
                 }
                 Applied::Duplicate => Ok(()),
@@ -204,10 +207,17 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                     .unwrap_or_else(|| payment(PaymentStatus::Failed));
                 return record(
                     deps.store
-                        .record_payment(&booking, &kept, None, &marker)
+                        .record_payment(&booking, &kept, None, &marker, &[])
                         .await?,
                 );
             }
+            let events = outbox(
+                deps,
+                vec![
+                    booking_event(EventKind::PaymentFailed, &booking),
+                    booking_event(EventKind::SeatsReleased, &booking),
+                ],
+            );
             let applied = deps
                 .store
                 .release_with_marker(
@@ -217,17 +227,11 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                     None,
                     &marker,
                     &at,
+                    &events,
                 )
                 .await?;
             if applied == Applied::Done {
-                publish(
-                    deps,
-                    vec![
-                        booking_event(EventKind::PaymentFailed, &booking),
-                        booking_event(EventKind::SeatsReleased, &booking),
-                    ],
-                )
-                .await;
+                publish(deps, &events).await;
             }
             Ok(())
         }
@@ -246,6 +250,7 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                         &payment(PaymentStatus::Refunded),
                         Some(&done),
                         &marker,
+                        &[],
                     )
                     .await?,
             )
@@ -272,6 +277,11 @@ async fn refund_payment(
     marker: &Marker<'_>,
     at: &str,
 ) -> Result<(), ApiError> {
+    let mut events = vec![booking_event(EventKind::RefundInitiated, booking)];
+    if booking.status == BookingStatus::PaymentPending {
+        events.push(booking_event(EventKind::BookingExpired, booking));
+    }
+    let events = outbox(deps, events);
     let applied = if booking.status == BookingStatus::PaymentPending {
         match deps
             .store
@@ -282,30 +292,27 @@ async fn refund_payment(
                 Some(refund),
                 marker,
                 at,
+                &events,
             )
             .await?
         {
             Applied::Refused => {
                 deps.store
-                    .record_payment(booking, payment, Some(refund), marker)
+                    .record_payment(booking, payment, Some(refund), marker, &events)
                     .await?
             }
             other => other,
         }
     } else {
         deps.store
-            .record_payment(booking, payment, Some(refund), marker)
+            .record_payment(booking, payment, Some(refund), marker, &events)
             .await?
     };
     if applied == Applied::Done {
         // The sandbox's refunds are records; a live provider's refund API call would go here.
         tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, reason = %refund.reason, "refund initiated");
         boxoffice::metrics::count("confirm-payment", "Refunds", 1);
-        let mut events = vec![booking_event(EventKind::RefundInitiated, booking)];
-        if booking.status == BookingStatus::PaymentPending {
-            events.push(booking_event(EventKind::BookingExpired, booking));
-        }
-        publish(deps, events).await;
+        publish(deps, &events).await;
     }
     record(applied)
 }

@@ -1,12 +1,13 @@
 //! `expire-holds`, on an EventBridge schedule: moves PAYMENT_PENDING bookings whose hold has
 //! passed to EXPIRED and deletes their HELD seats, each in one conditional transaction, so it
 //! races safely with a late confirmation, a cancellation, or another sweep. Bounded per run;
-//! what is left is picked up by the next run.
+//! what is left is picked up by the next run. Then it re-drives the event outbox: domain events
+//! whose publish failed after their change committed (`events::redrive`).
 
 use boxoffice::{
     clock::rfc3339,
     domain::booking::Transition,
-    events::{booking_event, publish, EventKind},
+    events::{booking_event, outbox, publish, redrive, EventKind},
     metrics,
     store::bookings::PENDING_SHARDS,
     ApiError, Deps,
@@ -30,25 +31,32 @@ pub async fn handler(deps: &Deps, _event: Value) -> Result<Value, ApiError> {
             let mut events = Vec::new();
             for booking in &due {
                 seen += 1;
+                let mine = outbox(
+                    deps,
+                    vec![
+                        booking_event(EventKind::BookingExpired, booking),
+                        booking_event(EventKind::SeatsReleased, booking),
+                    ],
+                );
                 if deps
                     .store
-                    .release_pending(booking, Transition::Expire, &at)
+                    .release_pending(booking, Transition::Expire, &at, &mine)
                     .await?
                 {
                     expired += 1;
-                    events.push(booking_event(EventKind::BookingExpired, booking));
-                    events.push(booking_event(EventKind::SeatsReleased, booking));
+                    events.extend(mine);
                 } else {
                     skipped += 1; // confirmed, cancelled or expired meanwhile
                 }
             }
-            publish(deps, events).await;
+            publish(deps, &events).await;
             match next {
                 Some(k) if seen < MAX_PER_SHARD => start = Some(k),
                 _ => break,
             }
         }
     }
+    let republished = redrive(deps).await?;
     let lag = deps
         .store
         .oldest_pending_expiry()
@@ -60,8 +68,17 @@ pub async fn handler(deps: &Deps, _event: Value) -> Result<Value, ApiError> {
         &[
             ("BookingsExpired", expired as f64, "Count"),
             ("SweepLag", lag as f64, "Seconds"),
+            ("EventsRedriven", republished as f64, "Count"),
         ],
     );
-    tracing::info!(expired, skipped, lag_seconds = lag, "sweep done");
-    Ok(json!({ "expired": expired, "skipped": skipped, "lagSeconds": lag }))
+    tracing::info!(
+        expired,
+        skipped,
+        republished,
+        lag_seconds = lag,
+        "sweep done"
+    );
+    Ok(
+        json!({ "expired": expired, "skipped": skipped, "lagSeconds": lag, "republished": republished }),
+    )
 }

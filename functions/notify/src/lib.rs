@@ -6,7 +6,11 @@
 
 pub mod channel;
 
-use boxoffice::{clock::rfc3339, store::inbox::Notification, ApiError, Deps};
+use boxoffice::{
+    clock::rfc3339,
+    store::inbox::{InboxWrite, Notification},
+    ApiError, Deps,
+};
 use channel::{channel_for, Channel, DeliveryError};
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
@@ -85,8 +89,11 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         }
         other => return Ok(json!({ "ignored": other })),
     };
-    let created_at = event["time"]
+    // The change's own time (the outbox stamps it), so a re-published event (new EventBridge
+    // time) writes the same inbox item; then the bus's time, for events from elsewhere.
+    let created_at = d["occurredAt"]
         .as_str()
+        .or_else(|| event["time"].as_str())
         .map(str::to_owned)
         .unwrap_or_else(|| rfc3339(deps.clock.now()));
     let n = Notification {
@@ -109,31 +116,49 @@ pub fn notification_id(source_event_id: &str) -> String {
     )
 }
 
+/// How long a delivery claim holds off other deliveries of the same notification: longer than
+/// notify's 30 s timeout, so only an invocation that died mid-send leaves one to go stale.
+pub const DELIVERY_CLAIM_SECONDS: i64 = 60;
+
 /// Writes the inbox item once (`true` the first time) and delivers it through the channel until
-/// a delivery succeeds: a redelivered event retries a failed send, never a second inbox entry.
+/// a delivery succeeds: a redelivered event retries a failed send, never a second inbox entry,
+/// and concurrent deliveries of one event send once (one claims the send; a failed send gives
+/// the claim back for the retry).
 async fn inbox(
     deps: &Deps,
     channel: &dyn Channel,
     user_id: &str,
     n: &Notification,
 ) -> Result<bool, ApiError> {
-    let written = deps.store.put_notification(user_id, n).await?;
-    if written.needs_delivery() {
+    let now = deps.clock.now_epoch();
+    let written = deps.store.put_notification(user_id, n, now).await?;
+    let mine = match written {
+        InboxWrite::New => true,
+        InboxWrite::Undelivered => {
+            deps.store
+                .claim_delivery(user_id, n, now, now - DELIVERY_CLAIM_SECONDS)
+                .await?
+        }
+        InboxWrite::Delivered => false,
+    };
+    if mine {
         match channel.deliver(deps, user_id, n).await {
             Ok(()) => deps.store.mark_notification_delivered(user_id, n).await?,
             Err(DeliveryError::Rejected(reason)) => {
                 tracing::error!(user_id, notification_id = %n.notification_id, channel = channel.name(), error = %reason, "notification not deliverable");
                 boxoffice::metrics::count("notify", "NotificationsUndeliverable", 1);
+                deps.store.release_delivery(user_id, n).await?;
             }
             Err(DeliveryError::Transient(reason)) => {
+                deps.store.release_delivery(user_id, n).await?;
                 return Err(ApiError::ServiceUnavailable(format!(
                     "{} channel: {reason}",
                     channel.name()
-                )))
+                )));
             }
         }
     }
-    Ok(written == boxoffice::store::inbox::InboxWrite::New)
+    Ok(written == InboxWrite::New)
 }
 
 /// Tells waitlisted customers, in the order they joined, that `freed` seats came free.

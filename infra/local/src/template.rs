@@ -17,6 +17,8 @@ pub enum Trigger {
         queue: String,
         batch_size: i32,
         report_batch_item_failures: bool,
+        /// `MaximumBatchingWindowInSeconds`: how long the poller gathers a batch (0: none).
+        batching_window_seconds: u64,
     },
     Schedule {
         expression: String,
@@ -243,6 +245,10 @@ fn parse_function(id: &str, props: &Value) -> Result<FunctionDef, TemplateError>
                         .and_then(reference)
                         .ok_or_else(|| err(format!("{id}: SQS Queue")))?,
                     batch_size: p.get("BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32,
+                    batching_window_seconds: p
+                        .get("MaximumBatchingWindowInSeconds")
+                        .and_then(Value::as_u64)
+                        .unwrap_or(0),
                     report_batch_item_failures: p
                         .get("FunctionResponseTypes")
                         .and_then(Value::as_sequence)

@@ -110,6 +110,7 @@ pub fn start(
                 queue,
                 batch_size,
                 report_batch_item_failures,
+                batching_window_seconds,
             } = t
             {
                 let Some(url) = provisioned.queue_url(queue) else {
@@ -119,6 +120,7 @@ pub fn start(
                     function: f.name.clone(),
                     queue_url: url.to_owned(),
                     batch_size: (*batch_size).clamp(1, 10),
+                    batching_window: Duration::from_secs(*batching_window_seconds),
                     report_failures: *report_batch_item_failures,
                     functions: functions.clone(),
                     sqs: sqs.clone(),
@@ -135,6 +137,9 @@ struct SqsSource {
     function: String,
     queue_url: String,
     batch_size: i32,
+    /// As Lambda's poller: once a message is in, keep gathering until the batch is full or this
+    /// long has passed (so what arrives together is applied together, concurrently).
+    batching_window: Duration,
     report_failures: bool,
     functions: registry::Functions,
     sqs: aws_sdk_sqs::Client,
@@ -155,18 +160,33 @@ impl SqsSource {
     }
 
     async fn poll_once(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let out = self
-            .sqs
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(self.batch_size)
-            .wait_time_seconds(1)
-            .message_system_attribute_names(MessageSystemAttributeName::All)
-            .send()
-            .await?;
-        let messages = out.messages.unwrap_or_default();
+        let receive = |max: i32, wait: i32| {
+            self.sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(max)
+                .wait_time_seconds(wait)
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .send()
+        };
+        let mut messages = receive(self.batch_size, 1)
+            .await?
+            .messages
+            .unwrap_or_default();
         if messages.is_empty() {
             return Ok(());
+        }
+        let window_ends = tokio::time::Instant::now() + self.batching_window;
+        while (messages.len() as i32) < self.batch_size && tokio::time::Instant::now() < window_ends
+        {
+            let more = receive(self.batch_size - messages.len() as i32, 0)
+                .await?
+                .messages
+                .unwrap_or_default();
+            if more.is_empty() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            messages.extend(more);
         }
         let records: Vec<SqsMessage> = messages
             .iter()

@@ -288,21 +288,23 @@ impl Store {
     /// `PAYMENT_PENDING → CANCELLED` (or another move out of PAYMENT_PENDING): the booking update
     /// conditioned on its status, the release of every seat this booking still holds, and the
     /// coupon use given back, in one transaction. Seats another booking has taken since the hold
-    /// expired are left alone. `Ok(false)` when the booking was no longer PAYMENT_PENDING.
+    /// expired are left alone. The outbox entries of the move's events are written with it.
+    /// `Ok(false)` when the booking was no longer PAYMENT_PENDING.
     pub async fn release_pending(
         &self,
         booking: &Booking,
         transition: Transition,
         at: &str,
+        outbox: &[super::outbox::OutboxEntry],
     ) -> Result<bool, StoreError> {
         Ok(self
-            .release_pending_with(booking, transition, at, &[], Vec::new())
+            .release_pending_with(booking, transition, at, &[], self.outbox_puts(outbox)?)
             .await?
             == Release::Done)
     }
 
     /// `release_pending` with extra attributes set on the booking and extra items in the
-    /// transaction (a processed-event marker).
+    /// transaction (a processed-event marker, outbox entries).
     pub async fn release_pending_with(
         &self,
         booking: &Booking,

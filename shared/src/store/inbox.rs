@@ -30,6 +30,10 @@ struct NotificationItem {
     /// Sent through the channel (items from before this field count as sent).
     #[serde(default = "sent")]
     delivered: bool,
+    /// While a delivery is under way: when it started (epoch seconds). One invocation at a time
+    /// delivers, so concurrent duplicates of an event never send twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claimed_at: Option<i64>,
     #[serde(flatten)]
     notification: Notification,
 }
@@ -41,9 +45,10 @@ fn sent() -> bool {
 /// What writing a notification found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InboxWrite {
-    /// First write: deliver it.
+    /// First write, claimed for delivery by this writer: deliver it.
     New,
-    /// Written before, but its delivery failed: deliver it again.
+    /// Written before, not delivered yet (its delivery failed, or another invocation is
+    /// delivering it right now): deliver it only after `claim_delivery` succeeds.
     Undelivered,
     /// Written and delivered before: nothing to do.
     Delivered,
@@ -78,19 +83,21 @@ struct WaitlistItem {
 }
 
 impl Store {
-    /// Writes a notification unless this one (same id and time) is already there; then says
-    /// whether the earlier copy was delivered, so a redelivered event can retry a failed send
-    /// without a second inbox entry.
+    /// Writes a notification (claimed for delivery at `now`) unless this one (same id and time)
+    /// is already there; then says whether the earlier copy was delivered, so a redelivered event
+    /// can retry a failed send without a second inbox entry.
     pub async fn put_notification(
         &self,
         user_id: &str,
         n: &Notification,
+        now: i64,
     ) -> Result<InboxWrite, StoreError> {
         let item = NotificationItem {
             pk: keys::inbox_pk(user_id),
             sk: keys::inbox_sk(&n.created_at, &n.notification_id),
             user_id: user_id.to_owned(),
             delivered: false,
+            claimed_at: Some(now),
             notification: n.clone(),
         };
         let out = self
@@ -123,6 +130,66 @@ impl Store {
         }
     }
 
+    /// Claims an undelivered notification's delivery at `now`: `false` when it was delivered
+    /// meanwhile or another delivery claimed it after `stale_before` (that one is still running).
+    pub async fn claim_delivery(
+        &self,
+        user_id: &str,
+        n: &Notification,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::inbox_pk(user_id)))
+            .key(
+                keys::SK,
+                s(keys::inbox_sk(&n.created_at, &n.notification_id)),
+            )
+            .update_expression("SET claimed_at = :now")
+            .condition_expression(
+                "delivered = :f AND (attribute_not_exists(claimed_at) OR claimed_at < :stale)",
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_values(":stale", AttributeValue::N(stale_before.to_string()))
+            .expression_attribute_values(":f", AttributeValue::Bool(false))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    /// Gives up a delivery claim after a failed send, so the next delivery of the event sends it.
+    pub async fn release_delivery(
+        &self,
+        user_id: &str,
+        n: &Notification,
+    ) -> Result<(), StoreError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::inbox_pk(user_id)))
+            .key(
+                keys::SK,
+                s(keys::inbox_sk(&n.created_at, &n.notification_id)),
+            )
+            .update_expression("REMOVE claimed_at")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     /// Records that a notification left through its channel.
     pub async fn mark_notification_delivered(
         &self,
@@ -137,7 +204,7 @@ impl Store {
                 keys::SK,
                 s(keys::inbox_sk(&n.created_at, &n.notification_id)),
             )
-            .update_expression("SET delivered = :t")
+            .update_expression("SET delivered = :t REMOVE claimed_at")
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await

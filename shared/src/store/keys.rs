@@ -137,3 +137,22 @@ pub fn waitlist_pk(show_id: &str) -> String {
 pub fn waitlist_sk(user_id: &str) -> String {
     format!("USER#{user_id}")
 }
+
+/// A domain event waiting to be published (the transactional outbox), one item per event id:
+/// written in the transaction that made the change, deleted once EventBridge has the event.
+pub fn outbox_pk(event_id: &str) -> String {
+    format!("OUTBOX#{event_id}")
+}
+pub const OUTBOX_SK: &str = "OUTBOX";
+/// Sparse GSI1 keys of an outbox item (only outbox items carry `OUTBOX#` there), sharded so the
+/// re-drive reads a few small partitions and no one partition takes every event's writes.
+pub fn outbox_gsi1pk(shard: u32) -> String {
+    format!("OUTBOX#{shard}")
+}
+pub fn outbox_gsi1sk(created_at: i64, event_id: &str) -> String {
+    format!("{created_at:012}#{event_id}")
+}
+/// Everything of an outbox shard written before `created_before` sorts below this.
+pub fn outbox_gsi1sk_before(created_before: i64) -> String {
+    format!("{created_before:012}#")
+}

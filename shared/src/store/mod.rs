@@ -8,6 +8,7 @@ pub mod cursor;
 pub mod inbox;
 pub mod keys;
 pub mod offers;
+pub mod outbox;
 pub mod payments;
 pub mod seats;
 pub mod sweeps;

@@ -2,6 +2,7 @@
 //! so a webhook delivered twice changes nothing twice, and every booking move is conditional on
 //! the booking's current status.
 
+use super::outbox::OutboxEntry;
 use super::{
     bookings::{idempotency_put, IdempotencyRecord},
     build_err,
@@ -153,7 +154,8 @@ impl Store {
     }
 
     /// `PAYMENT_PENDING → CONFIRMED` with its ticket, every seat `HELD → SOLD` (still held by this
-    /// booking, even past its hold time), the sale on the show's listing, and the event marker.
+    /// booking, even past its hold time), the sale on the show's listing, the event marker and
+    /// the outbox entries of its events.
     pub async fn confirm_booking(
         &self,
         booking: &Booking,
@@ -161,6 +163,7 @@ impl Store {
         ticket: &TicketInfo,
         marker: &Marker<'_>,
         at: &str,
+        outbox: &[OutboxEntry],
     ) -> Result<Applied, StoreError> {
         let extra = [("payment", av(payment)?), ("ticket", av(ticket)?)];
         let mut items = vec![self.transition_update(booking, Transition::Confirm, at, &extra)?];
@@ -174,8 +177,9 @@ impl Store {
             )?);
         }
         items.push(self.listing_sold(booking, true)?);
+        let marker_index = items.len();
         items.push(self.marker(marker)?);
-        let marker_index = items.len() - 1;
+        items.extend(self.outbox_puts(outbox)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(Applied::Done),
             TransactOutcome::ConditionFailed { reasons, .. } if failed(&reasons, marker_index) => {
@@ -205,13 +209,15 @@ impl Store {
     }
 
     /// Records `payment` (and a refund) on a booking whatever its state, with the event marker:
-    /// for a payment that cannot become a sale, and for provider outcomes after the fact.
+    /// for a payment that cannot become a sale, and for provider outcomes after the fact; with the
+    /// outbox entries of its events (if any).
     pub async fn record_payment(
         &self,
         booking: &Booking,
         payment: &PaymentInfo,
         refund: Option<&RefundInfo>,
         marker: &Marker<'_>,
+        outbox: &[OutboxEntry],
     ) -> Result<Applied, StoreError> {
         let mut update = Update::builder()
             .table_name(self.table())
@@ -225,12 +231,13 @@ impl Store {
                 .expression_attribute_values(":r", av(r)?),
             None => update.update_expression("SET payment = :p"),
         };
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .update(update.build().map_err(build_err)?)
                 .build(),
             self.marker(marker)?,
         ];
+        items.extend(self.outbox_puts(outbox)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(Applied::Done),
             TransactOutcome::ConditionFailed { reasons, .. } if failed(&reasons, 1) => {
@@ -241,7 +248,8 @@ impl Store {
     }
 
     /// A move out of PAYMENT_PENDING that gives the seats back (failed payment, expiry after a lost
-    /// seat), with the payment record, an optional refund and the event marker.
+    /// seat), with the payment record, an optional refund, the event marker and the outbox.
+    #[allow(clippy::too_many_arguments)]
     pub async fn release_with_marker(
         &self,
         booking: &Booking,
@@ -250,13 +258,16 @@ impl Store {
         refund: Option<&RefundInfo>,
         marker: &Marker<'_>,
         at: &str,
+        outbox: &[OutboxEntry],
     ) -> Result<Applied, StoreError> {
         let mut extra = vec![("payment", av(payment)?)];
         if let Some(r) = refund {
             extra.push(("refund", av(r)?));
         }
+        let mut extra_items = vec![self.marker(marker)?];
+        extra_items.extend(self.outbox_puts(outbox)?);
         let outcome = self
-            .release_pending_with(booking, transition, at, &extra, vec![self.marker(marker)?])
+            .release_pending_with(booking, transition, at, &extra, extra_items)
             .await?;
         Ok(match outcome {
             super::bookings::Release::Done => Applied::Done,
@@ -266,13 +277,14 @@ impl Store {
     }
 
     /// `CONFIRMED → CANCELLED` with a refund: seats deleted (only while sold to this booking), the
-    /// sale removed from the listing.
+    /// sale removed from the listing, the outbox entries of its events written.
     pub async fn cancel_confirmed(
         &self,
         booking: &Booking,
         payment: Option<&PaymentInfo>,
         refund: &RefundInfo,
         at: &str,
+        outbox: &[OutboxEntry],
     ) -> Result<bool, StoreError> {
         let mut extra = vec![("refund", av(refund)?)];
         if let Some(p) = payment {
@@ -294,6 +306,7 @@ impl Store {
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
         items.push(self.listing_sold(booking, false)?);
+        items.extend(self.outbox_puts(outbox)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(true),
             TransactOutcome::ConditionFailed { reasons, .. } => {
@@ -338,8 +351,13 @@ impl Store {
         }
     }
 
-    /// Marks a show and its listing CANCELLED (once); `false` when it already was.
-    pub async fn cancel_show(&self, show_id: &str) -> Result<bool, StoreError> {
+    /// Marks a show and its listing CANCELLED (once), with the outbox entries of its events;
+    /// `false` when it already was.
+    pub async fn cancel_show(
+        &self,
+        show_id: &str,
+        outbox: &[OutboxEntry],
+    ) -> Result<bool, StoreError> {
         let update = |sk: &str| -> Result<TransactWriteItem, StoreError> {
             let u = Update::builder()
                 .table_name(self.table())
@@ -354,9 +372,10 @@ impl Store {
                 .map_err(build_err)?;
             Ok(TransactWriteItem::builder().update(u).build())
         };
+        let mut items = vec![update(keys::SHOW_SK)?, update(keys::LISTING_SK)?];
+        items.extend(self.outbox_puts(outbox)?);
         Ok(matches!(
-            self.transact(vec![update(keys::SHOW_SK)?, update(keys::LISTING_SK)?])
-                .await?,
+            self.transact(items).await?,
             TransactOutcome::Committed { .. }
         ))
     }

@@ -9,6 +9,7 @@ mod errors;
 mod hardening;
 mod iam_conformance;
 mod openapi;
+mod outbox;
 mod payments;
 mod redrive;
 mod scheduled;

@@ -2,7 +2,7 @@
 //! reminders, the waitlist. Against DynamoDB Local and the SQS/EventBridge emulator.
 
 use boxoffice::domain::user::Role;
-use boxoffice_tests::{eventually, fixtures::ist, stack_with, Reply, TestStack};
+use boxoffice_tests::{emails_to, eventually, fixtures::ist, stack_with, Reply, TestStack};
 use futures::future::join_all;
 use serde_json::{json, Value};
 
@@ -409,29 +409,55 @@ async fn a_thousand_expired_bookings_are_swept_over_consecutive_runs_once_each()
         .is_empty());
 }
 
-#[tokio::test]
+/// Every kind of event delivered three times at once (EventBridge is at least once, and the
+/// outbox re-drive may publish again): one inbox entry and one email each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_domain_event_gives_one_notification_even_when_delivered_twice() {
-    let s = stack().await;
+    let sender = format!(
+        "tickets-{}@boxoffice.test",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let s = stack_with(&[
+        ("HOLD_SECONDS", "60"),
+        ("NOTIFICATION_EMAIL_FROM", sender.as_str()),
+    ])
+    .await;
+    aws_sdk_sesv2::Client::new(&s.stack.sdk)
+        .create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .expect("sender verified");
     let (user, me) = s.user(Role::Customer).await;
-    for (i, kind) in [
+    let email = s
+        .deps()
+        .store
+        .get_user(&user)
+        .await
+        .expect("read")
+        .expect("user")
+        .email;
+    let kinds = [
         "BookingConfirmed",
         "BookingCancelled",
         "BookingExpired",
         "PaymentFailed",
         "RefundInitiated",
         "ShowCancelled",
-    ]
-    .iter()
-    .enumerate()
-    {
+    ];
+    let deliveries = kinds.iter().enumerate().flat_map(|(i, kind)| {
         let detail = json!({"eventId": format!("{kind}#bk_{i}"), "bookingId": format!("bk_{i}"), "userId": user, "showId": "sh_1",
                             "seatIds": ["A1"], "amount": 100, "currency": "INR"});
-        for _ in 0..2 {
-            notify::handler(s.deps(), bridge_event(kind, detail.clone()))
-                .await
-                .expect("notified");
-        }
-    }
+        let s = &s;
+        (0..3).map(move |_| {
+            let event = bridge_event(kind, detail.clone());
+            async move { notify::handler(s.deps(), event).await }
+        })
+    });
+    let results = join_all(deliveries).await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let sent = emails_to(&email).await;
+    assert_eq!(sent.len(), kinds.len(), "one email per event: {sent:?}");
     let got = inbox(&s, &me).await;
     let mut types: Vec<&str> = got.iter().filter_map(|n| n["type"].as_str()).collect();
     types.sort_unstable();
@@ -559,42 +585,6 @@ async fn the_waitlist_opens_only_when_sold_out_and_hears_when_seats_free_up() {
         .collect();
     assert_eq!(first.len(), 1);
     assert!(inbox(&s, &second).await.is_empty());
-}
-
-/// The emails the SES emulator accepted for `to`: (subject, body).
-async fn emails_to(to: &str) -> Vec<(String, String)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL_SESV2").expect("make test exports the SES endpoint");
-    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
-    let mut conn = tokio::net::TcpStream::connect(host)
-        .await
-        .expect("emulator answers");
-    let ask = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {host}\r\n\r\n");
-    conn.write_all(ask.as_bytes()).await.expect("request sent");
-    let mut raw = String::new();
-    conn.read_to_string(&mut raw).await.expect("response read");
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    let data: Value = serde_json::from_str(body).expect("emulator state is JSON");
-    data["ses"]["Message"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| {
-            m["destinations"]["ToAddresses"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|t| t == to))
-        })
-        .map(|m| {
-            (
-                m["subject"].as_str().unwrap_or("").to_owned(),
-                m["body"].as_str().unwrap_or("").to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]
