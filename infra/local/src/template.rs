@@ -222,7 +222,9 @@ fn parse_function(id: &str, props: &Value) -> Result<FunctionDef, TemplateError>
             .filter(|h| !h.is_empty() && *h != "bootstrap")
             .ok_or_else(|| err(format!("{id}: CodeUri . needs Handler: <function name>")))?,
         uri => uri.strip_prefix("functions/").ok_or_else(|| {
-            err(format!("{id}: CodeUri must be . (with Handler) or functions/<name>"))
+            err(format!(
+                "{id}: CodeUri must be . (with Handler) or functions/<name>"
+            ))
         })?,
     }
     .to_owned();

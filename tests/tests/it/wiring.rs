@@ -87,11 +87,16 @@ fn every_function_deploys_the_multi_call_binary() {
             Some("bootstrap"),
             "{id}: Metadata.BuildProperties.Binary"
         );
-        let handler = props["Handler"].as_str().expect("every function names its Handler");
+        let handler = props["Handler"]
+            .as_str()
+            .expect("every function names its Handler");
         handlers.insert(handler.to_owned());
     }
     let crates = crate_dirs();
-    assert_eq!(handlers, crates, "template.yaml Handlers vs function crates");
+    assert_eq!(
+        handlers, crates,
+        "template.yaml Handlers vs function crates"
+    );
 
     let table = std::fs::read_to_string(repo_root().join("bootstrap/src/main.rs"))
         .expect("bootstrap/src/main.rs");
