@@ -17,7 +17,8 @@ mod kind {
 }
 
 /// `"name" => kind krate`: `FUNCTIONS` (every name) and `run` (the named function's runtime loop,
-/// `None` for an unknown name). The one place a row becomes a call.
+/// `None` for an unknown name). The one place a row becomes a call: a second argument for every
+/// function (say `$krate::SECRETS`) is one edit of the `kind::$kind(...)` line.
 macro_rules! functions {
     ($($name:literal => $kind:ident $krate:ident),* $(,)?) => {
         /// Every function this binary can run, by its `_HANDLER` name.

@@ -30,7 +30,7 @@ pub enum Trigger {
 #[derive(Debug, Clone)]
 pub struct FunctionDef {
     pub logical_id: String,
-    /// The crate / function name: its `Handler` (with `CodeUri: .`, the multi-call binary) or
+    /// The crate / function name: its `Handler` (with `CodeUri: bootstrap`, the multi-call binary) or
     /// `CodeUri: functions/<name>`.
     pub name: String,
     pub triggers: Vec<Trigger>,
@@ -215,17 +215,17 @@ impl Template {
 
 fn parse_function(id: &str, props: &Value) -> Result<FunctionDef, TemplateError> {
     let code_uri = str_at(props, "CodeUri").ok_or_else(|| err(format!("{id}: CodeUri missing")))?;
-    // Every function deploys the multi-call binary (CodeUri `.`), which runs the function its
-    // Handler names; a function built on its own would have CodeUri functions/<name>.
-    let name = match code_uri.trim_end_matches('/') {
-        "." | "" => str_at(props, "Handler")
+    // Every function deploys the multi-call binary (CodeUri `bootstrap`), which runs the function
+    // its Handler names; a function built on its own would have CodeUri functions/<name>.
+    let name = match code_uri.trim_end_matches('/').strip_prefix("functions/") {
+        Some(name) => name,
+        None => str_at(props, "Handler")
             .filter(|h| !h.is_empty() && *h != "bootstrap")
-            .ok_or_else(|| err(format!("{id}: CodeUri . needs Handler: <function name>")))?,
-        uri => uri.strip_prefix("functions/").ok_or_else(|| {
-            err(format!(
-                "{id}: CodeUri must be . (with Handler) or functions/<name>"
-            ))
-        })?,
+            .ok_or_else(|| {
+                err(format!(
+                    "{id}: CodeUri {code_uri} needs Handler: <function name> (or CodeUri functions/<name>)"
+                ))
+            })?,
     }
     .to_owned();
     let mut triggers = Vec::new();

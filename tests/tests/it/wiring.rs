@@ -76,7 +76,11 @@ fn every_function_deploys_the_multi_call_binary() {
         }
         let id = id.as_str().unwrap_or_default();
         let props = &r["Properties"];
-        assert_eq!(props["CodeUri"].as_str(), Some("."), "{id}: CodeUri");
+        assert_eq!(
+            props["CodeUri"].as_str(),
+            Some("bootstrap"),
+            "{id}: CodeUri"
+        );
         assert_eq!(
             r["Metadata"]["BuildMethod"].as_str(),
             Some("rust-cargolambda"),
