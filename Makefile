@@ -11,7 +11,8 @@ help:
 	@echo "make test   the whole suite against private emulators on free ports, then the"
 	@echo "            contract suite (schemathesis, openapi.yaml) against the local gateway"
 	@echo "make lint   cargo fmt --check, clippy -D warnings, cfn-lint template.yaml"
-	@echo "make build  sam build (installs cargo-lambda and aws-sam-cli into .local/build-venv)"
+	@echo "make build  sam build of the arm64 bootstrap every function runs, then checks each artifact"
+	@echo "            (installs cargo-lambda and aws-sam-cli into .local/build-venv)"
 	@echo "make bench  the benchmark (bench-fast build), writes bench/results/latest.md and latency.svg"
 	@echo "            (with a Node/PostgreSQL/Redis service side by side; BENCH_COMPARE=off skips it)"
 
@@ -34,10 +35,13 @@ lint: tools
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	.local/venv/bin/cfn-lint template.yaml
 
+# sam build compiles the one multi-call binary (bootstrap/, arm64, cargo-lambda) once and copies it
+# into every function's artifact; then each artifact is checked to be an aarch64 executable.
 build:
 	infra/stack.sh install-build-tools
 	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" sam validate --lint
 	PATH="$(CURDIR)/.local/build-venv/bin:$$PATH" CARGO_TARGET_DIR="$(CURDIR)/target/lambda" sam build
+	infra/check-artifacts.sh
 
 # One cargo invocation builds the bench, the hello-world floor and every function binary (one
 # feature resolution, so shared dependencies compile once), while the emulators and the comparison's
@@ -53,7 +57,7 @@ bench:
 	    infra/stack.sh install-compare-tools || echo "[bench] PostgreSQL/Redis/Node packages not installed: the side-by-side section says why not" >&2; \
 	  fi; \
 	  date +%s%N >"$$tools_done" ) & tools=$$!; \
-	$(CARGO) build --profile bench-fast --workspace --bins --exclude boxoffice-local --exclude boxoffice-tests || \
+	$(CARGO) build --profile bench-fast --workspace --bins --exclude boxoffice-local --exclude boxoffice-tests --exclude boxoffice-bootstrap || \
 	  { wait $$tools || true; rm -f "$$tools_done"; exit 1; }; \
 	export BENCH_T1=$$(date +%s%N); \
 	wait $$tools || { rm -f "$$tools_done"; echo "[bench] infra/stack.sh install failed" >&2; exit 1; }; \

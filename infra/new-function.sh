@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Scaffolds functions/<name>: a lib (the handler) and a wiring-only main.
-# Then add: its route in template.yaml and shared/src/routes.rs, its handler in
-# infra/local/src/registry.rs, and events/<name>.json (a test checks all of them).
+# Then add: its function block in template.yaml (Handler: <name>, see the convention at its top)
+# and its route in shared/src/routes.rs, its row in bootstrap/src/main.rs's functions! table and
+# its crate in bootstrap/Cargo.toml (the one binary every function deploys), its handler in
+# infra/local/src/registry.rs, and events/<name>.json (the wiring tests check all of them).
 set -euo pipefail
 name=${1:?usage: infra/new-function.sh <function-name> [http|sqs|event]}
 kind=${2:-http}

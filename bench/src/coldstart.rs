@@ -157,7 +157,9 @@ async fn run_once(
         )
         .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
         .env("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023")
-        .env("_HANDLER", "bootstrap")
+        // The function's Handler (template.yaml): the multi-call bootstrap runs the function it
+        // names; a function's own binary ignores it.
+        .env("_HANDLER", function)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -32,7 +32,8 @@ pub enum Trigger {
 #[derive(Debug, Clone)]
 pub struct FunctionDef {
     pub logical_id: String,
-    /// The crate / function name, from `CodeUri: functions/<name>`.
+    /// The crate / function name: its `Handler` (with `CodeUri: bootstrap`, the multi-call binary) or
+    /// `CodeUri: functions/<name>`.
     pub name: String,
     pub triggers: Vec<Trigger>,
 }
@@ -221,11 +222,19 @@ impl Template {
 
 fn parse_function(id: &str, props: &Value) -> Result<FunctionDef, TemplateError> {
     let code_uri = str_at(props, "CodeUri").ok_or_else(|| err(format!("{id}: CodeUri missing")))?;
-    let name = code_uri
-        .trim_end_matches('/')
-        .strip_prefix("functions/")
-        .ok_or_else(|| err(format!("{id}: CodeUri must be functions/<name>")))?
-        .to_owned();
+    // Every function deploys the multi-call binary (CodeUri `bootstrap`), which runs the function
+    // its Handler names; a function built on its own would have CodeUri functions/<name>.
+    let name = match code_uri.trim_end_matches('/').strip_prefix("functions/") {
+        Some(name) => name,
+        None => str_at(props, "Handler")
+            .filter(|h| !h.is_empty() && *h != "bootstrap")
+            .ok_or_else(|| {
+                err(format!(
+                    "{id}: CodeUri {code_uri} needs Handler: <function name> (or CodeUri functions/<name>)"
+                ))
+            })?,
+    }
+    .to_owned();
     let mut triggers = Vec::new();
     if let Some(events) = props.get("Events").and_then(Value::as_mapping) {
         for (_, ev) in events {

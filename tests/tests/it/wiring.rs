@@ -61,6 +61,57 @@ fn every_function_is_wired_everywhere() {
     }
 }
 
+/// One artifact for every function: the multi-call `bootstrap` (bootstrap/src/main.rs), which
+/// runs the function its Handler names. SAM builds it once (equal CodeUri and Metadata make one
+/// build definition); each function keeps its own role and settings.
+#[test]
+fn every_function_deploys_the_multi_call_binary() {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("template.yaml parses");
+    let resources = template["Resources"].as_mapping().expect("Resources");
+    let mut handlers = BTreeSet::new();
+    for (id, r) in resources {
+        if r["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap_or_default();
+        let props = &r["Properties"];
+        assert_eq!(
+            props["CodeUri"].as_str(),
+            Some("bootstrap"),
+            "{id}: CodeUri"
+        );
+        assert_eq!(
+            r["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda"),
+            "{id}: Metadata.BuildMethod"
+        );
+        assert_eq!(
+            r["Metadata"]["BuildProperties"]["Binary"].as_str(),
+            Some("bootstrap"),
+            "{id}: Metadata.BuildProperties.Binary"
+        );
+        let handler = props["Handler"]
+            .as_str()
+            .expect("every function names its Handler");
+        handlers.insert(handler.to_owned());
+    }
+    let crates = crate_dirs();
+    assert_eq!(
+        handlers, crates,
+        "template.yaml Handlers vs function crates"
+    );
+
+    let table = std::fs::read_to_string(repo_root().join("bootstrap/src/main.rs"))
+        .expect("bootstrap/src/main.rs");
+    for name in &crates {
+        assert!(
+            table.contains(&format!("\"{name}\" ")),
+            "{name} has no row in bootstrap/src/main.rs's functions! table"
+        );
+    }
+}
+
 #[test]
 fn template_routes_equal_the_shared_route_table() {
     let template = boxoffice_local::load_template().expect("template.yaml parses");
