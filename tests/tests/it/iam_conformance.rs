@@ -356,7 +356,7 @@ async fn tour(s: &TestStack) {
     let confirmed = |booking: String| {
         let customer = customer.clone();
         async move {
-            eventually("the booking confirmed", 30, || {
+            eventually("the booking confirmed", 120, || {
                 let customer = customer.clone();
                 let booking = booking.clone();
                 async move {
@@ -474,7 +474,7 @@ async fn tour(s: &TestStack) {
         200,
         "sandbox-complete (failed)",
     );
-    eventually("the booking failed", 30, || {
+    eventually("the booking failed", 120, || {
         let customer = customer.clone();
         let failing = failing.clone();
         async move {
@@ -566,7 +566,7 @@ async fn tour(s: &TestStack) {
     );
 
     // Notifications land (notify via the domain-events rule, emailing each from `sender`).
-    eventually("a refund notification", 30, || async {
+    eventually("a refund notification", 120, || async {
         let n = s
             .call("GET", "/api/v1/me/notifications")
             .token(&customer)

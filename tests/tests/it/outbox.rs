@@ -139,14 +139,14 @@ async fn redrive_and_expect_one_each(
     for (token, kind, booking, _) in expect {
         eventually(
             &format!("{kind} for {booking} after the re-drive"),
-            30,
+            120,
             || async { (notifications(s, token, kind, booking).await >= 1).then_some(()) },
         )
         .await;
     }
     assert_eq!(sweep(s.deps()).await["republished"], 0, "nothing left");
     assert!(waiting(s).await.is_empty(), "the outbox is empty");
-    eventually("the notify rule's queue to drain", 30, || async {
+    eventually("the notify rule's queue to drain", 120, || async {
         (s.rule_queue_depth("notify").await == 0).then_some(())
     })
     .await;
@@ -175,11 +175,11 @@ async fn a_confirmation_whose_publish_fails_is_notified_once_after_the_redrive()
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let (token, id, total) = hold(&s, &s.gateway, &show, &[1, 2]).await;
     pay(&s, &token, &id, total).await;
-    eventually("the booking confirmed", 30, || async {
+    eventually("the booking confirmed", 120, || async {
         (status(&s, &token, &id).await == "CONFIRMED").then_some(())
     })
     .await;
-    eventually("the publish attempted", 30, || async {
+    eventually("the publish attempted", 120, || async {
         (waiting(&s).await == vec![format!("BookingConfirmed#{id}")]).then_some(())
     })
     .await;
@@ -279,7 +279,7 @@ async fn a_show_cancellation_whose_publish_fails_is_notified_once_after_the_redr
     let (pending_token, pending, _) = hold(&s, &s.gateway, &show, &[6]).await;
     let (paid_token, paid, total) = hold(&s, &s.gateway, &show, &[7, 8]).await;
     pay(&s, &paid_token, &paid, total).await;
-    eventually("the paid booking's confirmation", 30, || async {
+    eventually("the paid booking's confirmation", 120, || async {
         (notifications(&s, &paid_token, "BOOKING_CONFIRMED", &paid).await == 1).then_some(())
     })
     .await;

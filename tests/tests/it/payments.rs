@@ -74,7 +74,7 @@ async fn booking(s: &TestStack, b: &Booked) -> Value {
 }
 
 async fn wait_status(s: &TestStack, b: &Booked, want: &str) -> Value {
-    eventually(&format!("booking {} {want}", b.booking_id), 30, || async {
+    eventually(&format!("booking {} {want}", b.booking_id), 120, || async {
         let v = booking(s, b).await;
         (v["status"] == want).then_some(v)
     })
@@ -114,7 +114,7 @@ async fn send_webhook(s: &TestStack, b: &Booked, kind: &str, event_id: &str, amo
 
 /// Waits until the payments queue is empty: every delivery applied (deleted by the trigger).
 async fn drained(s: &TestStack) {
-    eventually("the payments queue to drain", 30, || async {
+    eventually("the payments queue to drain", 120, || async {
         (s.queue_depth("PaymentsQueue").await == 0).then_some(())
     })
     .await;
@@ -123,7 +123,7 @@ async fn drained(s: &TestStack) {
 /// Takes the `n` messages the webhook queued (its own translation), without applying them.
 async fn queued(s: &TestStack, n: usize) -> Vec<String> {
     let bodies = std::sync::Mutex::new(Vec::new());
-    eventually(&format!("{n} queued payment messages"), 30, || async {
+    eventually(&format!("{n} queued payment messages"), 120, || async {
         let out = s
             .sqs()
             .receive_message()
@@ -359,16 +359,16 @@ async fn a_webhook_delivered_five_times_confirms_once() {
         mine,
         "exactly the booking's seats are SOLD, each to it"
     );
-    let notified = eventually("the confirmation in the inbox", 30, || async {
+    let notified = eventually("the confirmation in the inbox", 120, || async {
         let n = inbox_of(&s, &b.token).await;
         (!n.is_empty()).then_some(n)
     })
     .await;
-    eventually("the confirmation email", 30, || async {
+    eventually("the confirmation email", 120, || async {
         (!emails_to(&email).await.is_empty()).then_some(())
     })
     .await;
-    eventually("the notify rule's queue to drain", 30, || async {
+    eventually("the notify rule's queue to drain", 120, || async {
         (s.rule_queue_depth("notify").await == 0).then_some(())
     })
     .await;
@@ -1183,7 +1183,7 @@ async fn a_confirmation_conflicting_past_the_budget_is_redelivered_and_never_hal
         budgeted.hits.load(Ordering::SeqCst) > budget,
         "a second invocation, after the first gave up"
     );
-    eventually("the queue to drain", 30, || async {
+    eventually("the queue to drain", 120, || async {
         (s.queue_depth("PaymentsQueue").await == 0).then_some(())
     })
     .await;

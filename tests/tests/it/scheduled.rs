@@ -94,7 +94,7 @@ async fn a_hold_left_alone_expires_frees_its_seats_and_lands_in_the_inbox() {
         "seat items deleted"
     );
     // The BookingExpired event travels the bus → rule → notify → inbox, no manual step.
-    let n = eventually("a BOOKING_EXPIRED notification", 30, || async {
+    let n = eventually("a BOOKING_EXPIRED notification", 120, || async {
         inbox(&s, &me)
             .await
             .into_iter()
