@@ -160,11 +160,12 @@ COMPARE_JWT_AUDIENCE=boxoffice-compare
 started=$(date +%s%N)
 why=
 if ! start_redis; then
-  why="redis-server did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/redis.log" 2>/dev/null)"
+  why="redis-server did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/redis.log" 2>/dev/null || true)"
 elif ! start_postgres; then
-  why="PostgreSQL did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/postgres.log" "$state/initdb.log" 2>/dev/null | tr '\n' ' ')"
+  # (tail fails when a log was never written: under pipefail that would end the script here.)
+  why="PostgreSQL did not come up within ${READY_SECONDS} s: $({ tail -n 1 "$state/postgres.log" "$state/initdb.log" 2>/dev/null || true; } | tr '\n' ' ')"
 elif ! start_node; then
-  why="the Node service did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/node.log" 2>/dev/null)"
+  why="the Node service did not come up within ${READY_SECONDS} s: $(tail -n 1 "$state/node.log" 2>/dev/null || true)"
 fi
 if [ -n "$why" ]; then
   cleanup
