@@ -253,7 +253,7 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(
         md,
         "Run at {} on {} cores (load average {} before, {} after: other builds share these cores), \
-         bench-fast build (opt-level \"s\" as the Lambda binaries, but no fat LTO, 16 codegen units, stripped), DynamoDB Local in memory, moto for SQS and EventBridge, \
+         bench-fast build (one binary per function, opt-level \"s\", no fat LTO, 16 codegen units, stripped; the deployed build is one multi-call binary at opt-level \"z\" with fat LTO: README, Deploying), DynamoDB Local in memory, moto for SQS, EventBridge and Secrets Manager, \
          handlers in-process through the local API Gateway stand-in. Latency chart: [latency.svg](latency.svg).\n",
         boxoffice::clock::rfc3339(chrono::Utc::now()),
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
