@@ -553,6 +553,21 @@ pub async fn check(
             sold.insert((show.clone(), i.seat_id.clone()), i.booking_id.clone());
         }
     }
+    // SOLD items of bookings made outside the flow (the round-trip and CPU probes book on the
+    // first flow show) are judged by their booking's state too.
+    let mut statuses = statuses;
+    let others: std::collections::BTreeSet<String> = sold
+        .values()
+        .filter(|b| !statuses.contains_key(*b))
+        .cloned()
+        .collect();
+    for b in others {
+        let state = match deps.store.get_booking(&b).await? {
+            Some(booking) => booking.status.as_str().to_owned(),
+            None => "MISSING".to_owned(),
+        };
+        statuses.insert(b, state);
+    }
     flow.sold_unconfirmed = sold
         .values()
         .filter(|b| statuses.get(*b).map(String::as_str) != Some("CONFIRMED"))
