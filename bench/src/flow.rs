@@ -553,6 +553,7 @@ pub async fn check(
             sold.insert((show.clone(), i.seat_id.clone()), i.booking_id.clone());
         }
     }
+    let confirmed_total = statuses.values().filter(|s| *s == "CONFIRMED").count();
     // SOLD items of bookings made outside the flow (the round-trip and CPU probes book on the
     // first flow show) are judged by their booking's state too.
     let mut statuses = statuses;
@@ -582,7 +583,6 @@ pub async fn check(
             .filter(|seat| sold.get(&(show.clone(), (*seat).clone())) != Some(booking))
             .count();
     }
-    let confirmed_total = statuses.values().filter(|s| *s == "CONFIRMED").count();
     flow.confirmed_unseen = confirmed_total.saturating_sub(flow.completed);
     Ok(())
 }
