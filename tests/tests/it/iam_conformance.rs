@@ -353,6 +353,24 @@ async fn tour(s: &TestStack) {
                 .to_owned()
         }
     };
+    // sandbox-complete: the owner plays the provider for its own intent.
+    let complete = |intent: String, outcome: &'static str| {
+        let customer = customer.clone();
+        async move {
+            ok(
+                s.call(
+                    "POST",
+                    &format!("/api/v1/sandbox/payments/{intent}/complete"),
+                )
+                .token(&customer)
+                .json(&json!({ "outcome": outcome }))
+                .send()
+                .await,
+                200,
+                "sandbox-complete",
+            )
+        }
+    };
     let confirmed = |booking: String| {
         let customer = customer.clone();
         async move {
@@ -381,18 +399,7 @@ async fn tour(s: &TestStack) {
         "bookingId",
     );
     let intent = pay(a.clone()).await;
-    ok(
-        s.call(
-            "POST",
-            &format!("/api/v1/sandbox/payments/{intent}/complete"),
-        )
-        .token(&customer)
-        .json(&json!({"outcome": "succeeded"}))
-        .send()
-        .await,
-        200,
-        "sandbox-complete",
-    );
+    complete(intent, "succeeded").await;
     let a_confirmed = confirmed(a.clone()).await;
     let b = hold(later.clone(), json!(["R1-10"]), None).await;
     let b_id = id(&b, "bookingId");
@@ -462,18 +469,7 @@ async fn tour(s: &TestStack) {
         "bookingId",
     );
     let failing_intent = pay(failing.clone()).await;
-    ok(
-        s.call(
-            "POST",
-            &format!("/api/v1/sandbox/payments/{failing_intent}/complete"),
-        )
-        .token(&customer)
-        .json(&json!({"outcome": "failed"}))
-        .send()
-        .await,
-        200,
-        "sandbox-complete (failed)",
-    );
+    complete(failing_intent, "failed").await;
     eventually("the booking failed", 120, || {
         let customer = customer.clone();
         let failing = failing.clone();
@@ -538,18 +534,7 @@ async fn tour(s: &TestStack) {
         "bookingId",
     );
     let c_intent = pay(c.clone()).await;
-    ok(
-        s.call(
-            "POST",
-            &format!("/api/v1/sandbox/payments/{c_intent}/complete"),
-        )
-        .token(&customer)
-        .json(&json!({"outcome": "succeeded"}))
-        .send()
-        .await,
-        200,
-        "sandbox-complete",
-    );
+    complete(c_intent, "succeeded").await;
     confirmed(c).await;
     let functions = registry::Functions::new(s.deps().clone());
     let reminders = registry::invoke_event("notify", &functions, scheduled_event("notify")).await;
