@@ -34,6 +34,7 @@ macro_rules! functions {
 }
 
 functions! {
+    "best-available"     => http  best_available,
     "browse-shows"       => http  browse_shows,
     "cancel-booking"     => http  cancel_booking,
     "cancel-show"        => http  cancel_show,
@@ -48,6 +49,8 @@ functions! {
     "get-movie"          => http  get_movie,
     "get-seat-map"       => http  get_seat_map,
     "get-theatre"        => http  get_theatre,
+    "get-ticket-image"   => http  get_ticket_image,
+    "get-ticket-keys"    => http  get_ticket_keys,
     "initiate-payment"   => http  initiate_payment,
     "join-waitlist"      => http  join_waitlist,
     "list-cities"        => http  list_cities,

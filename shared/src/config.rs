@@ -79,8 +79,9 @@ pub struct Config {
     /// From the `PaymentKeys` secret (the sandbox's only where the sandbox exists).
     pub sandbox_webhook_secret: Option<Secret>,
     pub stripe_webhook_secret: Option<Secret>,
-    /// From the `TicketKeys` secret.
+    /// From the `TicketKeys` secret: the current key and, while keys rotate, the previous one.
     pub ticket_signing_key: Option<Secret>,
+    pub ticket_previous_signing_key: Option<Secret>,
     /// From the `AdminAccounts` secret: authoritative at every login.
     pub admin_accounts: Option<Vec<AdminAccount>>,
     /// Minutes between the end of one show and the start of the next on the same screen.
@@ -120,6 +121,14 @@ impl Config {
             .ok_or_else(|| not_loaded("TicketKeys"))
     }
 
+    /// The Ed25519 ticket keys derived from the `TicketKeys` secret (current and previous).
+    pub fn ticket_keys(&self) -> Result<crate::domain::ticket::TicketKeys, ApiError> {
+        Ok(crate::domain::ticket::TicketKeys::from_secrets(
+            self.ticket_key()?.expose(),
+            self.ticket_previous_signing_key.as_ref().map(Secret::expose),
+        ))
+    }
+
     /// The same settings with no secret values (what a cold start begins from).
     pub fn without_secrets(&self) -> Config {
         Config {
@@ -130,6 +139,7 @@ impl Config {
             sandbox_webhook_secret: None,
             stripe_webhook_secret: None,
             ticket_signing_key: None,
+            ticket_previous_signing_key: None,
             admin_accounts: None,
             ..self.clone()
         }
@@ -210,6 +220,7 @@ impl Config {
             sandbox_webhook_secret: None,
             stripe_webhook_secret: None,
             ticket_signing_key: None,
+            ticket_previous_signing_key: None,
             admin_accounts: None,
             cleaning_gap_minutes: num("CLEANING_GAP_MINUTES", opt("CLEANING_GAP_MINUTES"), 15)?,
             cancellation_cutoff_minutes: num(

@@ -11,6 +11,7 @@ pub mod deps;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod hold;
 pub mod http;
 pub mod ids;
 pub mod logging;

@@ -186,8 +186,8 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_ticket_codes_never_verify(code in prop_oneof![".{0,300}", "BX1\\.[A-Za-z0-9_-]{0,80}\\.[A-Za-z0-9_-]{0,60}"]) {
-        prop_assert!(ticket::verify(b"ticket-key", &code).is_none());
+    fn arbitrary_ticket_codes_never_verify(code in prop_oneof![".{0,300}", "BX1\\.[A-Za-z0-9_-]{0,80}\\.[A-Za-z0-9_-]{0,60}", "BX2\\.[A-Za-z0-9_-]{8}\\.[A-Za-z0-9_-]{0,80}\\.[A-Za-z0-9_-]{86}"]) {
+        prop_assert!(ticket::TicketKeys::from_secrets("ticket-key", None).verify(&code).is_none());
     }
 
     #[test]
@@ -201,15 +201,22 @@ proptest! {
             ticket_id: ids[0].clone(), booking_id: ids[1].clone(), show_id: ids[2].clone(),
             theatre_id: ids[3].clone(), seat_ids: seats,
         };
-        let code = ticket::issue(b"ticket-key", &claims);
-        prop_assert_eq!(ticket::verify(b"ticket-key", &code), Some(claims));
-        prop_assert!(ticket::verify(b"another-key", &code).is_none());
-        let mut bytes = code.into_bytes();
-        let i = at.index(bytes.len());
-        prop_assume!(bytes[i] != with);
-        bytes[i] = with;
-        let altered = String::from_utf8_lossy(&bytes).into_owned();
-        prop_assert!(ticket::verify(b"ticket-key", &altered).is_none(), "{altered}");
+        let keys = ticket::TicketKeys::from_secrets("ticket-key", None);
+        let code = keys.current.issue(&claims);
+        prop_assert_eq!(ticket::verify_offline(&keys.public(), &code), Some(claims.clone()));
+        let others = ticket::TicketKeys::from_secrets("another-key", None);
+        prop_assert!(ticket::verify_offline(&others.public(), &code).is_none());
+        let legacy = ticket::issue_legacy(b"ticket-key", &claims);
+        prop_assert_eq!(ticket::verify_legacy(b"ticket-key", &legacy), Some(claims));
+        prop_assert!(ticket::verify_legacy(b"another-key", &legacy).is_none());
+        for code in [code, legacy] {
+            let mut bytes = code.into_bytes();
+            let i = at.index(bytes.len());
+            prop_assume!(bytes[i] != with);
+            bytes[i] = with;
+            let altered = String::from_utf8_lossy(&bytes).into_owned();
+            prop_assert!(keys.verify(&altered).is_none(), "{altered}");
+        }
     }
 
     #[test]

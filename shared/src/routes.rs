@@ -41,6 +41,10 @@ routes! {
     "POST" "/api/v1/shows/{showId}/cancel" => "cancel-show",
     "GET" "/api/v1/me/notifications" => "list-notifications",
     "POST" "/api/v1/shows/{showId}/waitlist" => "join-waitlist",
+    "POST" "/api/v1/shows/{showId}/best-available" => "best-available",
+    "GET" "/api/v1/bookings/{bookingId}/ticket.svg" => "get-ticket-image",
+    "GET" "/api/v1/bookings/{bookingId}/ticket.png" => "get-ticket-image",
+    "GET" "/api/v1/.well-known/ticket-keys" => "get-ticket-keys",
 }
 
 /// Matches a concrete path against a route template such as `/api/v1/shows/{showId}/seats`,

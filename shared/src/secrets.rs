@@ -16,7 +16,8 @@ use serde_json::{Map, Value};
 pub enum SecretSet {
     /// `jwtSecret`, `jwtPreviousSecret`: the functions that sign or verify access tokens.
     JwtKeys,
-    /// `ticketSigningKey`: the functions that issue or verify ticket codes.
+    /// `ticketSigningKey`, `ticketPreviousSigningKey` (while keys rotate): the functions that
+    /// issue, verify or publish ticket codes' keys.
     TicketKeys,
     /// `stripeWebhookSecret`, `sandboxWebhookSecret` (where the sandbox exists): the webhook's
     /// verification and the sandbox's signing.
@@ -108,6 +109,8 @@ impl SecretSet {
             }
             SecretSet::TicketKeys => {
                 config.ticket_signing_key = Some(required("ticketSigningKey", MIN_KEY_CHARS)?);
+                config.ticket_previous_signing_key =
+                    key("ticketPreviousSigningKey", MIN_KEY_CHARS)?;
             }
             SecretSet::PaymentKeys => {
                 config.stripe_webhook_secret =

@@ -12,7 +12,7 @@ use boxoffice::{
         booking::{
             Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo, TicketInfo, Transition,
         },
-        ticket::{issue, TicketClaims},
+        ticket::TicketClaims,
     },
     events::{booking_event, outbox, publish, EventKind},
     ids::new_id,
@@ -152,7 +152,7 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
             };
             let ticket = TicketInfo {
                 ticket_id,
-                qr_code_data: issue(deps.config.ticket_key()?.expose().as_bytes(), &claims),
+                qr_code_data: deps.config.ticket_keys()?.current.issue(&claims),
                 seat_ids: booking.seat_ids(),
             };
             let events = outbox(

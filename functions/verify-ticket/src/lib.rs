@@ -1,10 +1,12 @@
 //! `POST /tickets/verify` (the PARTNER of the show's theatre): admits a ticket once. The code is
-//! checked offline (its signature) before anything is read.
+//! checked offline (its signature: Ed25519 for BX2 codes, as a gate scanner does with the
+//! published keys) before anything is read. Old BX1 (HMAC) codes are accepted until their show
+//! has ended.
 
 use boxoffice::{
     auth::authenticate,
     clock::rfc3339,
-    domain::{booking::BookingStatus, ticket::verify, user::Role},
+    domain::{booking::BookingStatus, user::Role},
     http::{ok, parse_json, serve, HttpResult},
     ApiError, Deps,
 };
@@ -29,16 +31,28 @@ async fn verify_ticket(deps: &Deps, req: Request) -> HttpResult {
     caller.require(&[Role::Partner])?;
     let body: VerifyBody = parse_json(&req)?;
     let forged = || ApiError::validation("The ticket code is forged, altered or unreadable.");
-    let claims = verify(
-        deps.config.ticket_key()?.expose().as_bytes(),
-        &body.qr_code_data,
-    )
-    .ok_or_else(forged)?;
+    let verified = deps
+        .config
+        .ticket_keys()?
+        .verify(&body.qr_code_data)
+        .ok_or_else(forged)?;
+    let claims = verified.claims;
     let show = deps
         .caches
         .show(&deps.store, &claims.show_id)
         .await?
         .ok_or_else(forged)?;
+    if verified.legacy {
+        let ended = chrono::DateTime::parse_from_rfc3339(&show.end_time)
+            .map_err(ApiError::internal)?
+            .timestamp()
+            <= deps.clock.now_epoch();
+        if ended {
+            return Err(ApiError::validation(
+                "This old-format (BX1) ticket code expired when its show ended.",
+            ));
+        }
+    }
     if show.partner_id != caller.user_id || show.theatre_id != claims.theatre_id {
         return Err(ApiError::Forbidden(
             "This ticket is for another partner's theatre.".into(),

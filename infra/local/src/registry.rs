@@ -126,6 +126,9 @@ http_functions! {
     "cancel-show" => cancel_show,
     "list-notifications" => list_notifications,
     "join-waitlist" => join_waitlist,
+    "best-available" => best_available,
+    "get-ticket-image" => get_ticket_image,
+    "get-ticket-keys" => get_ticket_keys,
 }
 
 macro_rules! sqs_functions {

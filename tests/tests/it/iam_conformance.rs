@@ -454,6 +454,37 @@ async fn tour(s: &TestStack) {
         200,
         "verify-ticket",
     );
+    for ext in ["svg", "png"] {
+        let image = s
+            .call("GET", &format!("/api/v1/bookings/{a}/ticket.{ext}"))
+            .token(&customer)
+            .send()
+            .await;
+        assert_eq!(image.status, 200, "get-ticket-image ({ext}): {}", image.text);
+    }
+    ok(
+        s.call("GET", "/api/v1/.well-known/ticket-keys").send().await,
+        200,
+        "get-ticket-keys",
+    );
+    ok(
+        s.call("POST", &format!("/api/v1/shows/{later}/best-available"))
+            .token(&customer)
+            .json(&json!({"count": 2}))
+            .send()
+            .await,
+        200,
+        "best-available",
+    );
+    ok(
+        s.call("POST", &format!("/api/v1/shows/{later}/best-available"))
+            .token(&customer)
+            .json(&json!({"count": 2, "hold": true}))
+            .send()
+            .await,
+        201,
+        "best-available (hold)",
+    );
     ok(
         s.call("GET", &format!("/api/v1/shows/{soon}/stats"))
             .token(&partner)

@@ -1,0 +1,78 @@
+//! `POST /shows/{showId}/best-available` (CUSTOMER) `{count, seatType?, hold?}`: the best `count`
+//! adjacent free seats in one row (`domain::seating::best_available`), read from the seat map's
+//! state the way get-seat-map reads it (the cached show, one Query of its held and sold seats).
+//! With `hold: true` it holds them through `boxoffice::hold::hold_seats`, the very code of
+//! `POST /bookings` (one transaction, same conditions, idempotency and rate limit), and answers
+//! as that does (201, the booking).
+
+use boxoffice::{
+    auth::authenticate,
+    domain::{layout::SeatType, seating::best_available, show::not_bookable_reason, user::Role},
+    hold::{hold_seats, HoldRequest, MAX_SEATS},
+    http::{body_bytes, idempotency_key, ok, parse_json, serve, HttpResult},
+    shows::cached_show_with_seats,
+    ApiError, Deps,
+};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct BestAvailableBody {
+    count: usize,
+    seat_type: Option<SeatType>,
+    #[serde(default)]
+    hold: bool,
+}
+
+boxoffice::http_entry!(handler, [JwtKeys]);
+
+pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
+    serve(req, |req| suggest(deps, req)).await
+}
+
+async fn suggest(deps: &Deps, req: Request) -> HttpResult {
+    let caller = authenticate(&deps.config.jwt, &req)?;
+    caller.require(&[Role::Customer])?;
+    let key = idempotency_key(&req)?;
+    let body: BestAvailableBody = parse_json(&req)?;
+    if !(1..=MAX_SEATS).contains(&body.count) {
+        return Err(ApiError::validation(format!(
+            "count must be 1–{MAX_SEATS}."
+        )));
+    }
+    let (show, seats) = cached_show_with_seats(deps, &req).await?;
+    let now = deps.clock.now();
+    let start = chrono::DateTime::parse_from_rfc3339(&show.start_time).map_err(ApiError::internal)?;
+    if let Some(reason) = not_bookable_reason(show.status, start.into(), now) {
+        return Err(ApiError::ShowNotBookable(reason.into()));
+    }
+    let epoch = now.timestamp();
+    let taken: HashSet<&str> = seats
+        .iter()
+        .filter(|s| s.is_sold() || s.is_held_at(epoch))
+        .map(|s| s.seat_id.as_str())
+        .collect();
+    let best = best_available(&show.layout, &taken, body.count, body.seat_type);
+    tracing::info!(show_id = %show.show_id, count = body.count, found = best.is_some(), hold = body.hold, "best available");
+    let seat_ids = best.unwrap_or_default();
+    if !body.hold {
+        return ok(&json!({ "seatIds": seat_ids }));
+    }
+    if seat_ids.is_empty() {
+        return Err(ApiError::SeatLockFailed {
+            show_id: show.show_id.clone(),
+            unavailable_seat_ids: vec![],
+        });
+    }
+    let request_hash = hex::encode(Sha256::digest(body_bytes(&req)));
+    let hold = HoldRequest {
+        show_id: &show.show_id,
+        seat_ids: &seat_ids,
+        coupon_code: None,
+    };
+    hold_seats(deps, &caller, key, request_hash, hold).await
+}

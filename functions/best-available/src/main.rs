@@ -1,0 +1,1 @@
+boxoffice::http_main!(best_available);
