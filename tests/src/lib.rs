@@ -30,6 +30,8 @@ pub struct Reply {
     pub headers: lambda_http::http::HeaderMap,
     pub body: Value,
     pub text: String,
+    /// The body's bytes as sent (an image's, where `text` is lossy).
+    pub raw: Vec<u8>,
 }
 
 impl Reply {
@@ -123,17 +125,19 @@ impl Call<'_> {
         let resp = self.gateway.call(req).await;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let text = match resp.into_body() {
-            Body::Text(t) => t,
-            Body::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
-            _ => String::new(),
+        let raw = match resp.into_body() {
+            Body::Text(t) => t.into_bytes(),
+            Body::Binary(b) => b,
+            _ => Vec::new(),
         };
+        let text = String::from_utf8_lossy(&raw).into_owned();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         Reply {
             status,
             headers,
             body,
             text,
+            raw,
         }
     }
 }

@@ -296,16 +296,27 @@ pub fn v2_response(resp: lambda_http::Response<Body>) -> Value {
     json!({ "statusCode": status, "headers": headers, "body": body, "isBase64Encoded": b64 })
 }
 
+/// What a client of the port receives: the handler's response through the Lambda response
+/// payload (`v2_response`: a binary body base64-encoded with `isBase64Encoded`) and back, as API
+/// Gateway decodes it, so an image or any binary body crosses the same encoding as deployed.
 fn to_hyper(resp: lambda_http::Response<Body>) -> HyperResponse {
     let (parts, body) = resp.into_parts();
-    let bytes = match body {
-        Body::Text(t) => Bytes::from(t),
-        Body::Binary(b) => Bytes::from(b),
-        _ => Bytes::new(),
+    let status = parts.status;
+    let headers = parts.headers.clone();
+    let payload = v2_response(lambda_http::Response::from_parts(parts, body));
+    let text = payload["body"].as_str().unwrap_or_default();
+    let bytes = if payload["isBase64Encoded"] == Value::Bool(true) {
+        use base64::Engine;
+        match base64::engine::general_purpose::STANDARD.decode(text) {
+            Ok(b) => Bytes::from(b),
+            Err(_) => return plain(StatusCode::BAD_GATEWAY, "malformed base64 body"),
+        }
+    } else {
+        Bytes::from(text.to_owned())
     };
     let mut out = hyper::Response::new(Full::new(bytes));
-    *out.status_mut() = parts.status;
-    *out.headers_mut() = parts.headers;
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
     out
 }
 

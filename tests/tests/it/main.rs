@@ -1,6 +1,7 @@
 //! One test binary for every flow test (one link step instead of one per file).
 
 mod auth;
+mod best_available;
 mod bookings;
 mod catalog;
 mod cfn;
@@ -13,4 +14,5 @@ mod outbox;
 mod payments;
 mod redrive;
 mod scheduled;
+mod tickets;
 mod wiring;
