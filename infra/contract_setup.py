@@ -18,6 +18,9 @@ What each operation is pinned to (contract.sh fails the run if one never answers
     screen's seat types priced, and (hook) a free future slot for half the valid requests;
   - joinWaitlist: a show made sold out (one seat, confirmed);
   - verifyTicket: that booking's ticket code (200 the first time, 409 ALREADY_ADMITTED after);
+  - getTicketSvg, getTicketPng: that booking (the customer's, confirmed: it has a ticket);
+  - bestAvailable: a show of its own (its holds count towards the customer's seats of that
+    show only), so suggestions (200) and holds (201) do not take createBooking's seats;
   - paymentWebhook: signed by the hook with the stage's webhook secrets.
 
 The demo accounts' passwords are new every run and printed once by the gateway (GATEWAY_LOG)."""
@@ -74,8 +77,9 @@ run_id = f"{int(time.time())}-{os.getpid()}"
 login_email, login_password = f"contract-login-{run_id}@example.com", f"login-{run_id}-password"
 must(call("POST", "/auth/register", body={"email": login_email, "password": login_password, "name": "Contract Login"}), 201)
 
-# Three future shows with free seats: A holds the run's bookings, B is the one cancelShow may
-# cancel, C is createBooking's (the customer may hold at most 10 seats of a show).
+# Four future shows with free seats: A holds the run's bookings, B is the one cancelShow may
+# cancel, C is createBooking's (the customer may hold at most 10 seats of a show), D
+# bestAvailable's.
 city = "blr"
 movies = must(call("GET", f"/movies?city={city}&limit=100"), 200)["movies"]
 soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)
@@ -90,11 +94,11 @@ for movie in movies:
                 start = datetime.datetime.fromisoformat(show["startTime"])
                 if start > soon and show["availability"]["availableSeats"] >= 20:
                     shows.append((movie, theatre["theatreId"], show["showId"]))
-    if len(shows) >= 3:
+    if len(shows) >= 4:
         break
-if len(shows) < 3:
-    sys.exit("contract setup: the demo catalogue has no three future shows")
-(movie, theatre_id, show_a), (_, _, show_b), (_, _, show_c) = shows[:3]
+if len(shows) < 4:
+    sys.exit("contract setup: the demo catalogue has no four future shows")
+(movie, theatre_id, show_a), (_, _, show_b), (_, _, show_c), (_, _, show_d) = shows[:4]
 movie_id = movie["movieId"]
 
 
@@ -194,6 +198,8 @@ print(operations("^cancelShow$", "PARTNER", path__showId=show_b))
 print(operations("^getSeatMap$", None, path__showId=show_a))
 print(operations("^joinWaitlist$", None, path__showId=sold_out))
 print(operations("^createBooking$", None, body__showId=show_c))
+print(operations("^bestAvailable$", None, path__showId=show_d))
+print(operations("^(getTicketSvg|getTicketPng)$", None, path__bookingId=admitted))
 print(operations("^getMovie$", None, path__movieId=movie_id))
 print(operations("^getTheatre$", None, path__theatreId=theatre_id))
 print(operations("^browseShows$", None, path__cityId=city, path__movieId=movie_id))

@@ -1,5 +1,7 @@
 //! `GET /cities/{cityId}/movies/{movieId}/shows?date=&language=&format=`: the theatres running a
 //! movie on a day of the city's calendar, with prices and availability. One GSI Query per page.
+//! Shows that have started (or are cancelled) are left out at read time: a listing carries its
+//! start, so a past show leaves browse the moment it begins, with nothing to expire.
 
 use boxoffice::{
     domain::{
@@ -108,7 +110,10 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
     let now = deps.clock.now_epoch();
     let mut theatres: Vec<TheatreShows> = Vec::new();
     for l in page.items {
+        let started = !chrono::DateTime::parse_from_rfc3339(&l.start_time)
+            .is_ok_and(|t| t.timestamp() > now);
         if l.status != ShowStatus::Scheduled
+            || started
             || language.as_ref().is_some_and(|x| x != &l.language)
             || format.as_ref().is_some_and(|x| x != &l.format)
         {

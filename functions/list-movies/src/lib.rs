@@ -1,5 +1,7 @@
 //! `GET /movies?city=&language=&genre=&date=&limit=&cursor=`: the catalogue, filtered; with `city`
-//! only movies with shows there (on `date`, or in the next 7 days of the city's calendar).
+//! only movies "now showing" there: with a show still to start (on `date`, or in the next 7 days
+//! of the city's calendar). A show that has begun stops counting at once (filtered at read time
+//! by the start in the browse index's sort key: no sweep, no TTL, nothing to write).
 
 use boxoffice::{
     domain::{catalog::Movie, city::parse_time_zone, show::local_date},
@@ -64,10 +66,11 @@ async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
         }
     };
     let mut ids = Vec::new();
+    let now = deps.clock.now_epoch();
     for d in dates {
         for id in deps
             .store
-            .movie_ids_showing(&city.city_id, &d.to_string())
+            .movie_ids_showing(&city.city_id, &d.to_string(), now)
             .await?
         {
             if !ids.contains(&id) {

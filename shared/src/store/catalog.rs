@@ -515,11 +515,14 @@ impl Store {
         Ok(Page { items, next_cursor })
     }
 
-    /// Movie ids with shows in a city on a local date (the browse GSI, keys only).
+    /// Movie ids with shows in a city on a local date starting after `starts_after` (epoch
+    /// seconds): the browse GSI, keys only, whose sort key carries each show's start, so a movie
+    /// whose shows of the day have all begun is left out without reading a show.
     pub async fn movie_ids_showing(
         &self,
         city_id: &str,
         local_date: &str,
+        starts_after: i64,
     ) -> Result<Vec<String>, StoreError> {
         let mut ids = Vec::new();
         let mut start = None;
@@ -542,7 +545,12 @@ impl Store {
                     .and_then(|v| v.as_s().ok())
                     .cloned()
                     .unwrap_or_default();
-                if let Some(id) = sk.strip_prefix("MOVIE#").and_then(|r| r.split('#').next()) {
+                let Some((id, start)) = keys::browse_gsi1sk_movie_and_start(&sk) else {
+                    continue;
+                };
+                let upcoming = chrono::DateTime::parse_from_rfc3339(start)
+                    .is_ok_and(|t| t.timestamp() > starts_after);
+                if upcoming {
                     if !ids.iter().any(|i| i == id) {
                         ids.push(id.to_owned());
                     }

@@ -60,6 +60,11 @@ pub fn browse_gsi1sk_prefix(movie_id: &str) -> String {
 pub fn browse_gsi1sk(movie_id: &str, start_utc: &str, show_id: &str) -> String {
     format!("MOVIE#{movie_id}#{start_utc}#{show_id}")
 }
+/// The movie id and start time a `browse_gsi1sk` names.
+pub fn browse_gsi1sk_movie_and_start(sk: &str) -> Option<(&str, &str)> {
+    let mut parts = sk.strip_prefix("MOVIE#")?.split('#');
+    Some((parts.next()?, parts.next()?))
+}
 
 /// A claimed scheduling slot of a screen (see `domain::show::SLOT_MINUTES`).
 pub fn screen_slot_pk(screen_id: &str) -> String {
