@@ -4,7 +4,7 @@
 use boxoffice::{auth::hash_password, config::AdminAccount};
 use boxoffice_local::{
     gateway::Gateway,
-    seed::{seed_accounts, seed_catalog},
+    seed::{self, seed_accounts, seed_catalog, seed_offers},
     LocalStack,
 };
 use std::{collections::HashMap, sync::Arc};
@@ -38,6 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let (accounts, users) = seed_accounts(&stack.deps, &admin, &admin_password).await?;
     let gateway = Arc::new(Gateway::new(&stack.template, stack.deps.clone()));
     let shows = seed_catalog(&gateway, &stack.deps, &users[0], &users[1]).await?;
+    let offers = seed_offers(&gateway, &stack.deps, &users[0]).await?;
     let triggers = boxoffice_local::triggers::start(
         &stack.template,
         &stack.provisioned,
@@ -56,7 +57,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }));
 
     println!("\nBoxOffice is running at {base}/api/v1  (Ctrl-C stops everything)");
-    println!("Demo data: 2 cities, 4 theatres, 6 movies, {shows} shows over the next 7 days\n");
+    println!("Demo data: 2 cities, 4 theatres, 6 movies, {shows} shows over the next 7 days, {offers} offers\n");
     println!("Local-only demo accounts (new passwords every run):");
     for a in &accounts {
         println!(
@@ -68,21 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     }
     let api = format!("{base}/api/v1");
     println!("\nTry it (bash):");
-    println!("  curl -s {api}/cities");
-    println!("  curl -s -X POST {api}/auth/register -H 'content-type: application/json' \\");
-    println!("       -d '{{\"email\":\"me@example.com\",\"password\":\"correct-horse-1\",\"name\":\"Me\"}}'");
-    println!("  TOKEN=$(curl -s -X POST {api}/auth/login -H 'content-type: application/json' \\");
-    println!("       -d '{{\"email\":\"me@example.com\",\"password\":\"correct-horse-1\"}}' | sed -E 's/.*\"accessToken\":\"([^\"]+)\".*/\\1/')");
-    println!(
-        "  MOVIE=$(curl -s '{api}/movies?city=blr' | sed -E 's/.*\"movieId\":\"([^\"]+)\".*/\\1/')"
-    );
-    println!("  curl -s \"{api}/cities/blr/movies/$MOVIE/shows\"            # today's shows; add ?date=YYYY-MM-DD");
-    println!("  curl -s {api}/shows/<showId>/seats");
-    println!("  curl -s -X POST {api}/bookings -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' \\");
-    println!("       -H \"idempotency-key: $(uuidgen || date +%s%N)\" -d '{{\"showId\":\"<showId>\",\"seatIds\":[\"C5\",\"C6\"]}}'");
-    println!("  curl -s {api}/me/bookings -H \"authorization: Bearer $TOKEN\"");
-    println!("  cargo lambda invoke register -A 127.0.0.1 -P {port} --data-file events/register.json   # the Lambda Invoke API");
-    println!("  curl -s {api}/me/notifications -H \"authorization: Bearer $TOKEN\"   # confirmations, expiries, reminders");
+    println!("{}", seed::walkthrough(&api, port));
     println!(
         "Holds last {}s here (HOLD_SECONDS); the expiry sweep and reminders run every {schedule_seconds}s (SCHEDULE_SECONDS).
 ",

@@ -1,6 +1,7 @@
 //! Demo data for `make run`: two cities, an admin, a partner and a customer (local-only passwords,
 //! new every run), four theatres with two or three screens each, six movies and shows over the
-//! next seven days. The catalogue is created through the real handlers.
+//! next seven days, and the contract's offers (`DEMO_OFFERS`). The catalogue and the offers are
+//! created through the real handlers; `walkthrough` is what `make run` prints to try them.
 
 use crate::gateway::Gateway;
 use boxoffice::{
@@ -92,6 +93,77 @@ pub async fn seed_accounts(
         users.push(user);
     }
     Ok((accounts, users))
+}
+
+/// The offers of the contract's pricing section, as `PUT /admin/offers/{code}` takes them:
+/// (code, body). Amounts are minor units of the Bengaluru shows' INR, so the two with amounts are
+/// scoped to that city; THIRD50 applies everywhere. No per-user limit: the walkthrough can be
+/// run again.
+pub fn demo_offers() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "THIRD50",
+            json!({"description": "Every third ticket of a booking at half price", "rule": {"type": "THIRD50"}}),
+        ),
+        (
+            "SAVE20",
+            json!({"description": "20 % off, up to ₹150", "rule": {"type": "PERCENT_OFF", "percent": 20, "maxDiscount": 15000},
+                   "scope": {"cityIds": ["blr"]}}),
+        ),
+        (
+            "FLAT100",
+            json!({"description": "₹100 off a booking of ₹500 or more", "rule": {"type": "FLAT_OFF", "amount": 10000, "minSubtotal": 50000},
+                   "scope": {"cityIds": ["blr"]}}),
+        ),
+    ]
+}
+
+/// Creates `demo_offers` as the admin, through `PUT /admin/offers/{code}`.
+pub async fn seed_offers(gw: &Gateway, deps: &Deps, admin: &User) -> Result<usize, String> {
+    let now = deps.clock.now_epoch();
+    let token = issue_token(&deps.config.jwt, &admin.user_id, &admin.email, Role::Admin, now)
+        .map_err(|e| e.to_string())?;
+    let offers = demo_offers();
+    for (code, body) in &offers {
+        post(gw, "PUT", &format!("/api/v1/admin/offers/{code}"), &token, body.clone()).await?;
+    }
+    Ok(offers.len())
+}
+
+/// The body of the walkthrough's THIRD50 booking (three seats of a Bengaluru show, `<showId>`
+/// to fill in): the flow test books exactly this.
+pub const THIRD50_BOOKING: &str =
+    r#"{"showId":"<showId>","seatIds":["C5","C6","C7"],"couponCode":"THIRD50"}"#;
+
+/// What `make run` prints to try the stack (bash), against `api` (`…/api/v1`) on `port`.
+pub fn walkthrough(api: &str, port: u16) -> String {
+    let auth = r#"-H "authorization: Bearer $TOKEN" -H 'content-type: application/json'"#;
+    let offers: Vec<String> = demo_offers()
+        .iter()
+        .map(|(code, body)| format!("{code} ({})", body["description"].as_str().unwrap_or_default()))
+        .collect();
+    [
+        format!("  curl -s {api}/cities"),
+        format!("  curl -s -X POST {api}/auth/register -H 'content-type: application/json' \\"),
+        r#"       -d '{"email":"me@example.com","password":"correct-horse-1","name":"Me"}'"#.to_owned(),
+        format!("  TOKEN=$(curl -s -X POST {api}/auth/login -H 'content-type: application/json' \\"),
+        r#"       -d '{"email":"me@example.com","password":"correct-horse-1"}' | sed -E 's/.*"accessToken":"([^"]+)".*/\1/')"#.to_owned(),
+        format!(r#"  MOVIE=$(curl -s '{api}/movies?city=blr' | sed -E 's/.*"movieId":"([^"]+)".*/\1/')"#),
+        format!(r#"  curl -s "{api}/cities/blr/movies/$MOVIE/shows"            # today's shows; add ?date=YYYY-MM-DD"#),
+        format!("  curl -s {api}/shows/<showId>/seats"),
+        format!(r#"  curl -s -X POST {api}/shows/<showId>/best-available {auth} -d '{{"count":2}}'   # the best free pair; add "hold":true to hold it"#),
+        format!("  # Offers: {}", offers.join(", ")),
+        format!("  curl -s -X POST {api}/bookings {auth} \\"),
+        format!(r#"       -H "idempotency-key: $(uuidgen || date +%s%N)" -d '{THIRD50_BOOKING}'   # THIRD50 on a Bengaluru show"#),
+        format!(r#"  curl -s -X POST {api}/bookings/<bookingId>/payments {auth} -d '{{"provider":"sandbox","returnUrl":"https://example.com/done"}}'"#),
+        format!(r#"  curl -s -X POST {api}/sandbox/payments/<paymentIntentId>/complete {auth} -d '{{"outcome":"succeeded"}}'"#),
+        format!(r#"  curl -s {api}/bookings/<bookingId>/ticket.png -H "authorization: Bearer $TOKEN" -o ticket.png   # the QR ticket (or ticket.svg)"#),
+        format!("  curl -s {api}/.well-known/ticket-keys   # the public keys a gate verifies tickets with, offline"),
+        format!(r#"  curl -s {api}/me/bookings -H "authorization: Bearer $TOKEN""#),
+        format!("  cargo lambda invoke register -A 127.0.0.1 -P {port} --data-file events/register.json   # the Lambda Invoke API"),
+        format!(r#"  curl -s {api}/me/notifications -H "authorization: Bearer $TOKEN"   # confirmations, expiries, reminders"#),
+    ]
+    .join("\n")
 }
 
 async fn post(

@@ -6,6 +6,7 @@ mod bookings;
 mod catalog;
 mod cfn;
 mod deploy;
+mod demo;
 mod errors;
 mod hardening;
 mod iam_conformance;

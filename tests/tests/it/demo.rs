@@ -1,0 +1,113 @@
+//! The demo data of `make run`, seeded as `boxoffice-local` seeds it (the same functions, through
+//! the gateway's handlers), and its printed walkthrough followed: a new user registers, finds a
+//! Bengaluru show and books three seats with `THIRD50`, with the walkthrough's own body.
+
+use boxoffice::{auth::hash_password, config::AdminAccount};
+use boxoffice_local::seed::{
+    demo_offers, seed_accounts, seed_catalog, seed_offers, walkthrough, THIRD50_BOOKING,
+};
+use boxoffice_tests::stack;
+use serde_json::{json, Value};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
+    let s = stack().await;
+    let admin = AdminAccount {
+        email: "admin@boxoffice.local".into(),
+        name: "Local Admin".into(),
+        password_hash: hash_password("demo-admin-password").expect("hash"),
+    };
+    let (_, users) = seed_accounts(s.deps(), &admin, "demo-admin-password")
+        .await
+        .expect("accounts");
+    let gw = s.fresh_gateway();
+    let shows = seed_catalog(&gw, s.deps(), &users[0], &users[1])
+        .await
+        .expect("catalogue");
+    assert!(shows > 0);
+    let offers = seed_offers(&gw, s.deps(), &users[0]).await.expect("offers");
+    assert_eq!(offers, 3);
+
+    // The offers of the contract: THIRD50, a percentage with a cap, a flat amount with a minimum.
+    let listed = s
+        .call("GET", "/api/v1/admin/offers")
+        .token(&s.token_for(&users[0].user_id, &users[0].email, boxoffice::domain::user::Role::Admin))
+        .send()
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let rules: Vec<Value> = listed.body["offers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| o["rule"]["type"].clone())
+        .collect();
+    for rule in ["THIRD50", "PERCENT_OFF", "FLAT_OFF"] {
+        assert!(rules.contains(&json!(rule)), "{rule} in {}", listed.text);
+    }
+    assert_eq!(demo_offers().len(), offers);
+
+    let printed = walkthrough("http://127.0.0.1:3000/api/v1", 3000);
+    for step in [THIRD50_BOOKING, "best-available", "ticket.png", ".well-known/ticket-keys"] {
+        assert!(printed.contains(step), "the walkthrough shows {step}:\n{printed}");
+    }
+
+    // The walkthrough, step by step.
+    let r = s
+        .call("POST", "/api/v1/auth/register")
+        .json(&json!({"email": "me@example.com", "password": "correct-horse-1", "name": "Me"}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let login = s
+        .call("POST", "/api/v1/auth/login")
+        .json(&json!({"email": "me@example.com", "password": "correct-horse-1"}))
+        .send()
+        .await;
+    let token = login.body["accessToken"].as_str().expect("token").to_owned();
+    let movies = s.call("GET", "/api/v1/movies?city=blr").send().await;
+    let movie = movies.body["movies"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["movieId"].as_str())
+        .expect("a movie showing in Bengaluru")
+        .to_owned();
+    // Its first show with C5–C7 free, today or the days after (as the walkthrough's ?date=).
+    let today = s.deps().clock.now() + chrono::Duration::minutes(330);
+    let mut show = None;
+    'days: for day in 0..7 {
+        let date = (today + chrono::Duration::days(day)).date_naive();
+        let browse = s
+            .call("GET", &format!("/api/v1/cities/blr/movies/{movie}/shows?date={date}"))
+            .send()
+            .await;
+        for theatre in browse.body["theatres"].as_array().into_iter().flatten() {
+            if let Some(id) = theatre["shows"][0]["showId"].as_str() {
+                show = Some(id.to_owned());
+                break 'days;
+            }
+        }
+    }
+    let show = show.expect("a show of the movie this week");
+    let seats = s.call("GET", &format!("/api/v1/shows/{show}/seats")).send().await;
+    assert_eq!(seats.status, 200, "{}", seats.text);
+
+    let body = THIRD50_BOOKING.replace("<showId>", &show);
+    let booked = s
+        .call("POST", "/api/v1/bookings")
+        .token(&token)
+        .header("idempotency-key", "walkthrough-1")
+        .raw("application/json", body)
+        .send()
+        .await;
+    assert_eq!(booked.status, 201, "THIRD50 applies: {}", booked.text);
+    let pricing = &booked.body["pricing"];
+    assert_eq!(pricing["appliedOffers"][0]["code"], "THIRD50", "{}", booked.text);
+    let cheapest = booked.body["seats"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["price"].as_i64())
+        .min()
+        .expect("prices");
+    assert_eq!(pricing["discount"], cheapest / 2, "the third ticket at half price");
+}
