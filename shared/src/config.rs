@@ -125,7 +125,9 @@ impl Config {
     pub fn ticket_keys(&self) -> Result<crate::domain::ticket::TicketKeys, ApiError> {
         Ok(crate::domain::ticket::TicketKeys::from_secrets(
             self.ticket_key()?.expose(),
-            self.ticket_previous_signing_key.as_ref().map(Secret::expose),
+            self.ticket_previous_signing_key
+                .as_ref()
+                .map(Secret::expose),
         ))
     }
 

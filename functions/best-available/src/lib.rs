@@ -46,7 +46,8 @@ async fn suggest(deps: &Deps, req: Request) -> HttpResult {
     }
     let (show, seats) = cached_show_with_seats(deps, &req).await?;
     let now = deps.clock.now();
-    let start = chrono::DateTime::parse_from_rfc3339(&show.start_time).map_err(ApiError::internal)?;
+    let start =
+        chrono::DateTime::parse_from_rfc3339(&show.start_time).map_err(ApiError::internal)?;
     if let Some(reason) = not_bookable_reason(show.status, start.into(), now) {
         return Err(ApiError::ShowNotBookable(reason.into()));
     }

@@ -110,8 +110,8 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
     let now = deps.clock.now_epoch();
     let mut theatres: Vec<TheatreShows> = Vec::new();
     for l in page.items {
-        let started = !chrono::DateTime::parse_from_rfc3339(&l.start_time)
-            .is_ok_and(|t| t.timestamp() > now);
+        let started =
+            !chrono::DateTime::parse_from_rfc3339(&l.start_time).is_ok_and(|t| t.timestamp() > now);
         if l.status != ShowStatus::Scheduled
             || started
             || language.as_ref().is_some_and(|x| x != &l.language)

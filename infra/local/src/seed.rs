@@ -121,11 +121,24 @@ pub fn demo_offers() -> Vec<(&'static str, Value)> {
 /// Creates `demo_offers` as the admin, through `PUT /admin/offers/{code}`.
 pub async fn seed_offers(gw: &Gateway, deps: &Deps, admin: &User) -> Result<usize, String> {
     let now = deps.clock.now_epoch();
-    let token = issue_token(&deps.config.jwt, &admin.user_id, &admin.email, Role::Admin, now)
-        .map_err(|e| e.to_string())?;
+    let token = issue_token(
+        &deps.config.jwt,
+        &admin.user_id,
+        &admin.email,
+        Role::Admin,
+        now,
+    )
+    .map_err(|e| e.to_string())?;
     let offers = demo_offers();
     for (code, body) in &offers {
-        post(gw, "PUT", &format!("/api/v1/admin/offers/{code}"), &token, body.clone()).await?;
+        post(
+            gw,
+            "PUT",
+            &format!("/api/v1/admin/offers/{code}"),
+            &token,
+            body.clone(),
+        )
+        .await?;
     }
     Ok(offers.len())
 }
@@ -140,7 +153,12 @@ pub fn walkthrough(api: &str, port: u16) -> String {
     let auth = r#"-H "authorization: Bearer $TOKEN" -H 'content-type: application/json'"#;
     let offers: Vec<String> = demo_offers()
         .iter()
-        .map(|(code, body)| format!("{code} ({})", body["description"].as_str().unwrap_or_default()))
+        .map(|(code, body)| {
+            format!(
+                "{code} ({})",
+                body["description"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
     [
         format!("  curl -s {api}/cities"),

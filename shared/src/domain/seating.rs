@@ -39,7 +39,8 @@ pub fn best_available(
     for (r, row) in layout.rows.iter().enumerate() {
         // Positions along the row: the seat number where every seat of the row has one (so a
         // gap also moves the centre), else the index.
-        let numbered: Option<Vec<i64>> = row.seats.iter().map(|s| seat_number(&s.seat_id)).collect();
+        let numbered: Option<Vec<i64>> =
+            row.seats.iter().map(|s| seat_number(&s.seat_id)).collect();
         let positions: Vec<f64> = match &numbered {
             Some(n) => n.iter().map(|&x| x as f64).collect(),
             None => (0..row.seats.len()).map(|i| i as f64).collect(),
@@ -146,22 +147,113 @@ mod tests {
         let aisle = layout(&[("A", &aisle_a)]);
         let mixed = layout(&[("A", &["WA1", "WA2", "A3", "A4", "A5", "A6"])]);
         let unnumbered = layout(&[("A", &["x", "y", "z"])]);
-        type Case<'a> = (&'a str, &'a Layout, &'a [&'a str], usize, Option<SeatType>, Option<&'a [&'a str]>);
+        type Case<'a> = (
+            &'a str,
+            &'a Layout,
+            &'a [&'a str],
+            usize,
+            Option<SeatType>,
+            Option<&'a [&'a str]>,
+        );
         let cases: &[Case] = &[
-            ("empty show: middle row, centre pair", &house, &[], 2, None, Some(&["C5", "C6"])),
-            ("empty show: a trio sits centre (tie goes left)", &house, &[], 3, None, Some(&["C4", "C5", "C6"])),
-            ("one seat: centre of the middle row", &house, &[], 1, None, Some(&["C5"])),
-            ("centre taken: the next best is beside it", &house, &["C5", "C6"], 2, None, Some(&["C3", "C4"])),
-            ("the whole middle row taken: a neighbouring row's centre", &house, &["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10"], 2, None, Some(&["B5", "B6"])),
-            ("a whole row: only if a row is free", &house, &[], 10, None, Some(&["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10"])),
+            (
+                "empty show: middle row, centre pair",
+                &house,
+                &[],
+                2,
+                None,
+                Some(&["C5", "C6"]),
+            ),
+            (
+                "empty show: a trio sits centre (tie goes left)",
+                &house,
+                &[],
+                3,
+                None,
+                Some(&["C4", "C5", "C6"]),
+            ),
+            (
+                "one seat: centre of the middle row",
+                &house,
+                &[],
+                1,
+                None,
+                Some(&["C5"]),
+            ),
+            (
+                "centre taken: the next best is beside it",
+                &house,
+                &["C5", "C6"],
+                2,
+                None,
+                Some(&["C3", "C4"]),
+            ),
+            (
+                "the whole middle row taken: a neighbouring row's centre",
+                &house,
+                &["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10"],
+                2,
+                None,
+                Some(&["B5", "B6"]),
+            ),
+            (
+                "a whole row: only if a row is free",
+                &house,
+                &[],
+                10,
+                None,
+                Some(&["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9", "C10"]),
+            ),
             ("more than a row holds", &house, &[], 11, None, None),
             ("never across the aisle", &aisle, &[], 5, None, None),
-            ("four fit on one side of the aisle", &aisle, &[], 4, None, Some(&["A1", "A2", "A3", "A4"])),
-            ("a pair by the aisle, not straddling it", &aisle, &[], 2, None, Some(&["A3", "A4"])),
-            ("a taken seat splits a run too", &aisle, &["A2", "A9"], 3, None, None),
-            ("seat type: wheelchair spaces only", &mixed, &[], 2, Some(SeatType::Wheelchair), Some(&["A1", "A2"])),
-            ("seat type: never mixes types", &mixed, &[], 3, Some(SeatType::Wheelchair), None),
-            ("unnumbered seats are adjacent in order", &unnumbered, &[], 2, None, Some(&["x", "y"])),
+            (
+                "four fit on one side of the aisle",
+                &aisle,
+                &[],
+                4,
+                None,
+                Some(&["A1", "A2", "A3", "A4"]),
+            ),
+            (
+                "a pair by the aisle, not straddling it",
+                &aisle,
+                &[],
+                2,
+                None,
+                Some(&["A3", "A4"]),
+            ),
+            (
+                "a taken seat splits a run too",
+                &aisle,
+                &["A2", "A9"],
+                3,
+                None,
+                None,
+            ),
+            (
+                "seat type: wheelchair spaces only",
+                &mixed,
+                &[],
+                2,
+                Some(SeatType::Wheelchair),
+                Some(&["A1", "A2"]),
+            ),
+            (
+                "seat type: never mixes types",
+                &mixed,
+                &[],
+                3,
+                Some(SeatType::Wheelchair),
+                None,
+            ),
+            (
+                "unnumbered seats are adjacent in order",
+                &unnumbered,
+                &[],
+                2,
+                None,
+                Some(&["x", "y"]),
+            ),
             ("sold out", &unnumbered, &["x", "y", "z"], 1, None, None),
             ("zero seats is no answer", &house, &[], 0, None, None),
         ];
@@ -175,7 +267,12 @@ mod tests {
 
     #[test]
     fn seat_numbers_are_trailing_digits() {
-        for (id, want) in [("A12", Some(12)), ("B-3", Some(3)), ("AA", None), ("7", Some(7))] {
+        for (id, want) in [
+            ("A12", Some(12)),
+            ("B-3", Some(3)),
+            ("AA", None),
+            ("7", Some(7)),
+        ] {
             assert_eq!(seat_number(id), want, "{id}");
         }
     }

@@ -71,7 +71,6 @@ pub fn verify_legacy(key: &[u8], code: &str) -> Option<TicketClaims> {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 
-
 /// One Ed25519 ticket key and its id.
 pub struct TicketKey {
     pub kid: String,
@@ -134,7 +133,11 @@ pub fn verify_offline(keys: &[PublicTicketKey], code: &str) -> Option<TicketClai
         return None;
     };
     let key = keys.iter().find(|k| k.kid == kid)?;
-    let public: [u8; 32] = URL_SAFE_NO_PAD.decode(&key.public_key).ok()?.try_into().ok()?;
+    let public: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(&key.public_key)
+        .ok()?
+        .try_into()
+        .ok()?;
     let public = VerifyingKey::from_bytes(&public).ok()?;
     let sig: [u8; 64] = URL_SAFE_NO_PAD.decode(sig).ok()?.try_into().ok()?;
     public
@@ -180,12 +183,18 @@ impl TicketKeys {
     /// A BX2 code verified by the published keys, or a BX1 code by the secrets.
     pub fn verify(&self, code: &str) -> Option<Verified> {
         if let Some(claims) = verify_offline(&self.public(), code) {
-            return Some(Verified { claims, legacy: false });
+            return Some(Verified {
+                claims,
+                legacy: false,
+            });
         }
         self.legacy
             .iter()
             .find_map(|key| verify_legacy(key, code))
-            .map(|claims| Verified { claims, legacy: true })
+            .map(|claims| Verified {
+                claims,
+                legacy: true,
+            })
     }
 }
 
@@ -251,16 +260,27 @@ mod tests {
         assert_eq!(verify_offline(&published, &code), Some(claims()));
         assert_eq!(
             keys.verify(&code),
-            Some(Verified { claims: claims(), legacy: false })
+            Some(Verified {
+                claims: claims(),
+                legacy: false
+            })
         );
         // Derivation is stable: the same secret gives the same key in every container.
         assert_eq!(TicketKeys::from_secrets(SECRET, None).public(), published);
         let stranger = TicketKeys::from_secrets(OTHER, None);
-        assert_eq!(verify_offline(&stranger.public(), &code), None, "another key");
+        assert_eq!(
+            verify_offline(&stranger.public(), &code),
+            None,
+            "another key"
+        );
         // Another key that claims this key's id.
         let mut impostor = stranger.public();
         impostor[0].kid = keys.current.kid.clone();
-        assert_eq!(verify_offline(&impostor, &code), None, "same kid, other key");
+        assert_eq!(
+            verify_offline(&impostor, &code),
+            None,
+            "same kid, other key"
+        );
         let (signed, sig) = code.rsplit_once('.').unwrap_or_default();
         let mut altered = claims();
         altered.seat_ids.push("A3".into());
@@ -269,7 +289,11 @@ mod tests {
         for tampered in [
             format!("BX2.{kid}.{forged}.{sig}"),
             format!("{signed}x.{sig}"),
-            format!("{signed}.{}{}", if sig.starts_with('A') { 'B' } else { 'A' }, &sig[1..]),
+            format!(
+                "{signed}.{}{}",
+                if sig.starts_with('A') { 'B' } else { 'A' },
+                &sig[1..]
+            ),
             format!("BX2.zzzzzzzz.{}", &code[(kid.len() + 5)..]),
             code.replacen("BX2", "BX1", 1),
             format!("{code}.x"),
@@ -290,13 +314,24 @@ mod tests {
         assert_eq!(rotated.verify(&old_code).map(|v| v.legacy), Some(false));
         let new_code = rotated.current.issue(&claims());
         assert_ne!(rotated.current.kid, old.current.kid);
-        assert_eq!(old.verify(&new_code), None, "the old keys do not know the new one");
+        assert_eq!(
+            old.verify(&new_code),
+            None,
+            "the old keys do not know the new one"
+        );
         let bx1 = issue_legacy(SECRET.as_bytes(), &claims());
         assert_eq!(
             rotated.verify(&bx1),
-            Some(Verified { claims: claims(), legacy: true })
+            Some(Verified {
+                claims: claims(),
+                legacy: true
+            })
         );
-        assert_eq!(verify_offline(&rotated.public(), &bx1), None, "BX1 is no public-key code");
+        assert_eq!(
+            verify_offline(&rotated.public(), &bx1),
+            None,
+            "BX1 is no public-key code"
+        );
         assert_eq!(TicketKeys::from_secrets(OTHER, None).verify(&bx1), None);
     }
 }

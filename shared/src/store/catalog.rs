@@ -550,10 +550,8 @@ impl Store {
                 };
                 let upcoming = chrono::DateTime::parse_from_rfc3339(start)
                     .is_ok_and(|t| t.timestamp() > starts_after);
-                if upcoming {
-                    if !ids.iter().any(|i| i == id) {
-                        ids.push(id.to_owned());
-                    }
+                if upcoming && !ids.iter().any(|i| i == id) {
+                    ids.push(id.to_owned());
                 }
             }
             match out.last_evaluated_key {

@@ -89,11 +89,20 @@ async fn suggests_centre_seats_never_across_the_aisle_and_holds_like_post_bookin
     assert_eq!(seat_ids(&five.body), ["C7", "C8", "C9", "C10", "C11"]);
     // Seven fit nowhere: an empty answer, not a party split across the aisle.
     let seven = best(json!({"count": 7}), None).await;
-    assert_eq!((seven.status, seat_ids(&seven.body).len()), (200, 0), "{}", seven.text);
+    assert_eq!(
+        (seven.status, seat_ids(&seven.body).len()),
+        (200, 0),
+        "{}",
+        seven.text
+    );
     let bad = best(json!({"count": 0}), None).await;
     assert_eq!((bad.status, bad.code()), (400, "VALIDATION_ERROR"));
     let other = best(json!({"count": 2, "seatType": "RECLINER"}), None).await;
-    assert_eq!(seat_ids(&other.body).len(), 0, "no recliners on this screen");
+    assert_eq!(
+        seat_ids(&other.body).len(),
+        0,
+        "no recliners on this screen"
+    );
 
     // hold: a booking of exactly the suggested seats, written with them in one transaction.
     let before = s.table_items().await;
@@ -142,5 +151,8 @@ async fn suggests_centre_seats_never_across_the_aisle_and_holds_like_post_bookin
         .into_iter()
         .filter(|c| !c.contains("RATE#"))
         .collect();
-    assert!(changed.is_empty(), "a refused hold holds nothing: {changed:?}");
+    assert!(
+        changed.is_empty(),
+        "a refused hold holds nothing: {changed:?}"
+    );
 }

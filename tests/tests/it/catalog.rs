@@ -683,9 +683,7 @@ async fn past_shows_leave_browse_and_movies_without_future_shows_leave_now_showi
     let f = s.catalog(10).await;
     let clock = &s.deps().clock;
     let start = clock.now() + chrono::Duration::minutes(60);
-    let soon = s
-        .show_at(&f, &boxoffice::clock::rfc3339(start))
-        .await;
+    let soon = s.show_at(&f, &boxoffice::clock::rfc3339(start)).await;
     let date = (start + chrono::Duration::minutes(330)).date_naive();
     let later_movie = json!({"title": "Later", "languages": ["English"], "genres": ["Drama"], "durationMins": 90, "releaseDate": "2026-11-01"});
     let later_movie = s
@@ -698,7 +696,12 @@ async fn past_shows_leave_browse_and_movies_without_future_shows_leave_now_showi
     let later_movie = later_movie.body["movieId"].as_str().expect("id").to_owned();
     let mut body = s.show_body(&f, &ist(3, 18, 0));
     body["movieId"] = later_movie.clone().into();
-    let later = s.call("POST", "/api/v1/shows").token(&f.partner).json(&body).send().await;
+    let later = s
+        .call("POST", "/api/v1/shows")
+        .token(&f.partner)
+        .json(&body)
+        .send()
+        .await;
     assert_eq!(later.status, 201, "{}", later.text);
 
     let browse = || async {
@@ -712,7 +715,10 @@ async fn past_shows_leave_browse_and_movies_without_future_shows_leave_now_showi
     };
     let s = &s;
     let showing = |query: String| async move {
-        let r = s.call("GET", &format!("/api/v1/movies?{query}")).send().await;
+        let r = s
+            .call("GET", &format!("/api/v1/movies?{query}"))
+            .send()
+            .await;
         assert_eq!(r.status, 200, "{}", r.text);
         r.body["movies"]
             .as_array()
@@ -721,16 +727,29 @@ async fn past_shows_leave_browse_and_movies_without_future_shows_leave_now_showi
             .filter_map(|m| m["movieId"].as_str().map(str::to_owned))
             .collect::<Vec<_>>()
     };
-    assert_eq!(browse().await["theatres"][0]["shows"][0]["showId"], soon.as_str());
+    assert_eq!(
+        browse().await["theatres"][0]["shows"][0]["showId"],
+        soon.as_str()
+    );
     let now_showing = showing("city=blr".into()).await;
     assert!(now_showing.contains(&f.movie_id) && now_showing.contains(&later_movie));
 
     clock.advance(chrono::Duration::minutes(61));
-    assert_eq!(browse().await["theatres"], json!([]), "the started show left browse");
+    assert_eq!(
+        browse().await["theatres"],
+        json!([]),
+        "the started show left browse"
+    );
     let now_showing = showing("city=blr".into()).await;
-    assert_eq!(now_showing, [later_movie.clone()], "only the movie with a show to come");
+    assert_eq!(
+        now_showing,
+        std::slice::from_ref(&later_movie),
+        "only the movie with a show to come"
+    );
     assert!(
-        !showing(format!("city=blr&date={date}")).await.contains(&f.movie_id),
+        !showing(format!("city=blr&date={date}"))
+            .await
+            .contains(&f.movie_id),
         "nor on its date"
     );
     // The catalogue itself (no city) still lists every movie.

@@ -31,7 +31,11 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
     // The offers of the contract: THIRD50, a percentage with a cap, a flat amount with a minimum.
     let listed = s
         .call("GET", "/api/v1/admin/offers")
-        .token(&s.token_for(&users[0].user_id, &users[0].email, boxoffice::domain::user::Role::Admin))
+        .token(&s.token_for(
+            &users[0].user_id,
+            &users[0].email,
+            boxoffice::domain::user::Role::Admin,
+        ))
         .send()
         .await;
     assert_eq!(listed.status, 200, "{}", listed.text);
@@ -47,8 +51,16 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
     assert_eq!(demo_offers().len(), offers);
 
     let printed = walkthrough("http://127.0.0.1:3000/api/v1", 3000);
-    for step in [THIRD50_BOOKING, "best-available", "ticket.png", ".well-known/ticket-keys"] {
-        assert!(printed.contains(step), "the walkthrough shows {step}:\n{printed}");
+    for step in [
+        THIRD50_BOOKING,
+        "best-available",
+        "ticket.png",
+        ".well-known/ticket-keys",
+    ] {
+        assert!(
+            printed.contains(step),
+            "the walkthrough shows {step}:\n{printed}"
+        );
     }
 
     // The walkthrough, step by step.
@@ -63,7 +75,10 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         .json(&json!({"email": "me@example.com", "password": "correct-horse-1"}))
         .send()
         .await;
-    let token = login.body["accessToken"].as_str().expect("token").to_owned();
+    let token = login.body["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
     let movies = s.call("GET", "/api/v1/movies?city=blr").send().await;
     let movie = movies.body["movies"]
         .as_array()
@@ -77,7 +92,10 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
     'days: for day in 0..7 {
         let date = (today + chrono::Duration::days(day)).date_naive();
         let browse = s
-            .call("GET", &format!("/api/v1/cities/blr/movies/{movie}/shows?date={date}"))
+            .call(
+                "GET",
+                &format!("/api/v1/cities/blr/movies/{movie}/shows?date={date}"),
+            )
             .send()
             .await;
         for theatre in browse.body["theatres"].as_array().into_iter().flatten() {
@@ -88,7 +106,10 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         }
     }
     let show = show.expect("a show of the movie this week");
-    let seats = s.call("GET", &format!("/api/v1/shows/{show}/seats")).send().await;
+    let seats = s
+        .call("GET", &format!("/api/v1/shows/{show}/seats"))
+        .send()
+        .await;
     assert_eq!(seats.status, 200, "{}", seats.text);
 
     let body = THIRD50_BOOKING.replace("<showId>", &show);
@@ -101,7 +122,11 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         .await;
     assert_eq!(booked.status, 201, "THIRD50 applies: {}", booked.text);
     let pricing = &booked.body["pricing"];
-    assert_eq!(pricing["appliedOffers"][0]["code"], "THIRD50", "{}", booked.text);
+    assert_eq!(
+        pricing["appliedOffers"][0]["code"], "THIRD50",
+        "{}",
+        booked.text
+    );
     let cheapest = booked.body["seats"]
         .as_array()
         .into_iter()
@@ -109,5 +134,9 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         .filter_map(|s| s["price"].as_i64())
         .min()
         .expect("prices");
-    assert_eq!(pricing["discount"], cheapest / 2, "the third ticket at half price");
+    assert_eq!(
+        pricing["discount"],
+        cheapest / 2,
+        "the third ticket at half price"
+    );
 }

@@ -460,10 +460,16 @@ async fn tour(s: &TestStack) {
             .token(&customer)
             .send()
             .await;
-        assert_eq!(image.status, 200, "get-ticket-image ({ext}): {}", image.text);
+        assert_eq!(
+            image.status, 200,
+            "get-ticket-image ({ext}): {}",
+            image.text
+        );
     }
     ok(
-        s.call("GET", "/api/v1/.well-known/ticket-keys").send().await,
+        s.call("GET", "/api/v1/.well-known/ticket-keys")
+            .send()
+            .await,
         200,
         "get-ticket-keys",
     );

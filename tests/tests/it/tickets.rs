@@ -35,7 +35,10 @@ async fn confirmed(s: &TestStack, show: &str, seats: &[&str]) -> (String, Value)
         .expect("intent")
         .to_owned();
     let done = s
-        .call("POST", &format!("/api/v1/sandbox/payments/{intent}/complete"))
+        .call(
+            "POST",
+            &format!("/api/v1/sandbox/payments/{intent}/complete"),
+        )
         .token(&token)
         .json(&json!({"outcome": "succeeded"}))
         .send()
@@ -78,11 +81,7 @@ fn decode_png(bytes: &[u8]) -> String {
         (info.color_type, info.bit_depth),
         (png::ColorType::Grayscale, png::BitDepth::One)
     );
-    let (w, h, line) = (
-        info.width as usize,
-        info.height as usize,
-        info.line_size,
-    );
+    let (w, h, line) = (info.width as usize, info.height as usize, info.line_size);
     decode_qr(w, h, |x, y| buf[y * line + x / 8] & (0x80 >> (x % 8)) == 0)
 }
 
@@ -113,11 +112,7 @@ fn decode_svg(svg: &str) -> String {
 }
 
 /// A GET to the gateway's real port, as a client would: (status, headers, body).
-async fn get_over_the_port(
-    s: &TestStack,
-    path: &str,
-    token: &str,
-) -> (u16, String, Vec<u8>) {
+async fn get_over_the_port(s: &TestStack, path: &str, token: &str) -> (u16, String, Vec<u8>) {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .expect("a port");
@@ -161,7 +156,10 @@ async fn a_qr_ticket_decodes_to_a_code_that_verifies_offline_and_tampering_fails
     assert!(code.starts_with("BX2."), "{code}");
 
     // The published keys: anyone, cacheable.
-    let keys = s.call("GET", "/api/v1/.well-known/ticket-keys").send().await;
+    let keys = s
+        .call("GET", "/api/v1/.well-known/ticket-keys")
+        .send()
+        .await;
     assert_eq!(keys.status, 200, "{}", keys.text);
     assert!(keys.headers["cache-control"]
         .to_str()
@@ -257,7 +255,12 @@ async fn a_qr_ticket_decodes_to_a_code_that_verifies_offline_and_tampering_fails
     for t in &tampered {
         assert_eq!(verify_offline(&published, t), None, "offline: {t}");
         let r = verify(t.clone()).await;
-        assert_eq!((r.status, r.code()), (400, "VALIDATION_ERROR"), "{t}: {}", r.text);
+        assert_eq!(
+            (r.status, r.code()),
+            (400, "VALIDATION_ERROR"),
+            "{t}: {}",
+            r.text
+        );
     }
     let admitted = verify(code.to_owned()).await;
     assert_eq!(admitted.status, 200, "{}", admitted.text);
@@ -275,7 +278,13 @@ async fn an_old_bx1_code_is_admitted_until_its_show_has_ended() {
         .config
         .ticket_keys()
         .unwrap_or_else(|e| panic!("the local stack loads every secret: {e}"));
-    let secret = s.deps().config.ticket_key().expect("key").expose().to_owned();
+    let secret = s
+        .deps()
+        .config
+        .ticket_key()
+        .expect("key")
+        .expose()
+        .to_owned();
     // A BX1 code for a booking, as confirm-payment issued them before BX2.
     let legacy_of = |booking: &Value| {
         let code = booking["ticket"]["qrCodeData"].as_str().expect("code");
@@ -297,7 +306,13 @@ async fn an_old_bx1_code_is_admitted_until_its_show_has_ended() {
     let (_, after) = confirmed(&s, &show, &["R1-2"]).await;
     let old = verify(legacy_of(&before)).await;
     assert_eq!(old.status, 200, "a BX1 code before the show: {}", old.text);
-    let again = verify(before["ticket"]["qrCodeData"].as_str().expect("code").into()).await;
+    let again = verify(
+        before["ticket"]["qrCodeData"]
+            .as_str()
+            .expect("code")
+            .into(),
+    )
+    .await;
     assert_eq!(again.code(), "ALREADY_ADMITTED", "{}", again.text);
 
     // Past the show's end (3 days ahead, 120 minutes long).
@@ -310,6 +325,10 @@ async fn an_old_bx1_code_is_admitted_until_its_show_has_ended() {
         expired.text
     );
     let current = verify(after["ticket"]["qrCodeData"].as_str().expect("code").into()).await;
-    assert_eq!(current.status, 200, "a BX2 code is not expired by this: {}", current.text);
+    assert_eq!(
+        current.status, 200,
+        "a BX2 code is not expired by this: {}",
+        current.text
+    );
     triggers.stop().await;
 }
