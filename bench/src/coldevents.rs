@@ -349,6 +349,25 @@ pub async fn build(gw: &Gateway, cat: &Catalog, runs: usize) -> Result<Events, B
                     .token(&cat.partner)
                     .json(&json!({"qrCodeData": code})),
             )?,
+        );        put(
+            "get-ticket-image",
+            event(
+                gw,
+                Req::new("GET", &format!("/api/v1/bookings/{b}/ticket.png")).token(&token),
+            )?,
+        );
+        put(
+            "best-available",
+            event(
+                gw,
+                Req::new("POST", &format!("/api/v1/shows/{show}/best-available"))
+                    .token(&token)
+                    .json(&json!({"count": 2})),
+            )?,
+        );
+        put(
+            "get-ticket-keys",
+            event(gw, Req::new("GET", "/api/v1/.well-known/ticket-keys"))?,
         );
     }
     let (some_booking, _) = hold(gw, &token, &show, &next_seat()).await?;

@@ -7,7 +7,7 @@ use boxoffice::domain::{
     ticket::{issue_legacy, verify_offline, PublicTicketKey},
     user::Role,
 };
-use boxoffice_tests::{eventually, fixtures::ist, stack_with, TestStack};
+use boxoffice_tests::{eventually, fixtures::ist, stack_with, Reply, TestStack};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,6 +55,15 @@ async fn confirmed(s: &TestStack, show: &str, seats: &[&str]) -> (String, Value)
     })
     .await;
     (token, booking)
+}
+
+/// `POST /tickets/verify` as the show's partner.
+async fn verify_at(s: &TestStack, partner: &str, code: String) -> Reply {
+    s.call("POST", "/api/v1/tickets/verify")
+        .token(partner)
+        .json(&json!({"qrCodeData": code}))
+        .send()
+        .await
 }
 
 /// The text of a QR code in a greyscale image (`dark(x, y)`), as a scanner reads it.
@@ -241,17 +250,7 @@ async fn a_qr_ticket_decodes_to_a_code_that_verifies_offline_and_tampering_fails
         format!("{signed}.{flipped}"),
         format!("{head_part}.{payload}x.{sig}"),
     ];
-    let verify = |code: String| {
-        let partner = f.partner.clone();
-        let s = &s;
-        async move {
-            s.call("POST", "/api/v1/tickets/verify")
-                .token(&partner)
-                .json(&json!({"qrCodeData": code}))
-                .send()
-                .await
-        }
-    };
+    let verify = |code: String| verify_at(&s, &f.partner, code);
     for t in &tampered {
         assert_eq!(verify_offline(&published, t), None, "offline: {t}");
         let r = verify(t.clone()).await;
@@ -291,17 +290,7 @@ async fn an_old_bx1_code_is_admitted_until_its_show_has_ended() {
         let claims = keys.verify(code).expect("genuine").claims;
         issue_legacy(secret.as_bytes(), &claims)
     };
-    let verify = |code: String| {
-        let partner = f.partner.clone();
-        let s = &s;
-        async move {
-            s.call("POST", "/api/v1/tickets/verify")
-                .token(&partner)
-                .json(&json!({"qrCodeData": code}))
-                .send()
-                .await
-        }
-    };
+    let verify = |code: String| verify_at(&s, &f.partner, code);
     let (_, before) = confirmed(&s, &show, &["R1-1"]).await;
     let (_, after) = confirmed(&s, &show, &["R1-2"]).await;
     let old = verify(legacy_of(&before)).await;
