@@ -349,7 +349,8 @@ pub async fn build(gw: &Gateway, cat: &Catalog, runs: usize) -> Result<Events, B
                     .token(&cat.partner)
                     .json(&json!({"qrCodeData": code})),
             )?,
-        );        put(
+        );
+        put(
             "get-ticket-image",
             event(
                 gw,
