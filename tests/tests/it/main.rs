@@ -13,4 +13,5 @@ mod outbox;
 mod payments;
 mod redrive;
 mod scheduled;
+mod stripe;
 mod wiring;
