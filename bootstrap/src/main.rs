@@ -60,6 +60,7 @@ functions! {
     "payment-webhook"    => http  payment_webhook,
     "put-city"           => http  put_city,
     "put-offer"          => http  put_offer,
+    "refund-payment"     => sqs   refund_payment,
     "register"           => http  register,
     "route-not-found"    => http  route_not_found,
     "sandbox-complete"   => http  sandbox_complete,

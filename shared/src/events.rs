@@ -87,6 +87,21 @@ pub fn booking_event(kind: EventKind, booking: &Booking) -> DomainEvent {
     }
 }
 
+/// `RefundInitiated` for one refund: the refund worker's request (it pays `refundId`) and the
+/// customer's notification. One per refund, so two refunds on one booking are two events.
+pub fn refund_event(booking: &Booking, refund: &crate::domain::booking::RefundInfo) -> DomainEvent {
+    let mut event = booking_event(EventKind::RefundInitiated, booking);
+    if let Some(id) = &refund.refund_id {
+        event.event_id = format!("RefundInitiated#{id}");
+        if let Some(d) = event.detail.as_object_mut() {
+            d.insert("eventId".into(), Value::String(event.event_id.clone()));
+            d.insert("refundId".into(), Value::String(id.clone()));
+            d.insert("amount".into(), refund.amount.into());
+        }
+    }
+    event
+}
+
 /// The outbox entries of `events`, stamped with the change's time (`occurredAt` in the detail,
 /// and the EventBridge event's time): to be written in the change's transaction.
 pub fn outbox(deps: &Deps, events: Vec<DomainEvent>) -> Vec<OutboxEntry> {

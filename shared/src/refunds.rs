@@ -1,8 +1,11 @@
 //! Cancelling a confirmed booking with a refund: shared by cancel-booking and cancel-show.
 
 use crate::{
-    domain::booking::{Booking, BookingStatus, PaymentStatus, RefundInfo},
-    events::{booking_event, outbox, publish, EventKind},
+    domain::{
+        booking::{Booking, BookingStatus, PaymentStatus},
+        refund,
+    },
+    events::{booking_event, outbox, publish, refund_event, EventKind},
     ApiError, Deps,
 };
 
@@ -14,12 +17,23 @@ pub async fn cancel_with_refund(
     reason: &str,
 ) -> Result<Option<Booking>, ApiError> {
     let at = crate::clock::rfc3339(deps.clock.now());
-    let refund = RefundInfo {
-        status: "INITIATED".into(),
-        amount: booking.pricing.total,
-        reason: reason.into(),
-        initiated_at: at.clone(),
-    };
+    let paid = booking.payment.as_ref().ok_or_else(|| {
+        ApiError::Internal(format!(
+            "confirmed booking {} has no payment to refund",
+            booking.booking_id
+        ))
+    })?;
+    let refund = refund::initiated(
+        &refund::Owed {
+            booking_id: &booking.booking_id,
+            payment_intent_id: &paid.payment_intent_id,
+            provider: &paid.provider,
+            amount: booking.pricing.total,
+            currency: &booking.pricing.currency,
+        },
+        reason,
+        &at,
+    );
     let payment = booking
         .payment
         .clone()
@@ -36,7 +50,7 @@ pub async fn cancel_with_refund(
         deps,
         vec![
             booking_event(EventKind::BookingCancelled, &cancelled),
-            booking_event(EventKind::RefundInitiated, &cancelled),
+            refund_event(&cancelled, &refund),
             booking_event(EventKind::SeatsReleased, &cancelled),
         ],
     );

@@ -326,6 +326,19 @@ impl TestStack {
 
     /// The triggers with the functions' containers made from `deps` (e.g. a faulty client).
     pub fn start_triggers_with(&self, deps: &Deps) -> boxoffice_local::triggers::Triggers {
+        self.start_triggers_except_with(deps, &[])
+    }
+
+    /// The triggers of every function but `except` (which the test invokes itself).
+    pub fn start_triggers_except(&self, except: &[&str]) -> boxoffice_local::triggers::Triggers {
+        self.start_triggers_except_with(self.deps(), except)
+    }
+
+    fn start_triggers_except_with(
+        &self,
+        deps: &Deps,
+        except: &[&str],
+    ) -> boxoffice_local::triggers::Triggers {
         boxoffice_local::triggers::start(
             &self.stack.template,
             &self.stack.provisioned,
@@ -335,6 +348,7 @@ impl TestStack {
                 failed_visibility_seconds: 1,
                 schedule_interval: None,
                 schedules: false,
+                except: except.iter().map(|f| (*f).to_owned()).collect(),
             },
         )
     }

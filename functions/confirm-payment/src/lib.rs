@@ -14,7 +14,7 @@ use boxoffice::{
         },
         ticket::{issue, TicketClaims},
     },
-    events::{booking_event, outbox, publish, EventKind},
+    events::{booking_event, outbox, publish, refund_event, EventKind},
     ids::new_id,
     payments::{PaymentMessage, PaymentOutcome},
     store::payments::{Applied, Marker},
@@ -85,11 +85,18 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
             created_at: at.clone(),
         })
     };
-    let refund = |reason: &str| RefundInfo {
-        status: "INITIATED".into(),
-        amount: m.amount,
-        reason: reason.into(),
-        initiated_at: at.clone(),
+    let refund = |reason: &str| {
+        boxoffice::domain::refund::initiated(
+            &boxoffice::domain::refund::Owed {
+                booking_id: &booking.booking_id,
+                payment_intent_id: &m.payment_intent_id,
+                provider: &m.provider,
+                amount: m.amount,
+                currency: &m.currency,
+            },
+            reason,
+            &at,
+        )
     };
 
     match m.outcome {
@@ -237,7 +244,7 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
         }
         PaymentOutcome::Refunded => {
             let done = RefundInfo {
-                status: "COMPLETED".into(),
+                status: boxoffice::domain::refund::SUCCEEDED.into(),
                 ..booking
                     .refund
                     .clone()
@@ -277,7 +284,7 @@ async fn refund_payment(
     marker: &Marker<'_>,
     at: &str,
 ) -> Result<(), ApiError> {
-    let mut events = vec![booking_event(EventKind::RefundInitiated, booking)];
+    let mut events = vec![refund_event(booking, refund)];
     if booking.status == BookingStatus::PaymentPending {
         events.push(booking_event(EventKind::BookingExpired, booking));
     }

@@ -159,6 +159,7 @@ macro_rules! sqs_functions {
 
 sqs_functions! {
     "confirm-payment" => confirm_payment,
+    "refund-payment" => refund_payment,
 }
 
 macro_rules! event_functions {

@@ -190,14 +190,31 @@ pub struct PaymentInfo {
     pub created_at: String,
 }
 
+/// A refund as the booking shows it; the refund's own record (`store::refunds`) is the source of
+/// truth that the refund worker pays from (see `domain::refund`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundInfo {
-    /// `INITIATED`, then `COMPLETED` when the provider confirms it.
+    /// `INITIATED`, then `SUCCEEDED` once the provider paid it (or `FAILED`, for an operator).
     pub status: String,
     pub amount: i64,
     pub reason: String,
     pub initiated_at: String,
+    /// One per (booking, payment intent): `domain::refund::refund_id`. Absent on refunds recorded
+    /// before refund records existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// The provider's id of the refund it paid (`re_…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

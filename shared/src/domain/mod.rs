@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod city;
 pub mod layout;
 pub mod pricing;
+pub mod refund;
 pub mod show;
 pub mod ticket;
 pub mod user;

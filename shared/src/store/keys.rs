@@ -156,3 +156,9 @@ pub fn outbox_gsi1sk(created_at: i64, event_id: &str) -> String {
 pub fn outbox_gsi1sk_before(created_before: i64) -> String {
     format!("{created_before:012}#")
 }
+
+/// A refund's own record (`store::refunds`): one per (booking, payment intent).
+pub fn refund_pk(refund_id: &str) -> String {
+    format!("REFUND#{refund_id}")
+}
+pub const REFUND_SK: &str = "REFUND";

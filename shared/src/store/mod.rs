@@ -10,6 +10,7 @@ pub mod keys;
 pub mod offers;
 pub mod outbox;
 pub mod payments;
+pub mod refunds;
 pub mod seats;
 pub mod sweeps;
 pub mod users;

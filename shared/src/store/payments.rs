@@ -238,6 +238,9 @@ impl Store {
             self.marker(marker)?,
         ];
         items.extend(self.outbox_puts(outbox)?);
+        if let Some(r) = refund {
+            items.extend(self.refund_put(booking, r)?);
+        }
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(Applied::Done),
             TransactOutcome::ConditionFailed { reasons, .. } if failed(&reasons, 1) => {
@@ -266,6 +269,9 @@ impl Store {
         }
         let mut extra_items = vec![self.marker(marker)?];
         extra_items.extend(self.outbox_puts(outbox)?);
+        if let Some(r) = refund {
+            extra_items.extend(self.refund_put(booking, r)?);
+        }
         let outcome = self
             .release_pending_with(booking, transition, at, &extra, extra_items)
             .await?;
@@ -307,6 +313,7 @@ impl Store {
         }
         items.push(self.listing_sold(booking, false)?);
         items.extend(self.outbox_puts(outbox)?);
+        items.extend(self.refund_put(booking, refund)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(true),
             TransactOutcome::ConditionFailed { reasons, .. } => {

@@ -563,6 +563,16 @@ async fn tour(s: &TestStack) {
             .then_some(())
     })
     .await;
+    // The refund worker (RefundsQueue, fed by the RefundInitiated rule) pays booking `a`'s refund.
+    eventually("booking a's refund paid by refund-payment", 120, || async {
+        let b = s
+            .call("GET", &format!("/api/v1/bookings/{a}"))
+            .token(&customer)
+            .send()
+            .await;
+        (b.body["refund"]["status"] == "SUCCEEDED").then_some(())
+    })
+    .await;
     ok(
         s.call("GET", "/api/v1/nowhere").send().await,
         404,

@@ -302,3 +302,101 @@ async fn stripe_events_that_change_nothing_are_acknowledged_and_never_queued() {
     assert_eq!(sold.status, 200, "{}", sold.text);
     assert_eq!(s.queue_depth("PaymentsQueue").await, 1);
 }
+
+/// The refund worker pays a cancelled card payment back on localstripe exactly once, though its
+/// request is delivered three times at once (and once more later): the refund record is claimed
+/// before the provider is called, and localstripe, unlike Stripe, ignores `Idempotency-Key`, so
+/// only our record can be what keeps it to one refund.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_card_payment_is_refunded_on_localstripe_once_though_delivered_three_times() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    // The refund worker runs only where the test calls it.
+    let triggers = s.start_triggers_except(&["refund-payment"]);
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let h = held(&s, &show, &["R1-7", "R1-8"]).await;
+    let p = initiate(&s, &h, "pay-then-cancel").await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let intent = p.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+    let (status, paid) = pay(&s, &intent, GOOD_CARD).await;
+    assert_eq!(
+        (status, &paid["status"]),
+        (200, &json!("succeeded")),
+        "{paid}"
+    );
+    wait_status(&s, &h, "CONFIRMED").await;
+
+    let c = s
+        .call("POST", &format!("/api/v1/bookings/{}/cancel", h.booking_id))
+        .token(&h.token)
+        .send()
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(c.body["refund"]["status"], "INITIATED");
+    assert_eq!(c.body["refund"]["amount"], h.total);
+    let refund_id = c.body["refund"]["refundId"]
+        .as_str()
+        .expect("refund id")
+        .to_owned();
+
+    // The request the RefundInitiated rule put on RefundsQueue.
+    let request = eventually("the refund request on RefundsQueue", 120, || async {
+        let out = s
+            .sqs()
+            .receive_message()
+            .queue_url(s.queue_url("RefundsQueue"))
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .expect("received");
+        out.messages.unwrap_or_default().into_iter().next()
+    })
+    .await;
+    let body = request.body.clone().unwrap_or_default();
+    assert!(body.contains(&refund_id), "{body}");
+    let delivery = |n: usize| {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(format!("delivery-{n}"));
+        m.body = Some(body.clone());
+        m
+    };
+    let batch = |ns: &[usize]| {
+        let mut e = SqsEvent::default();
+        e.records = ns.iter().map(|n| delivery(*n)).collect();
+        e
+    };
+    // Three deliveries at once: two in one batch, one in a concurrent invocation.
+    let (a, b) = tokio::join!(
+        refund_payment::handler(s.deps(), batch(&[1, 2])),
+        refund_payment::handler(s.deps(), batch(&[3]))
+    );
+    assert!(a.batch_item_failures.is_empty() && b.batch_item_failures.is_empty());
+    let late = refund_payment::handler(s.deps(), batch(&[4])).await;
+    assert!(late.batch_item_failures.is_empty());
+
+    let refunds = refunds_on_localstripe(&s, &intent).await;
+    assert_eq!(refunds.len(), 1, "exactly one refund: {refunds:?}");
+    assert_eq!(refunds[0]["amount"], h.total);
+    assert_eq!(refunds[0]["metadata"]["refundId"], refund_id.as_str());
+    let after = booking(&s, &h).await;
+    assert_eq!(after["status"], "CANCELLED");
+    assert_eq!(after["refund"]["status"], "SUCCEEDED", "{after}");
+    assert_eq!(after["refund"]["providerRefundId"], refunds[0]["id"]);
+    let record = s
+        .deps()
+        .store
+        .get_refund(&refund_id)
+        .await
+        .expect("read")
+        .expect("the refund record");
+    assert_eq!(
+        (record.status.as_str(), record.amount, record.claimed_at),
+        ("SUCCEEDED", h.total, None)
+    );
+    triggers.stop().await;
+}
