@@ -208,6 +208,21 @@ pub struct TicketInfo {
     pub seat_ids: Vec<String>,
 }
 
+pub const REFUND_INITIATED: &str = "INITIATED";
+pub const REFUND_COMPLETED: &str = "COMPLETED";
+
+impl RefundInfo {
+    /// A refund of `amount` initiated at `at`, for `reason`: the one place a refund is made.
+    pub fn initiated(amount: i64, reason: super::payment::RefundReason, at: &str) -> RefundInfo {
+        RefundInfo {
+            status: REFUND_INITIATED.into(),
+            amount,
+            reason: reason.as_str().into(),
+            initiated_at: at.into(),
+        }
+    }
+}
+
 impl Booking {
     pub fn seat_ids(&self) -> Vec<String> {
         self.seats.iter().map(|s| s.seat_id.clone()).collect()

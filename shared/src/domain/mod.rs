@@ -4,6 +4,7 @@ pub mod booking;
 pub mod catalog;
 pub mod city;
 pub mod layout;
+pub mod payment;
 pub mod pricing;
 pub mod show;
 pub mod ticket;
