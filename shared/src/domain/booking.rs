@@ -371,6 +371,72 @@ pub fn new_hold(
     })
 }
 
+// ---- Cancellation and expiry ----
+
+/// True once a hold that ends at `hold_expires_at` (epoch seconds) has lapsed at `now`: the
+/// expiry rule. The sweep's pending-index cut (`gsi2sk < now#`, `store::sweeps`) and the
+/// start-payment condition (`hold_expires_at >= now`) are this rule written as DynamoDB conditions.
+pub fn hold_lapsed(hold_expires_at: i64, now: i64) -> bool {
+    now > hold_expires_at
+}
+
+/// What cancelling a booking does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancellation {
+    /// Already CANCELLED: answered as it is (cancelling is idempotent).
+    AlreadyCancelled,
+    /// `PAYMENT_PENDING → CANCELLED`, the seats free at once.
+    ReleasePending,
+    /// `CONFIRMED → CANCELLED`, the seats free, the total refunded.
+    Refund(super::payment::RefundReason),
+    /// CONFIRMED, but the cut-off before the show has passed.
+    PastCutoff { cutoff_minutes: i64 },
+    /// FAILED or EXPIRED: nothing to cancel.
+    NotCancellable(BookingStatus),
+}
+
+/// The customer's (or an admin's) cancellation at `now`: confirmed bookings until
+/// `cutoff_minutes` before the show (the cancellation cut-off), pending ones always. `Err` when
+/// the stored show start is unreadable.
+pub fn cancel_by_customer(
+    booking: &Booking,
+    now: DateTime<Utc>,
+    cutoff_minutes: i64,
+) -> Result<Cancellation, String> {
+    Ok(match booking.status {
+        BookingStatus::Cancelled => Cancellation::AlreadyCancelled,
+        BookingStatus::PaymentPending => Cancellation::ReleasePending,
+        BookingStatus::Confirmed => {
+            let start = DateTime::parse_from_rfc3339(&booking.show_start)
+                .map_err(|e| format!("booking {}: show start: {e}", booking.booking_id))?;
+            let cutoff = start.timestamp() - cutoff_minutes * 60;
+            if now.timestamp() >= cutoff {
+                Cancellation::PastCutoff { cutoff_minutes }
+            } else {
+                Cancellation::Refund(super::payment::RefundReason::CancelledByCustomer)
+            }
+        }
+        status @ (BookingStatus::Failed | BookingStatus::Expired) => {
+            Cancellation::NotCancellable(status)
+        }
+    })
+}
+
+/// A cancelled show's bookings: pending ones cancelled, confirmed ones refunded whatever the
+/// time (no cut-off: the show is not happening), the rest left as they are.
+pub fn cancel_for_show(booking: &Booking) -> Cancellation {
+    match booking.status {
+        BookingStatus::PaymentPending => Cancellation::ReleasePending,
+        BookingStatus::Confirmed => {
+            Cancellation::Refund(super::payment::RefundReason::ShowCancelled)
+        }
+        BookingStatus::Cancelled => Cancellation::AlreadyCancelled,
+        status @ (BookingStatus::Failed | BookingStatus::Expired) => {
+            Cancellation::NotCancellable(status)
+        }
+    }
+}
+
 #[cfg(test)]
 mod hold_tests {
     use super::*;
@@ -624,5 +690,81 @@ mod hold_tests {
             ApiError::from(HoldRefusal::BadShowRecord("x".into())),
             ApiError::Internal(_)
         ));
+    }
+
+    fn booked(status: BookingStatus) -> Booking {
+        let mut b = hold(&show(), &["A1"], None).expect("holds");
+        b.status = status;
+        b
+    }
+
+    #[test]
+    fn customers_cancel_pending_always_and_confirmed_until_the_cutoff() {
+        use crate::domain::payment::RefundReason;
+        use BookingStatus::*;
+        // The show starts 2027-01-16T18:00Z; a 120-minute cut-off is 16:00Z.
+        let at = |h, m, s| {
+            Utc.with_ymd_and_hms(2027, 1, 16, h, m, s)
+                .single()
+                .expect("valid")
+        };
+        let cases = [
+            (PaymentPending, at(17, 59, 0), Cancellation::ReleasePending),
+            (Cancelled, at(19, 0, 0), Cancellation::AlreadyCancelled),
+            (
+                Confirmed,
+                at(15, 59, 59),
+                Cancellation::Refund(RefundReason::CancelledByCustomer),
+            ),
+            (
+                Confirmed,
+                at(16, 0, 0),
+                Cancellation::PastCutoff {
+                    cutoff_minutes: 120,
+                },
+            ),
+            (
+                Confirmed,
+                at(18, 30, 0),
+                Cancellation::PastCutoff {
+                    cutoff_minutes: 120,
+                },
+            ),
+            (Failed, at(8, 0, 0), Cancellation::NotCancellable(Failed)),
+            (Expired, at(8, 0, 0), Cancellation::NotCancellable(Expired)),
+        ];
+        for (status, now, want) in cases {
+            assert_eq!(
+                cancel_by_customer(&booked(status), now, 120),
+                Ok(want),
+                "{status:?} at {now}"
+            );
+        }
+        let mut unreadable = booked(Confirmed);
+        unreadable.show_start = "soon".into();
+        assert!(cancel_by_customer(&unreadable, at(8, 0, 0), 120).is_err());
+    }
+
+    #[test]
+    fn a_cancelled_show_cancels_pending_and_refunds_confirmed_bookings() {
+        use crate::domain::payment::RefundReason;
+        use BookingStatus::*;
+        let cases = [
+            (PaymentPending, Cancellation::ReleasePending),
+            (Confirmed, Cancellation::Refund(RefundReason::ShowCancelled)),
+            (Cancelled, Cancellation::AlreadyCancelled),
+            (Failed, Cancellation::NotCancellable(Failed)),
+            (Expired, Cancellation::NotCancellable(Expired)),
+        ];
+        for (status, want) in cases {
+            assert_eq!(cancel_for_show(&booked(status)), want, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_hold_lapses_after_its_last_second() {
+        assert!(!hold_lapsed(100, 99));
+        assert!(!hold_lapsed(100, 100));
+        assert!(hold_lapsed(100, 101));
     }
 }

@@ -1,5 +1,6 @@
 //! Pure rules: no AWS types, no I/O.
 
+pub mod admission;
 pub mod booking;
 pub mod catalog;
 pub mod city;

@@ -142,7 +142,7 @@ pub enum Decision {
 
 /// True when the booking's hold had lapsed at `now` (the start-payment condition's complement).
 pub fn is_late(booking: &Booking, now: DateTime<Utc>) -> bool {
-    now.timestamp() > booking.hold_expires_at
+    super::booking::hold_lapsed(booking.hold_expires_at, now.timestamp())
 }
 
 /// The payment record after message `m`: the booking's own record (its id, redirect, creation
