@@ -1,10 +1,7 @@
 use super::{classify, cursor, keys, s, Item, Store, StoreError, TransactOutcome};
-use crate::{
-    domain::{
-        catalog::{Movie, Screen, Show, Theatre},
-        show::ShowStatus,
-    },
-    error::ApiError,
+use crate::domain::{
+    catalog::{Movie, Screen, Show, Theatre},
+    show::ShowStatus,
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -146,7 +143,7 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWrite
         .set_item(Some(item))
         .set_condition_expression(condition.map(str::to_owned))
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(super::build_err)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -203,9 +200,7 @@ impl Store {
             let mut request: Option<std::collections::HashMap<String, _>> = Some(
                 [(
                     self.table().to_owned(),
-                    keys_and_attrs
-                        .build()
-                        .map_err(|e| StoreError::Other(e.to_string()))?,
+                    keys_and_attrs.build().map_err(super::build_err)?,
                 )]
                 .into_iter()
                 .collect(),
@@ -237,7 +232,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
         keep: impl Fn(&Movie) -> bool,
-    ) -> Result<Page<Movie>, ApiError> {
+    ) -> Result<Page<Movie>, StoreError> {
         let mut start = cursor
             .map(|c| cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", keys::MOVIES_GSI1PK))
             .transpose()?;
@@ -481,7 +476,7 @@ impl Store {
         movie_id: &str,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<Page<Listing>, ApiError> {
+    ) -> Result<Page<Listing>, StoreError> {
         let partition = keys::browse_gsi1pk(city_id, local_date);
         let start = cursor
             .map(|c| cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", &partition))
@@ -576,10 +571,10 @@ pub fn movie_cursor(movie_id: &str) -> Option<String> {
 }
 
 /// The movie id a catalogue cursor continues after; 400 for anything else.
-pub fn movie_cursor_position(c: &str) -> Result<String, ApiError> {
+pub fn movie_cursor_position(c: &str) -> Result<String, StoreError> {
     let key = cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", keys::MOVIES_GSI1PK)?;
     key.get("gsi1sk")
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .ok_or_else(|| ApiError::validation("cursor is not valid for this listing."))
+        .ok_or(StoreError::BadCursor)
 }

@@ -2,7 +2,8 @@
 //! write here is conditional on that, so a seat can never be held or sold twice.
 
 use super::{
-    catalog::SeatItem, catalog::HELD, catalog::SOLD, keys, n, s, Store, StoreError, TransactOutcome,
+    build_err, catalog::SeatItem, catalog::HELD, catalog::SOLD, condition_failed, keys, n, s,
+    Store, StoreError, TransactOutcome, HELD_BY_BOOKING,
 };
 use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -39,7 +40,7 @@ pub fn hold_seat(
         .expression_attribute_values(":now", n(now))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(build_err)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -55,14 +56,14 @@ pub fn sell_seat(
         .key(keys::PK, s(keys::show_pk(show_id)))
         .key(keys::SK, s(keys::seat_sk(seat_id)))
         .update_expression("SET #state = :sold REMOVE expires_at")
-        .condition_expression("booking_id = :b AND #state = :held")
+        .condition_expression(HELD_BY_BOOKING)
         .expression_attribute_names("#state", "state")
         .expression_attribute_values(":sold", s(SOLD))
         .expression_attribute_values(":held", s(HELD))
         .expression_attribute_values(":b", s(booking_id))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(build_err)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
@@ -71,10 +72,10 @@ pub fn failed_seat_ids(
     reasons: &[aws_sdk_dynamodb::types::CancellationReason],
     seat_ids: &[String],
 ) -> Vec<String> {
-    reasons
+    seat_ids
         .iter()
-        .zip(seat_ids)
-        .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
+        .enumerate()
+        .filter(|(i, _)| condition_failed(reasons, *i))
         .map(|(_, id)| id.clone())
         .collect()
 }
