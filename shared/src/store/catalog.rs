@@ -45,16 +45,11 @@ struct ShowItem {
     show: Show,
 }
 
-/// A live hold as the listing records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldSeats {
-    pub seats: i64,
-    pub until: i64,
-}
-
-/// What browse reads for a show: small (no layout), on the browse GSI, and the availability
-/// bookkeeping, maintained off the hot path: live holds by booking (with their expiry, so a hold
-/// stops counting the moment it expires) and sold seats by booking.
+/// What browse reads for a show: small (no layout), on the browse GSI, with the sold seats by
+/// booking (written by each confirmation and cancellation, in its transaction). Live holds are
+/// not counted: recording them would put the listing, one item per show, into every hold's
+/// transaction, and concurrent holds of one show would then conflict on it; browse's
+/// availability is therefore "not sold", the seat map shows the holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listing {
     pub show_id: String,
@@ -71,21 +66,34 @@ pub struct Listing {
     pub capacity: i64,
     pub status: ShowStatus,
     #[serde(default)]
-    pub held: BTreeMap<String, HeldSeats>,
-    #[serde(default)]
     pub sold: BTreeMap<String, i64>,
 }
 
 impl Listing {
-    pub fn available(&self, now_epoch: i64) -> i64 {
-        let held: i64 = self
-            .held
-            .values()
-            .filter(|h| h.until > now_epoch)
-            .map(|h| h.seats)
-            .sum();
+    /// A new show's listing: nothing sold yet.
+    pub fn of(show: &Show) -> Listing {
+        Listing {
+            show_id: show.show_id.clone(),
+            theatre_id: show.theatre_id.clone(),
+            theatre_name: show.theatre_name.clone(),
+            screen_name: show.screen_name.clone(),
+            movie_id: show.movie_id.clone(),
+            start_time: show.start_time.clone(),
+            time_zone: show.time_zone.clone(),
+            language: show.language.clone(),
+            format: show.format.clone(),
+            currency: show.currency.clone(),
+            price_from: show.price_from(),
+            capacity: show.capacity,
+            status: show.status,
+            sold: BTreeMap::new(),
+        }
+    }
+
+    /// Seats not sold.
+    pub fn available(&self) -> i64 {
         let sold: i64 = self.sold.values().sum();
-        (self.capacity - held - sold).max(0)
+        (self.capacity - sold).max(0)
     }
 }
 
@@ -364,13 +372,7 @@ impl Store {
 
     /// Creates a show, its listing and its screen-slot claims in one transaction: an overlapping
     /// show on the same screen (even one created at the same moment) fails the slot conditions.
-    pub async fn create_show(
-        &self,
-        show: &Show,
-        listing: &Listing,
-        browse_pk: &str,
-        browse_sk: &str,
-    ) -> Result<CreateShow, StoreError> {
+    pub async fn create_show(&self, show: &Show) -> Result<CreateShow, StoreError> {
         let pk = keys::show_pk(&show.show_id);
         let show_item = ShowItem {
             pk: pk.clone(),
@@ -380,9 +382,9 @@ impl Store {
         let listing_item = ListingItem {
             pk: pk.clone(),
             sk: keys::LISTING_SK.into(),
-            gsi1pk: browse_pk.to_owned(),
-            gsi1sk: browse_sk.to_owned(),
-            listing: listing.clone(),
+            gsi1pk: keys::browse_gsi1pk(&show.city_id, &show.local_date),
+            gsi1sk: keys::browse_gsi1sk(&show.movie_id, &show.start_time, &show.show_id),
+            listing: Listing::of(show),
         };
         let mut items = vec![
             put(
