@@ -161,7 +161,7 @@ proptest! {
         let header = signature::sign(SECRET, NOW, &body);
         match provider.verify(&config(), Some(&header), &body, NOW) {
             Ok(m) => prop_assert!(m.clone().checked().is_ok(), "{m:?}"),
-            Err(e) => prop_assert_eq!(e.status().as_u16(), 400),
+            Err(e) => prop_assert_eq!(crate::ApiError::from(e).status().as_u16(), 400),
         }
     }
 
@@ -181,7 +181,7 @@ proptest! {
                 prop_assert!(PaymentMessage::checked(m.clone()).is_ok());
                 prop_assert_eq!(m.booking_id, booking);
             }
-            Err(e) => prop_assert_eq!(e.status().as_u16(), 400),
+            Err(e) => prop_assert_eq!(crate::ApiError::from(e).status().as_u16(), 400),
         }
     }
 
@@ -216,7 +216,7 @@ proptest! {
     fn arbitrary_cursors_are_a_400_or_a_key_of_the_asked_partition(c in prop_oneof![".{0,200}", "[A-Za-z0-9_-]{0,200}"]) {
         match cursor::decode(&c, &["pk", "sk"], "pk", "USER#1") {
             Ok(key) => prop_assert_eq!(key.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str), Some("USER#1")),
-            Err(e) => prop_assert_eq!(e.status().as_u16(), 400),
+            Err(e) => prop_assert_eq!(crate::ApiError::from(e).status().as_u16(), 400),
         }
     }
 

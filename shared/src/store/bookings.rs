@@ -46,7 +46,7 @@ struct IdempotencyItem {
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 
 /// The conditional Put of an idempotency record; on a repeat DynamoDB returns the stored one (ALL_OLD).
-pub fn idempotency_put(
+pub(crate) fn idempotency_put(
     table: &str,
     user_id: &str,
     key: &str,
@@ -70,7 +70,7 @@ pub fn idempotency_put(
 }
 
 /// The record inside an ALL_OLD idempotency item.
-pub fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreError> {
+pub(crate) fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreError> {
     Ok(serde_dynamo::from_item::<_, IdempotencyItem>(item)?.record)
 }
 

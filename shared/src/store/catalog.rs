@@ -1,4 +1,5 @@
 use super::{classify, cursor, keys, s, Item, Store, StoreError, TransactOutcome};
+use crate::domain::show::SeatState;
 use crate::domain::{
     catalog::{Movie, Screen, Show, Theatre},
     show::ShowStatus,
@@ -110,26 +111,26 @@ struct ListingItem {
 /// The state of one seat that has an item (a seat without one is available).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatItem {
-    pub pk: String,
-    pub sk: String,
+    pub(crate) pk: String,
+    pub(crate) sk: String,
     pub seat_id: String,
-    /// `HELD` or `SOLD`.
-    pub state: String,
+    pub state: SeatState,
     pub booking_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
 }
 
-pub const HELD: &str = "HELD";
-pub const SOLD: &str = "SOLD";
+/// The stored states, for condition expressions.
+pub(crate) const HELD: &str = SeatState::Held.as_str();
+pub(crate) const SOLD: &str = SeatState::Sold.as_str();
 
 impl SeatItem {
     /// Held by a live booking (an expired hold counts as available).
     pub fn is_held_at(&self, now_epoch: i64) -> bool {
-        self.state == HELD && self.expires_at.is_some_and(|e| e >= now_epoch)
+        self.state == SeatState::Held && self.expires_at.is_some_and(|e| e >= now_epoch)
     }
     pub fn is_sold(&self) -> bool {
-        self.state == SOLD
+        self.state == SeatState::Sold
     }
 }
 

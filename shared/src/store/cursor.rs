@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use std::collections::BTreeMap;
 
-pub fn encode(key: &Item) -> Option<String> {
+pub(crate) fn encode(key: &Item) -> Option<String> {
     let map: BTreeMap<&str, &str> = key
         .iter()
         .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
@@ -17,7 +17,7 @@ pub fn encode(key: &Item) -> Option<String> {
 }
 
 /// Decodes a cursor whose attributes are exactly `names` and whose `partition_attr` is `partition`.
-pub fn decode(
+pub(crate) fn decode(
     cursor: &str,
     names: &[&str],
     partition_attr: &str,

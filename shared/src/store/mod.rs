@@ -68,7 +68,7 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Classifies an SDK failure by its kind and error code (never by its message text).
-pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+pub(crate) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

@@ -22,13 +22,13 @@ use serde::Serialize;
 
 const MARKER_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
-pub fn av<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+pub(crate) fn av<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(v).map_err(StoreError::from)
 }
 
 /// The processed-event marker of a provider event: its conditional Put is what makes a webhook
 /// exactly-once in effect.
-pub fn processed_marker(
+pub(crate) fn processed_marker(
     table: &str,
     provider: &str,
     event_id: &str,

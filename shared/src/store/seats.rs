@@ -15,7 +15,7 @@ pub const SEAT_AVAILABLE: &str =
 
 /// The conditional Put that holds one seat for a booking until `expires_at`. On a failed condition
 /// DynamoDB returns the item as it is (ALL_OLD), which names who has the seat without another read.
-pub fn hold_seat(
+pub(crate) fn hold_seat(
     table: &str,
     show_id: &str,
     seat_id: &str,
@@ -27,7 +27,7 @@ pub fn hold_seat(
         pk: keys::show_pk(show_id),
         sk: keys::seat_sk(seat_id),
         seat_id: seat_id.to_owned(),
-        state: HELD.into(),
+        state: crate::domain::show::SeatState::Held,
         booking_id: booking_id.to_owned(),
         expires_at: Some(expires_at),
     };
@@ -45,7 +45,7 @@ pub fn hold_seat(
 }
 
 /// HELD → SOLD, only while this booking holds the seat.
-pub fn sell_seat(
+pub(crate) fn sell_seat(
     table: &str,
     show_id: &str,
     seat_id: &str,
@@ -68,7 +68,7 @@ pub fn sell_seat(
 }
 
 /// The seat ids whose condition failed, in request order, from the cancellation reasons.
-pub fn failed_seat_ids(
+pub(crate) fn failed_seat_ids(
     reasons: &[aws_sdk_dynamodb::types::CancellationReason],
     seat_ids: &[String],
 ) -> Vec<String> {
