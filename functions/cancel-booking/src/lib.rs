@@ -3,9 +3,9 @@
 //! Cancelling a cancelled booking returns it again.
 
 use boxoffice::{
-    auth::authenticate,
     bookings::load_for,
     domain::booking::{cancel_by_customer, Booking, BookingStatus, Cancellation},
+    domain::user::Role,
     events::EventKind,
     http::{ok, path_param, serve, HttpResult},
     refunds::{cancel_pending, cancel_with_refund},
@@ -28,7 +28,7 @@ fn refuse(b: &Booking) -> ApiError {
 }
 
 async fn cancel_booking(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
+    let caller = deps.caller(&req, &Role::ANY)?;
     let booking_id = path_param(&req, "bookingId")?;
     let booking = load_for(deps, &caller, &booking_id).await?;
     let cutoff_minutes = deps.config.cancellation_cutoff_minutes;

@@ -3,7 +3,6 @@
 //! finishes whatever a first one left.
 
 use boxoffice::{
-    auth::authenticate,
     domain::{
         booking::{cancel_for_show, Cancellation},
         user::Role,
@@ -25,8 +24,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner, Role::Admin])?;
+    let caller = deps.caller(&req, &[Role::Partner, Role::Admin])?;
     let collection = owned_show_collection(deps, &req, &caller, "cancel it").await?;
     let show_id = collection.show.show_id.clone();
     let events = outbox(deps, vec![show_cancelled(&show_id)]);

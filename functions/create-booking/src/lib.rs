@@ -3,7 +3,6 @@
 //! coupon use. A warm container makes exactly one DynamoDB call (two when the show is not cached).
 
 use boxoffice::{
-    auth::authenticate,
     domain::{
         booking::{check_seat_ids, check_show, new_hold, HoldPolicy, HoldRequest},
         user::Role,
@@ -33,8 +32,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Customer])?;
+    let caller = deps.caller(&req, &[Role::Customer])?;
     let key = idempotency_key(&req)?;
     let body: BookingBody = parse_json(&req)?;
     check_seat_ids(&body.seat_ids)?;

@@ -2,7 +2,6 @@
 //! layout and the prices are copied into the show, so a show never changes under a booking.
 
 use boxoffice::{
-    auth::authenticate,
     clock::rfc3339,
     domain::{
         catalog::Show,
@@ -44,8 +43,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_show(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner])?;
+    let caller = deps.caller(&req, &[Role::Partner])?;
     let body: ShowBody = parse_json(&req)?;
 
     let start: DateTime<Utc> = DateTime::parse_from_rfc3339(&body.start_time)

@@ -2,7 +2,6 @@
 //! checked offline (its signature) before anything is read.
 
 use boxoffice::{
-    auth::authenticate,
     clock::rfc3339,
     domain::{
         admission::{check_booking, check_theatre, AdmissionRefusal},
@@ -45,8 +44,7 @@ fn forged() -> ApiError {
 }
 
 async fn verify_ticket(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner])?;
+    let caller = deps.caller(&req, &[Role::Partner])?;
     let body: VerifyBody = parse_json(&req)?;
     let claims = verify(
         deps.config.ticket_key()?.expose().as_bytes(),
