@@ -42,6 +42,18 @@ impl std::fmt::Debug for Extensions {
 }
 
 impl Deps {
+    /// The caller of an HTTP request: 401 without a valid token, 403 unless its role is one of
+    /// `roles` (`&Role::ANY` for any signed-in user).
+    pub fn caller(
+        &self,
+        req: &lambda_http::Request,
+        roles: &[crate::domain::user::Role],
+    ) -> Result<crate::auth::Principal, crate::ApiError> {
+        let caller = crate::auth::authenticate(&self.config.jwt, req)?;
+        caller.require(roles)?;
+        Ok(caller)
+    }
+
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
         let stripe = config.stripe_secret_key.clone().and_then(|key| {

@@ -60,6 +60,26 @@ pub enum ApiError {
     ServiceUnavailable(String),
 }
 
+impl From<crate::domain::booking::HoldRefusal> for ApiError {
+    fn from(r: crate::domain::booking::HoldRefusal) -> Self {
+        use crate::domain::booking::{HoldRefusal::*, MAX_SEATS};
+        match r {
+            SeatCount => ApiError::validation(format!("seatIds must list 1–{MAX_SEATS} seats.")),
+            DuplicateSeats(ids) => ApiError::validation_with(
+                "seatIds must be distinct.",
+                json!({ "duplicateSeatIds": ids }),
+            ),
+            NotBookable(reason) => ApiError::ShowNotBookable(reason.into()),
+            UnknownSeats(ids) => ApiError::validation_with(
+                "Some seats are not in this show.",
+                json!({ "unknownSeatIds": ids }),
+            ),
+            Offer(message) => ApiError::validation(message),
+            BadShowRecord(message) => ApiError::Internal(message),
+        }
+    }
+}
+
 impl ApiError {
     pub fn validation(message: impl Into<String>) -> Self {
         ApiError::Validation {

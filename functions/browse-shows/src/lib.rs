@@ -105,7 +105,6 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
             cursor.as_deref(),
         )
         .await?;
-    let now = deps.clock.now_epoch();
     let mut theatres: Vec<TheatreShows> = Vec::new();
     for l in page.items {
         if l.status != ShowStatus::Scheduled
@@ -114,7 +113,7 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
         {
             continue;
         }
-        let available = l.available(now);
+        let available = l.available();
         let summary = ShowSummary {
             show_id: l.show_id,
             screen_name: l.screen_name,

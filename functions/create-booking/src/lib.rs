@@ -3,12 +3,8 @@
 //! coupon use. A warm container makes exactly one DynamoDB call (two when the show is not cached).
 
 use boxoffice::{
-    auth::authenticate,
-    clock::rfc3339,
     domain::{
-        booking::{BookedSeat, Booking, BookingStatus, CouponUse},
-        pricing::{price, BookingContext, Charges, PricedSeat},
-        show::not_bookable_reason,
+        booking::{check_seat_ids, check_show, new_hold, HoldPolicy, HoldRequest},
         user::Role,
     },
     http::{body_bytes, idempotency_key, json_text, parse_json, serve, HttpResult},
@@ -17,13 +13,9 @@ use boxoffice::{
     views::BookingView,
     ApiError, Deps,
 };
-use chrono::DateTime;
 use lambda_http::{http::StatusCode, Body, Request, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
-
-pub const MAX_SEATS: usize = 10;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -40,28 +32,10 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Customer])?;
+    let caller = deps.caller(&req, &[Role::Customer])?;
     let key = idempotency_key(&req)?;
     let body: BookingBody = parse_json(&req)?;
-    if body.seat_ids.is_empty() || body.seat_ids.len() > MAX_SEATS {
-        return Err(ApiError::validation(format!(
-            "seatIds must list 1–{MAX_SEATS} seats."
-        )));
-    }
-    let mut seen = HashSet::new();
-    let duplicates: Vec<&String> = body
-        .seat_ids
-        .iter()
-        .filter(|s| !seen.insert(s.as_str()))
-        .collect();
-    if !duplicates.is_empty() {
-        return Err(ApiError::validation_with(
-            "seatIds must be distinct.",
-            serde_json::json!({ "duplicateSeatIds": duplicates }),
-        ));
-    }
-
+    check_seat_ids(&body.seat_ids)?;
     let show_missing = || ApiError::NotFound(format!("No show {}.", body.show_id));
     if !is_id("sh", &body.show_id) {
         return Err(show_missing());
@@ -72,23 +46,8 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         .await?
         .ok_or_else(show_missing)?;
     let now = deps.clock.now();
-    let start = DateTime::parse_from_rfc3339(&show.start_time).map_err(ApiError::internal)?;
-    if let Some(reason) = not_bookable_reason(show.status, start.into(), now) {
-        return Err(ApiError::ShowNotBookable(reason.into()));
-    }
-    let index = show.layout.seat_index();
-    let unknown: Vec<&String> = body
-        .seat_ids
-        .iter()
-        .filter(|s| !index.contains_key(s.as_str()))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ApiError::validation_with(
-            "Some seats are not in this show.",
-            serde_json::json!({ "unknownSeatIds": unknown }),
-        ));
-    }
-
+    // Checked before the offer is looked up: a show that cannot be booked costs no read.
+    check_show(&show, &body.seat_ids, now)?;
     let city = city.ok_or_else(|| {
         ApiError::Internal(format!(
             "show {} names unknown city {}",
@@ -104,61 +63,17 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
                 .ok_or_else(|| ApiError::validation(format!("coupon {code} does not exist")))?,
         ),
     };
-    let priced: Vec<PricedSeat> = body
-        .seat_ids
-        .iter()
-        .map(|id| {
-            let seat_type = index[id.as_str()];
-            PricedSeat {
-                seat_id: id,
-                seat_type,
-                price: show.price_of(seat_type).unwrap_or(0),
-            }
-        })
-        .collect();
-    let charges = Charges {
-        currency: &show.currency,
-        fee_per_ticket: city.convenience_fee_per_ticket,
-        tax_basis_points: city.tax_basis_points,
+    let booking_id = new_id("bk");
+    let request = HoldRequest {
+        booking_id: &booking_id,
+        user_id: &caller.user_id,
+        seat_ids: &body.seat_ids,
+        offer: offer.as_deref(),
     };
-    let ctx = BookingContext {
-        city_id: &show.city_id,
-        theatre_id: &show.theatre_id,
-        show_date: &show.local_date,
+    let policy = HoldPolicy {
+        hold_seconds: deps.config.hold_seconds,
     };
-    let pricing = price(&priced, &charges, offer.as_deref(), &ctx).map_err(ApiError::validation)?;
-
-    let booking = Booking {
-        booking_id: new_id("bk"),
-        user_id: caller.user_id.clone(),
-        show_id: show.show_id.clone(),
-        theatre_id: show.theatre_id.clone(),
-        city_id: show.city_id.clone(),
-        show_start: show.start_time.clone(),
-        time_zone: show.time_zone.clone(),
-        status: BookingStatus::PaymentPending,
-        seats: priced
-            .iter()
-            .map(|p| BookedSeat {
-                seat_id: p.seat_id.to_owned(),
-                seat_type: p.seat_type,
-                price: p.price,
-            })
-            .collect(),
-        pricing,
-        coupon: offer.as_ref().map(|o| CouponUse {
-            code: o.code.clone(),
-            limited: o.per_user_limit.is_some(),
-        }),
-        hold_expires_at: now.timestamp() + deps.config.hold_seconds,
-        created_at: rfc3339(now),
-        confirmed_at: None,
-        cancelled_at: None,
-        payment: None,
-        refund: None,
-        ticket: None,
-        admitted_at: None,
-    };
+    let booking = new_hold(&show, &city, &request, &policy, now)?;
     let response_body =
         serde_json::to_string(&BookingView::from(&booking)).map_err(ApiError::internal)?;
     let request_hash = hex::encode(Sha256::digest(body_bytes(&req)));

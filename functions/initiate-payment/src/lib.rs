@@ -2,10 +2,10 @@
 //! provider and extends the seat holds, once, to the payment window.
 
 use boxoffice::{
-    auth::authenticate,
     bookings::load_for,
     clock::rfc3339,
     domain::booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus},
+    domain::user::Role,
     http::{body_bytes, idempotency_key, json_text, parse_json, path_param, serve, HttpResult},
     ids::new_id,
     payments::{sandbox_intent_id, stripe::StripeError, Provider},
@@ -64,7 +64,7 @@ fn refusal(booking: &Booking, now: i64) -> Option<ApiError> {
 }
 
 async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
+    let caller = deps.caller(&req, &Role::ANY)?;
     let key = idempotency_key(&req)?;
     let booking_id = path_param(&req, "bookingId")?;
     let body: PaymentBody = parse_json(&req)?;

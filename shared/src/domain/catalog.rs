@@ -71,6 +71,13 @@ impl Show {
         self.prices.get(&seat_type).copied()
     }
 
+    /// A seat's type and price; `None` when the show has no such seat (or, never for a show
+    /// create-show accepted, no price for its type).
+    pub fn seat_price(&self, seat_id: &str) -> Option<(SeatType, i64)> {
+        let seat = self.layout.seat(seat_id)?;
+        Some((seat.seat_type, self.price_of(seat.seat_type)?))
+    }
+
     pub fn price_from(&self) -> i64 {
         self.layout
             .seat_types()

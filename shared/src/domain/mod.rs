@@ -1,9 +1,11 @@
 //! Pure rules: no AWS types, no I/O.
 
+pub mod admission;
 pub mod booking;
 pub mod catalog;
 pub mod city;
 pub mod layout;
+pub mod payment;
 pub mod pricing;
 pub mod refund;
 pub mod show;

@@ -1,7 +1,6 @@
 //! Refunds: one record per (booking, payment intent), paid by the refund worker
 //! (`functions/refund-payment`) exactly once in effect.
 
-use super::booking::RefundInfo;
 use sha2::{Digest, Sha256};
 
 pub const INITIATED: &str = "INITIATED";
@@ -22,7 +21,8 @@ pub fn refund_id(booking_id: &str, payment_intent_id: &str) -> String {
     format!("rf_{}", ulid::Ulid::from_bytes(bytes))
 }
 
-/// What is owed back: `amount` of `currency` paid on `payment_intent_id` through `provider`.
+/// What is owed back: `amount` of `currency` paid on `payment_intent_id` through `provider`
+/// (`RefundInfo::initiated` makes the refund of it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owed<'a> {
     pub booking_id: &'a str,
@@ -30,22 +30,6 @@ pub struct Owed<'a> {
     pub provider: &'a str,
     pub amount: i64,
     pub currency: &'a str,
-}
-
-/// A refund decided now (`at`, RFC 3339) for `reason`.
-pub fn initiated(owed: &Owed, reason: &str, at: &str) -> RefundInfo {
-    RefundInfo {
-        status: INITIATED.into(),
-        amount: owed.amount,
-        reason: reason.into(),
-        initiated_at: at.into(),
-        refund_id: Some(refund_id(owed.booking_id, owed.payment_intent_id)),
-        payment_intent_id: Some(owed.payment_intent_id.into()),
-        provider: Some(owed.provider.into()),
-        currency: Some(owed.currency.into()),
-        provider_refund_id: None,
-        settled_at: None,
-    }
 }
 
 /// The worker's decision for one delivery of a refund request.

@@ -37,6 +37,26 @@ pub fn issue(key: &[u8], claims: &TicketClaims) -> String {
     format!("{PREFIX}.{payload}.{sig}")
 }
 
+/// The ticket `ticket_id` of a booking being confirmed: its code signed under `key`.
+pub fn ticket_for(
+    booking: &super::booking::Booking,
+    ticket_id: String,
+    key: &[u8],
+) -> super::booking::TicketInfo {
+    let claims = TicketClaims {
+        ticket_id: ticket_id.clone(),
+        booking_id: booking.booking_id.clone(),
+        show_id: booking.show_id.clone(),
+        theatre_id: booking.theatre_id.clone(),
+        seat_ids: booking.seat_ids(),
+    };
+    super::booking::TicketInfo {
+        ticket_id,
+        qr_code_data: issue(key, &claims),
+        seat_ids: booking.seat_ids(),
+    }
+}
+
 /// The claims of a genuine code; `None` for anything forged, altered or malformed.
 pub fn verify(key: &[u8], code: &str) -> Option<TicketClaims> {
     if key.is_empty() || code.len() > 4096 {

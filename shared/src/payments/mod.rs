@@ -9,49 +9,9 @@ use crate::{config::Config, error::ApiError};
 use serde::{Deserialize, Serialize};
 use signature::SignatureError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentOutcome {
-    Succeeded,
-    Failed,
-    Refunded,
-}
-
-/// What the webhook puts on the queue: normalised, verified, never the raw body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PaymentMessage {
-    pub provider: String,
-    pub event_id: String,
-    pub outcome: PaymentOutcome,
-    pub payment_intent_id: String,
-    pub booking_id: String,
-    pub amount: i64,
-    pub currency: String,
-    pub occurred_at: i64,
-}
-
-impl PaymentMessage {
-    /// Only what we could have issued goes on the queue: a booking id of ours, printable provider
-    /// ids, a non-negative amount, an ISO currency code. Anything else is the sender's 400.
-    pub fn checked(self) -> Result<PaymentMessage, String> {
-        let printable =
-            |s: &str| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
-        if !crate::ids::is_id("bk", &self.booking_id) {
-            return Err("the booking reference is not a booking id".into());
-        }
-        if !printable(&self.event_id) || !printable(&self.payment_intent_id) {
-            return Err("event and payment ids must be 1–255 printable characters".into());
-        }
-        if self.amount < 0 {
-            return Err("the amount is negative".into());
-        }
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err("the currency is not an ISO 4217 code".into());
-        }
-        Ok(self)
-    }
-}
+/// The normalised provider event and its outcome are domain types (`domain::payment` decides
+/// on them); re-exported here, where the webhook makes them.
+pub use crate::domain::payment::{PaymentMessage, PaymentOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {

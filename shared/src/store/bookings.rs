@@ -6,10 +6,7 @@ use super::{
     seats::{failed_seat_ids, hold_seat},
     Item, Page, Store, StoreError, TransactOutcome,
 };
-use crate::{
-    domain::booking::{Booking, BookingStatus, Transition},
-    error::ApiError,
-};
+use crate::domain::booking::{Booking, BookingStatus, Transition};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -49,7 +46,7 @@ struct IdempotencyItem {
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 
 /// The conditional Put of an idempotency record; on a repeat DynamoDB returns the stored one (ALL_OLD).
-pub fn idempotency_put(
+pub(crate) fn idempotency_put(
     table: &str,
     user_id: &str,
     key: &str,
@@ -73,7 +70,7 @@ pub fn idempotency_put(
 }
 
 /// The record inside an ALL_OLD idempotency item.
-pub fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreError> {
+pub(crate) fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreError> {
     Ok(serde_dynamo::from_item::<_, IdempotencyItem>(item)?.record)
 }
 
@@ -117,7 +114,7 @@ fn tx_put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem,
         .set_item(Some(item))
         .condition_expression(condition)
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(build_err)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -216,16 +213,11 @@ impl Store {
             _ => None,
         };
 
-        let (reasons, retries) = match self.transact(items).await? {
+        let reasons = match self.transact(items).await? {
             TransactOutcome::Committed { retries } => return Ok(Placed::Placed { retries }),
-            TransactOutcome::ConditionFailed { reasons, retries } => (reasons, retries),
+            TransactOutcome::ConditionFailed { reasons, .. } => reasons,
         };
-        let _ = retries;
-        let failed = |i: usize| {
-            reasons
-                .get(i)
-                .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-        };
+        let failed = |i: usize| super::condition_failed(&reasons, i);
         // A retry of a placed booking finds its own seats taken too: the stored answer wins.
         if let Some(i) = idem_index.filter(|i| failed(*i)) {
             let old = reasons
@@ -266,7 +258,7 @@ impl Store {
         user_id: &str,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<Page<Booking>, ApiError> {
+    ) -> Result<Page<Booking>, StoreError> {
         let names = super::catalog::GSI1_KEY_NAMES;
         let (items, next_cursor) = self
             .query_page_desc(
@@ -321,7 +313,7 @@ impl Store {
                     .table_name(self.table())
                     .key(keys::PK, s(keys::show_pk(&booking.show_id)))
                     .key(keys::SK, s(keys::seat_sk(seat)))
-                    .condition_expression("booking_id = :b AND #state = :held")
+                    .condition_expression(super::HELD_BY_BOOKING)
                     .expression_attribute_names("#state", "state")
                     .expression_attribute_values(":b", s(booking.booking_id.clone()))
                     .expression_attribute_values(":held", s(super::catalog::HELD))
@@ -347,11 +339,7 @@ impl Store {
             match self.transact(items).await? {
                 TransactOutcome::Committed { .. } => return Ok(Release::Done),
                 TransactOutcome::ConditionFailed { reasons, .. } => {
-                    let failed = |i: usize| {
-                        reasons
-                            .get(i)
-                            .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-                    };
+                    let failed = |i: usize| super::condition_failed(&reasons, i);
                     if (extra_start..extra_start + extra_items.len()).any(failed) {
                         return Ok(Release::ExtraFailed);
                     }

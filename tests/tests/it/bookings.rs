@@ -1134,7 +1134,7 @@ async fn a_hold_that_conflicts_twice_then_succeeds_is_exactly_one_booking() {
     let mut held: Vec<(String, String, String)> = seat_items(&s, &show)
         .await
         .into_iter()
-        .map(|i| (i.seat_id, i.booking_id, i.state))
+        .map(|i| (i.seat_id, i.booking_id, i.state.as_str().to_owned()))
         .collect();
     held.sort_unstable();
     assert_eq!(

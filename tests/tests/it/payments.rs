@@ -1064,7 +1064,7 @@ async fn confirmation_state(
     let mut seats: Vec<(String, String, String)> = seat_items(s, show)
         .await
         .into_iter()
-        .map(|i| (i.seat_id, i.state, i.booking_id))
+        .map(|i| (i.seat_id, i.state.as_str().to_owned(), i.booking_id))
         .collect();
     seats.sort_unstable();
     let marker = s
