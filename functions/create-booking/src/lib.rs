@@ -7,6 +7,7 @@ use boxoffice::{
     clock::rfc3339,
     domain::{
         booking::{BookedSeat, Booking, BookingStatus, CouponUse},
+        limits,
         pricing::{price, BookingContext, Charges, PricedSeat},
         show::not_bookable_reason,
         user::Role,
@@ -76,6 +77,20 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
     if let Some(reason) = not_bookable_reason(show.status, start.into(), now) {
         return Err(ApiError::ShowNotBookable(reason.into()));
     }
+    // Issue 16: a queue-mode show sells only to customers the waiting room admitted.
+    if show.queue_mode {
+        boxoffice::queue::require_admission(
+            &deps.config.jwt,
+            boxoffice::http::header(&req, boxoffice::queue::ADMISSION_HEADER),
+            &caller.user_id,
+            &show.show_id,
+            now.timestamp(),
+        )?;
+    }
+    // Issue 15: the per-customer seat cap (its counter rides in the hold's transaction).
+    let seat_cap = limits::seat_cap(show.max_seats_per_customer);
+    let seat_cap_room = limits::seat_cap_room(seat_cap, body.seat_ids.len())
+        .ok_or(ApiError::SeatLimitReached { limit: seat_cap })?;
     let index = show.layout.seat_index();
     let unknown: Vec<&String> = body
         .seat_ids
@@ -158,6 +173,7 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         refund: None,
         ticket: None,
         admitted_at: None,
+        counts_toward_seat_cap: true,
     };
     let response_body =
         serde_json::to_string(&BookingView::from(&booking)).map_err(ApiError::internal)?;
@@ -179,8 +195,17 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
             }),
             rate_limit_per_minute: deps.config.booking_rate_limit_per_minute,
             coupon_limit: offer.as_ref().and_then(|o| o.per_user_limit),
+            seat_cap_room,
+            admitted_from_queue: show.queue_mode,
         })
         .await?;
+    // Issue 15: every attempt counts toward the rate window. A committed hold counted itself in
+    // its transaction; a cancelled one wrote nothing, so a loser pays one small UpdateItem.
+    if limits::counts_after_transaction(attempt_outcome(&placed)) {
+        deps.store
+            .count_failed_attempt(&caller.user_id, now.timestamp())
+            .await?;
+    }
     match placed {
         Placed::Placed { retries } => {
             boxoffice::metrics::emit(
@@ -207,9 +232,22 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
             })
         }
         Placed::RateLimited { retry_after_secs } => Err(ApiError::RateLimited { retry_after_secs }),
+        Placed::SeatCapReached => Err(ApiError::SeatLimitReached { limit: seat_cap }),
         Placed::CouponLimitReached => Err(ApiError::validation(format!(
             "coupon {} has reached its use limit for you",
             booking.coupon.map(|c| c.code).unwrap_or_default()
         ))),
+    }
+}
+
+fn attempt_outcome(placed: &Placed) -> limits::AttemptOutcome {
+    use limits::AttemptOutcome as A;
+    match placed {
+        Placed::Placed { .. } => A::Held,
+        Placed::Replay(_) => A::Replayed,
+        Placed::RateLimited { .. } => A::RateLimited,
+        Placed::SeatsTaken(_) => A::SeatsTaken,
+        Placed::SeatCapReached => A::SeatCapReached,
+        Placed::CouponLimitReached => A::CouponLimitReached,
     }
 }

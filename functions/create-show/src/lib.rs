@@ -36,6 +36,8 @@ struct ShowBody {
     format: String,
     currency: String,
     prices: BTreeMap<SeatType, i64>,
+    /// The per-customer seat cap of this show (issue 15; default 10).
+    max_seats_per_customer: Option<u32>,
 }
 
 const MAX_PRICE: i64 = 100_000_000;
@@ -50,6 +52,14 @@ async fn create_show(deps: &Deps, req: Request) -> HttpResult {
     let caller = authenticate(&deps.config.jwt, &req)?;
     caller.require(&[Role::Partner])?;
     let body: ShowBody = parse_json(&req)?;
+    if let Some(cap) = body.max_seats_per_customer {
+        if !boxoffice::domain::limits::valid_seat_cap(cap) {
+            return Err(ApiError::validation(format!(
+                "maxSeatsPerCustomer must be 1–{}.",
+                boxoffice::domain::limits::MAX_SEAT_CAP
+            )));
+        }
+    }
 
     let start: DateTime<Utc> = DateTime::parse_from_rfc3339(&body.start_time)
         .map_err(|_| {
@@ -170,6 +180,8 @@ async fn create_show(deps: &Deps, req: Request) -> HttpResult {
         layout: screen.layout.clone(),
         status: ShowStatus::Scheduled,
         slots: occupied_slots(start, movie.duration_mins, deps.config.cleaning_gap_minutes),
+        max_seats_per_customer: body.max_seats_per_customer,
+        queue_mode: false,
     };
     let listing = Listing {
         show_id: show.show_id.clone(),

@@ -8,6 +8,7 @@ mod deploy;
 mod errors;
 mod hardening;
 mod iam_conformance;
+mod limits;
 mod openapi;
 mod outbox;
 mod payments;
