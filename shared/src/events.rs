@@ -34,6 +34,7 @@ pub enum EventKind {
     RefundInitiated,
     ShowCancelled,
     SeatsReleased,
+    QueueAdmitted,
 }
 
 impl EventKind {
@@ -46,6 +47,7 @@ impl EventKind {
             EventKind::RefundInitiated => "RefundInitiated",
             EventKind::ShowCancelled => "ShowCancelled",
             EventKind::SeatsReleased => "SeatsReleased",
+            EventKind::QueueAdmitted => "QueueAdmitted",
         }
     }
 }
@@ -64,6 +66,27 @@ pub fn show_cancelled(show_id: &str) -> DomainEvent {
     DomainEvent {
         kind: EventKind::ShowCancelled,
         detail: json!({ "eventId": event_id, "showId": show_id }),
+        event_id,
+    }
+}
+
+/// A waiting customer's turn has come (the waiting room, issue 16): one event per customer
+/// and show, so however often it is published the inbox gets one notification.
+pub fn queue_admitted(
+    entry: &crate::store::queue::QueueEntry,
+    place: u64,
+    book_by: i64,
+) -> DomainEvent {
+    let event_id = format!("QueueAdmitted#{}#{}", entry.show_id, entry.user_id);
+    DomainEvent {
+        kind: EventKind::QueueAdmitted,
+        detail: json!({
+            "eventId": event_id,
+            "userId": entry.user_id,
+            "showId": entry.show_id,
+            "place": place,
+            "bookBy": chrono::DateTime::from_timestamp(book_by, 0).map(crate::clock::rfc3339),
+        }),
         event_id,
     }
 }

@@ -75,6 +75,14 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
             "SHOW_CANCELLED",
             format!("The show of booking {bk} was cancelled; any payment is refunded."),
         ),
+        "QueueAdmitted" => (
+            "QUEUE_ADMITTED",
+            format!(
+                "It is your turn: you may book show {} now, until {}.",
+                show_id.clone().unwrap_or_default(),
+                d["bookBy"].as_str().unwrap_or("your admission window ends")
+            ),
+        ),
         "SeatsReleased" => {
             let freed = d["seatIds"].as_array().map(Vec::len).unwrap_or(0) as i64;
             let told = notify_waitlist(

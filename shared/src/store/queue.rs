@@ -408,8 +408,9 @@ impl Store {
         show_id: &str,
         places: &[(String, u64)],
     ) -> Result<(), StoreError> {
-        stream::iter(places)
+        stream::iter(places.iter().cloned())
             .map(|(user, place)| async move {
+                let (user, place) = (&user, &place);
                 let out = self
                     .client()
                     .update_item()

@@ -12,6 +12,7 @@ mod limits;
 mod openapi;
 mod outbox;
 mod payments;
+mod queue;
 mod redrive;
 mod scheduled;
 mod wiring;
