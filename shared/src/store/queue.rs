@@ -221,6 +221,21 @@ impl Store {
         Ok(state)
     }
 
+    /// The capacity units of `queue_state`'s Query (the bench's capacity model).
+    pub async fn queue_state_units(&self, show_id: &str) -> Result<Units, StoreError> {
+        let out = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(queue_pk(show_id)))
+            .return_consumed_capacity(ReturnConsumedCapacity::Indexes)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(units(out.consumed_capacity()))
+    }
+
     /// Every queue-mode show's config (the sequencer's work list).
     pub async fn list_queues(&self) -> Result<Vec<QueueConfig>, StoreError> {
         self.query_all(Some(keys::GSI1), "gsi1pk", QUEUES_GSI1PK.into())
