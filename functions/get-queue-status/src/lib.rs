@@ -6,7 +6,7 @@
 use boxoffice::{
     auth::authenticate,
     domain::{
-        queue::{admission_token, wait_status, EntryView, POLL_SECONDS},
+        queue::{admission_token, wait_status, POLL_SECONDS},
         user::Role,
     },
     http::{json, path_param, serve, HttpResult},
@@ -44,16 +44,7 @@ async fn queue_status(deps: &Deps, req: Request) -> HttpResult {
         return Err(not_found());
     };
     let now = deps.clock.now_epoch();
-    let status = wait_status(
-        config,
-        &state.progress,
-        &EntryView {
-            joined_at: entry.joined_at,
-            place: entry.place,
-            admitted_at: entry.admitted_at,
-        },
-        now,
-    );
+    let status = wait_status(config, &state.progress, &entry.view(), now);
     let token = match status.admission {
         Some((at, exp)) if now < exp => {
             let keys = token_keys(&deps.config.jwt)?;

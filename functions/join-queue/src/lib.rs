@@ -6,7 +6,7 @@
 use boxoffice::{
     auth::authenticate,
     domain::{
-        queue::{queue_ticket, wait_status, EntryView, POLL_SECONDS},
+        queue::{queue_ticket, wait_status, POLL_SECONDS},
         show::not_bookable_reason,
         user::Role,
     },
@@ -68,16 +68,7 @@ async fn join_queue(deps: &Deps, req: Request) -> HttpResult {
     let entry = match joined {
         Joined::New(e) | Joined::Again(e) => e,
     };
-    let status = wait_status(
-        config,
-        &state.progress,
-        &EntryView {
-            joined_at: entry.joined_at,
-            place: entry.place,
-            admitted_at: entry.admitted_at,
-        },
-        now.timestamp(),
-    );
+    let status = wait_status(config, &state.progress, &entry.view(), now.timestamp());
     let keys = token_keys(&deps.config.jwt)?;
     let ticket = queue_ticket(
         &keys[0],

@@ -16,7 +16,6 @@
 //! - **Tokens**: a queue ticket and an admission token, HMAC-signed, bound to customer and show,
 //!   the admission token with an expiry (`sign` / `verify_admission`).
 
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -401,33 +400,12 @@ pub struct QueueClaims {
 
 const TOKEN_PREFIX: &str = "BQ1";
 
-fn mac(key: &[u8], payload: &str) -> Hmac<Sha256> {
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC key"); // infallible: any key length
-    m.update(TOKEN_PREFIX.as_bytes());
-    m.update(b".");
-    m.update(payload.as_bytes());
-    m
-}
-
 pub fn sign(key: &[u8], claims: &QueueClaims) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let sig = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
-    format!("{TOKEN_PREFIX}.{payload}.{sig}")
+    super::ticket::sign_claims(TOKEN_PREFIX, key, claims)
 }
 
 fn verify(key: &[u8], token: &str) -> Option<QueueClaims> {
-    if key.is_empty() || token.len() > 2048 {
-        return None;
-    }
-    let mut parts = token.trim().split('.');
-    let (Some(TOKEN_PREFIX), Some(payload), Some(sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    mac(key, payload).verify_slice(&sig).ok()?;
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+    super::ticket::verify_claims(TOKEN_PREFIX, key, token, 2048)
 }
 
 pub fn admission_token(key: &[u8], customer: &str, show: &str, at: i64, exp: i64) -> String {

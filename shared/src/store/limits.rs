@@ -5,6 +5,9 @@ use super::{build_err, keys, n, s, Store, StoreError};
 use crate::domain::booking::Booking;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
+/// Counts one attempt in a rate window (the expression of the hold's Update and of a loser's).
+const COUNT_ATTEMPT: &str = "ADD attempts :one SET expires_at = :ttl";
+
 /// The current one-minute window of a moment (epoch seconds) and when its counter may vanish.
 fn window(now: i64) -> (i64, i64) {
     let w = now.div_euclid(60);
@@ -29,7 +32,7 @@ pub fn rate_window_update(
         .table_name(table)
         .key(keys::PK, s(keys::rate_pk(user_id, w)))
         .key(keys::SK, s(keys::RATE_SK))
-        .update_expression("ADD attempts :one SET expires_at = :ttl")
+        .update_expression(COUNT_ATTEMPT)
         .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":limit", n(limit as i64))
@@ -98,7 +101,7 @@ impl Store {
             .table_name(self.table())
             .key(keys::PK, s(keys::rate_pk(user_id, w)))
             .key(keys::SK, s(keys::RATE_SK))
-            .update_expression("ADD attempts :one SET expires_at = :ttl")
+            .update_expression(COUNT_ATTEMPT)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":ttl", n(ttl))
             .send()

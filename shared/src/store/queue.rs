@@ -71,6 +71,17 @@ pub struct QueueEntry {
     pub used_at: Option<i64>,
 }
 
+impl QueueEntry {
+    /// What the admission rules need of an entry.
+    pub fn view(&self) -> crate::domain::queue::EntryView {
+        crate::domain::queue::EntryView {
+            joined_at: self.joined_at,
+            place: self.place,
+            admitted_at: self.admitted_at,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct EntryItem {
     pk: String,
