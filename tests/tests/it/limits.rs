@@ -194,3 +194,75 @@ async fn a_show_configures_its_cap_and_an_expired_hold_gives_its_seats_back() {
         201
     );
 }
+
+#[tokio::test]
+async fn a_refunded_booking_gives_its_seats_back_to_the_cap() {
+    let s = stack_with(&[
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000000"),
+        ("HOLD_SECONDS", "3600"),
+    ])
+    .await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (customer_id, customer) = s.user(Role::Customer).await;
+    let held = book(&s, &customer, &show, &["R0-0", "R0-1", "R0-2"]).await;
+    assert_eq!(held.status, 201, "{}", held.text);
+    let id = held.body["bookingId"].as_str().expect("id").to_owned();
+    let triggers = s.start_triggers();
+    let p = s
+        .call("POST", &format!("/api/v1/bookings/{id}/payments"))
+        .token(&customer)
+        .header("idempotency-key", &boxoffice::ids::new_id("idem"))
+        .json(&json!({"provider": "sandbox", "returnUrl": "https://app.example.com/r"}))
+        .send()
+        .await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let intent = p.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+    let done = s
+        .call(
+            "POST",
+            &format!("/api/v1/sandbox/payments/{intent}/complete"),
+        )
+        .token(&customer)
+        .json(&json!({"outcome": "succeeded"}))
+        .send()
+        .await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    boxoffice_tests::eventually("the booking confirmed", 120, || async {
+        let b = s
+            .call("GET", &format!("/api/v1/bookings/{id}"))
+            .token(&customer)
+            .send()
+            .await;
+        (b.body["status"] == "CONFIRMED").then_some(())
+    })
+    .await;
+    assert_eq!(
+        s.deps()
+            .store
+            .seats_counted(&show, &customer_id)
+            .await
+            .expect("read"),
+        3,
+        "bought seats count too"
+    );
+    let c = s
+        .call("POST", &format!("/api/v1/bookings/{id}/cancel"))
+        .token(&customer)
+        .send()
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(
+        s.deps()
+            .store
+            .seats_counted(&show, &customer_id)
+            .await
+            .expect("read"),
+        0,
+        "the refund gave them back"
+    );
+    drop(triggers);
+}
