@@ -73,6 +73,9 @@ pub async fn cached_state(store: &Store, show_id: &str) -> Result<Arc<QueueState
     Ok(state)
 }
 
+/// Admitted places a run reads to find admission windows that ended unused.
+pub const WINDOW_CHECKS_PER_RUN: u64 = 20_000;
+
 /// What one sequencer run did to one queue.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -181,12 +184,10 @@ pub async fn sequence(
     run.placed_late = places.len() as u64;
     let cursor = late.last().cloned();
 
-    // Admissions since the last run: recorded on each entry with its notification.
-    let with_late = QueueProgress {
-        sequenced: progress.sequenced + run.placed_late,
-        ..progress.clone()
-    };
-    let frontier = with_late.frontier(config, now);
+    // Admissions since the last run, recorded on each entry with its notification. The frontier
+    // of the progress as it was: the arrivals placed in this run are admitted from now on
+    // (`QueueProgress::advance`), never in a burst from an old anchor.
+    let frontier = progress.frontier(config, now);
     let newly = store
         .entries_by_place(show_id, progress.recorded, frontier)
         .await?;
@@ -196,7 +197,7 @@ pub async fn sequence(
         if entry.admitted_at.is_some() {
             continue;
         }
-        let at = with_late
+        let at = progress
             .admission_time(config, place)
             .unwrap_or(now)
             .min(now);
@@ -211,7 +212,10 @@ pub async fn sequence(
     crate::events::publish(deps, &events).await;
 
     // Admission windows that ended since the last run: unused ones are replaced (if configured).
-    let checked_upto = progress.recorded;
+    // Bounded per run (the windows still open are read again next run).
+    let checked_upto = progress
+        .recorded
+        .min(progress.window_checked + WINDOW_CHECKS_PER_RUN);
     let ended = store
         .entries_by_place(show_id, progress.window_checked, checked_upto)
         .await?;

@@ -230,11 +230,15 @@ impl QueueProgress {
         grown.min(self.sequenced)
     }
 
-    /// When `place` is (or was) admitted, computed from the anchor: `None` for a place at or
-    /// below the anchor (its time is recorded on its entry) or when the rate never gets there.
+    /// When `place` is (or was) admitted, computed from the anchor: for a place at or below the
+    /// anchor the anchor's time (the entry's recorded time, when it has one, is earlier and wins);
+    /// `None` before the draw or when the rate never gets there.
     pub fn admission_time(&self, config: &QueueConfig, place: u64) -> Option<i64> {
-        if !self.drawn || place <= self.anchor_admitted {
+        if !self.drawn {
             return None;
+        }
+        if place <= self.anchor_admitted {
+            return Some(self.anchor_at);
         }
         config.time_to_admit(self.anchor_at, place - self.anchor_admitted)
     }
@@ -703,7 +707,11 @@ mod tests {
         assert_eq!(p.frontier(&c, 1101), 65);
         assert_eq!(p.frontier(&c, 1102), 75);
         assert_eq!(p.admission_time(&c, 56), Some(1101));
-        assert_eq!(p.admission_time(&c, 55), None, "recorded on its entry");
+        assert_eq!(
+            p.admission_time(&c, 55),
+            Some(1100),
+            "admitted by the anchor's time"
+        );
         assert_eq!(p.recorded, 55);
     }
 
@@ -720,6 +728,13 @@ mod tests {
         let q = p.advance(&c, 1010, 0, None, 3, 5);
         assert_eq!((q.anchor_admitted, q.replaced), (13, 3));
         assert_eq!(q.frontier(&c, 1010), 13);
+        // The three replacements are admitted at the run's time, before their entries record it.
+        let e = EntryView {
+            joined_at: 990,
+            place: Some(13),
+            admitted_at: None,
+        };
+        assert_eq!(wait_status(&c, &q, &e, 1010).admission, Some((1010, 1610)));
     }
 
     /// Model: random schedules of sequencer runs, rate changes and late arrivals; at every

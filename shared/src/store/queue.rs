@@ -370,8 +370,8 @@ impl Store {
         Ok((entry, units(out.consumed_capacity())))
     }
 
-    /// The entries of every shard that joined in `[from, to]` (by join time), after `after`
-    /// (a `(joinedAt, customer)` cursor), read shard by shard in parallel.
+    /// The entries of every shard that joined in `[from, to]` (by join time), from `after` on
+    /// (a `(joinedAt, customer)` cursor, itself included), read shard by shard in parallel.
     pub async fn arrivals(
         &self,
         show_id: &str,
@@ -379,8 +379,9 @@ impl Store {
         to: i64,
         after: Option<&(i64, String)>,
     ) -> Result<Vec<QueueEntry>, StoreError> {
+        // From the cursor itself (BETWEEN is inclusive): the caller drops what is not after it.
         let lo = match after {
-            Some((t, u)) if *t >= from => format!("{}~", arrival_sk(*t, u)),
+            Some((t, u)) if *t >= from => arrival_sk(*t, u),
             _ => format!("{from:012}#"),
         };
         let hi = format!("{to:012}#~");
