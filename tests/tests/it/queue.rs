@@ -425,3 +425,55 @@ async fn bookings_of_a_queue_mode_show_need_this_customers_admission_for_this_sh
     .await;
     assert_eq!(r.status, 403, "{}", r.text);
 }
+
+#[tokio::test]
+async fn admitted_customers_who_did_not_book_are_replaced_when_their_window_ends() {
+    let s = stack().await;
+    let now = pin_now(&s);
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let on_sale = now + 3600;
+    let body = |rate: u32| json!({"onSaleAt": rfc(on_sale), "admissionRatePerSecond": rate, "admissionWindowSeconds": 60, "replaceUnused": true});
+    assert_eq!(put_queue(&s, &f.partner, &show, body(1)).await.status, 200);
+    let people = customers(&s, 30);
+    for (_, token) in &people {
+        assert_eq!(join(&s, token, &show).await.status, 201);
+    }
+    // The draw at +11 s admits 11 (1 a second since the on-sale time); then the sale pauses.
+    set_clock(&s, on_sale + 11);
+    let run = sequence(&s).await;
+    assert_eq!(run["queues"][0]["admitted"], 11, "{run}");
+    assert_eq!(put_queue(&s, &f.partner, &show, body(0)).await.status, 200);
+    // One admitted customer books; the other ten let their window pass.
+    let (first, token) = eventually("an admitted customer", 120, || async {
+        for (id, t) in &people {
+            let st = status(&s, t, &show).await;
+            if let Some(a) = st.body["admission"]["token"].as_str() {
+                return Some((id.clone(), (t.clone(), a.to_owned())));
+            }
+        }
+        None
+    })
+    .await;
+    let _ = first;
+    let held = s
+        .call("POST", "/api/v1/bookings")
+        .token(&token.0)
+        .header("x-admission-token", &token.1)
+        .json(&json!({"showId": show, "seatIds": ["R0-1"]}))
+        .send()
+        .await;
+    assert_eq!(held.status, 201, "{}", held.text);
+    set_clock(&s, on_sale + 75);
+    let run = sequence(&s).await;
+    assert_eq!(run["queues"][0]["unused"], 10, "{run}");
+    // Paused, yet ten more are admitted: one for each unused window (places 12–21); the first
+    // eleven's windows have ended, nobody after place 21 is admitted.
+    let a = eventually("the replacements admitted", 120, || async {
+        let a = admitted(&s, &show, &people).await;
+        (a.values().filter(|x| **x).count() >= 10).then_some(a)
+    })
+    .await;
+    let with_token: Vec<u64> = a.iter().filter(|(_, t)| **t).map(|(p, _)| *p).collect();
+    assert_eq!(with_token, (12..=21).collect::<Vec<u64>>(), "{a:?}");
+}
