@@ -15,6 +15,24 @@ async fn book(s: &TestStack, token: &str, show: &str, seats: &[&str]) -> Reply {
         .await
 }
 
+/// Seats the customer holds plus owns for the show, as the cap's counter has them.
+async fn counted(s: &TestStack, show: &str, customer: &str) -> i64 {
+    s.deps()
+        .store
+        .seats_counted(show, customer)
+        .await
+        .expect("the counter reads")
+}
+
+async fn cancel(s: &TestStack, token: &str, booking: &str) {
+    let c = s
+        .call("POST", &format!("/api/v1/bookings/{booking}/cancel"))
+        .token(token)
+        .send()
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+}
+
 /// The clock 5 s into a fresh minute, so every attempt of the test falls in one rate window.
 fn pin_to_a_window_start(s: &TestStack) {
     let now = s.deps().clock.now_epoch();
@@ -94,14 +112,7 @@ async fn the_seat_cap_holds_under_fifty_concurrent_requests_from_one_customer() 
         );
     }
     assert_eq!(won.len(), 5, "exactly the cap's worth of holds");
-    assert_eq!(
-        s.deps()
-            .store
-            .seats_counted(&show, &customer_id)
-            .await
-            .expect("read"),
-        10
-    );
+    assert_eq!(counted(&s, &show, &customer_id).await, 10);
     let refused = replies
         .iter()
         .find(|r| r.status == 422)
@@ -109,20 +120,8 @@ async fn the_seat_cap_holds_under_fifty_concurrent_requests_from_one_customer() 
     assert_eq!(refused.body["error"]["details"]["maxSeatsPerCustomer"], 10);
     // Cancelling a hold gives its seats back to the cap at once.
     let id = won[0].body["bookingId"].as_str().expect("id").to_owned();
-    let c = s
-        .call("POST", &format!("/api/v1/bookings/{id}/cancel"))
-        .token(&customer)
-        .send()
-        .await;
-    assert_eq!(c.status, 200, "{}", c.text);
-    assert_eq!(
-        s.deps()
-            .store
-            .seats_counted(&show, &customer_id)
-            .await
-            .expect("read"),
-        8
-    );
+    cancel(&s, &customer, &id).await;
+    assert_eq!(counted(&s, &show, &customer_id).await, 8);
     assert_eq!(
         book(&s, &customer, &show, &["R9-0", "R9-1"]).await.status,
         201
@@ -179,14 +178,7 @@ async fn a_show_configures_its_cap_and_an_expired_hold_gives_its_seats_back() {
     )
     .await
     .expect("the sweep runs");
-    assert_eq!(
-        s.deps()
-            .store
-            .seats_counted(&show, &customer_id)
-            .await
-            .expect("read"),
-        0
-    );
+    assert_eq!(counted(&s, &show, &customer_id).await, 0);
     assert_eq!(
         book(&s, &customer, &show, &["R0-2", "R0-3", "R0-4"])
             .await
@@ -241,26 +233,13 @@ async fn a_refunded_booking_gives_its_seats_back_to_the_cap() {
     })
     .await;
     assert_eq!(
-        s.deps()
-            .store
-            .seats_counted(&show, &customer_id)
-            .await
-            .expect("read"),
+        counted(&s, &show, &customer_id).await,
         3,
         "bought seats count too"
     );
-    let c = s
-        .call("POST", &format!("/api/v1/bookings/{id}/cancel"))
-        .token(&customer)
-        .send()
-        .await;
-    assert_eq!(c.status, 200, "{}", c.text);
+    cancel(&s, &customer, &id).await;
     assert_eq!(
-        s.deps()
-            .store
-            .seats_counted(&show, &customer_id)
-            .await
-            .expect("read"),
+        counted(&s, &show, &customer_id).await,
         0,
         "the refund gave them back"
     );
