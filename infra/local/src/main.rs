@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let stack = LocalStack::start("boxoffice-local", &overrides).await?;
     let (accounts, users) = seed_accounts(&stack.deps, &admin, &admin_password).await?;
     let gateway = Arc::new(Gateway::new(&stack.template, stack.deps.clone()));
-    let shows = seed_catalog(&gateway, &stack.deps, &users[0], &users[1]).await?;
+    let (shows, queued) = seed_catalog(&gateway, &stack.deps, &users[0], &users[1]).await?;
     let triggers = boxoffice_local::triggers::start(
         &stack.template,
         &stack.provisioned,
@@ -91,6 +91,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!("  curl -s {api}/me/bookings -H \"authorization: Bearer $TOKEN\"");
     println!("  cargo lambda invoke register -A 127.0.0.1 -P {port} --data-file events/register.json   # the Lambda Invoke API");
     println!("  curl -s {api}/me/notifications -H \"authorization: Bearer $TOKEN\"   # confirmations, expiries, reminders");
+    if let Some(q) = &queued {
+        println!("\nThe waiting room: show {q} is in queue mode, on sale 3 minutes after start-up, 2 admissions a second:");
+        println!("  curl -s -X POST {api}/shows/{q}/queue -H \"authorization: Bearer $TOKEN\"      # join (again: the same entry)");
+        println!("  curl -s {api}/shows/{q}/queue/me -H \"authorization: Bearer $TOKEN\"           # poll every 5 s: place, ahead, estimate");
+        println!("  # places are drawn {}s after the on-sale time (the sequencer runs every {schedule_seconds}s); once admitted:", boxoffice::domain::queue::JOIN_GRACE_SECONDS);
+        println!("  ADMISSION=$(curl -s {api}/shows/{q}/queue/me -H \"authorization: Bearer $TOKEN\" | sed -E 's/.*\"token\":\"([^\"]+)\".*/\\1/')");
+        println!("  curl -s -X POST {api}/bookings -H \"authorization: Bearer $TOKEN\" -H \"x-admission-token: $ADMISSION\" \\");
+        println!("       -H 'content-type: application/json' -d '{{\"showId\":\"{q}\",\"seatIds\":[\"C5\",\"C6\"]}}'   # without the token: 403 QUEUE_REQUIRED");
+    }
     println!(
         "Holds last {}s here (HOLD_SECONDS); the expiry sweep and reminders run every {schedule_seconds}s (SCHEDULE_SECONDS).
 ",

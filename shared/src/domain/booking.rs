@@ -153,6 +153,10 @@ pub struct Booking {
     pub ticket: Option<TicketInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admitted_at: Option<String>,
+    /// Whether the hold added its seats to the customer's per-show seat cap counter (every hold
+    /// since the cap exists), so leaving the seats gives them back; false for older bookings.
+    #[serde(default)]
+    pub counts_toward_seat_cap: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -396,6 +400,7 @@ pub fn new_hold(
         refund: None,
         ticket: None,
         admitted_at: None,
+        counts_toward_seat_cap: true,
     })
 }
 
@@ -519,6 +524,8 @@ mod hold_tests {
             capacity: 3,
             status: ShowStatus::Scheduled,
             slots: vec![],
+            max_seats_per_customer: None,
+            queue_mode: false,
         }
     }
 

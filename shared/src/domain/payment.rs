@@ -366,6 +366,7 @@ mod tests {
             refund: None,
             ticket: None,
             admitted_at: None,
+            counts_toward_seat_cap: true,
         }
     }
 

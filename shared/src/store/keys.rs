@@ -162,3 +162,8 @@ pub fn refund_pk(refund_id: &str) -> String {
     format!("REFUND#{refund_id}")
 }
 pub const REFUND_SK: &str = "REFUND";
+/// A customer's count of seats held plus bought for one show (the per-customer seat cap).
+pub fn seat_cap_pk(show_id: &str, user_id: &str) -> String {
+    format!("SEATCAP#{show_id}#{user_id}")
+}
+pub const SEAT_CAP_SK: &str = "SEATCAP";

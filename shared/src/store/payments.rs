@@ -310,6 +310,7 @@ impl Store {
         items.push(self.listing_sold(booking, false)?);
         items.extend(self.outbox_puts(outbox)?);
         items.extend(self.refund_put(booking, refund)?);
+        items.extend(super::limits::seat_cap_release(self.table(), booking)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(true),
             TransactOutcome::ConditionFailed { reasons, .. } => {
