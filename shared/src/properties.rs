@@ -218,7 +218,7 @@ proptest! {
     fn arbitrary_cursors_are_a_400_or_a_key_of_the_asked_partition(c in prop_oneof![".{0,200}", "[A-Za-z0-9_-]{0,200}"]) {
         match cursor::decode(&c, &["pk", "sk"], "pk", "USER#1") {
             Ok(key) => prop_assert_eq!(key.get("pk").and_then(|v| v.as_s().ok()).map(String::as_str), Some("USER#1")),
-            Err(e) => prop_assert_eq!(e.status().as_u16(), 400),
+            Err(e) => prop_assert_eq!(crate::ApiError::from(e).status().as_u16(), 400),
         }
     }
 
