@@ -266,6 +266,27 @@ pub fn booking_event(kind: EventKind, booking: &Booking) -> DomainEvent {
     }
 }
 
+/// `RefundInitiated` for the refund of a payment whose booking we do not have: no customer or
+/// show to name (notify has nobody to tell; the refund worker pays it).
+pub fn orphan_refund_event(
+    booking_id: &str,
+    refund: &crate::domain::booking::RefundInfo,
+) -> DomainEvent {
+    let id = refund.refund_id.clone().unwrap_or_default();
+    DomainEvent::RefundInitiated(BookingDetail {
+        event_id: format!("RefundInitiated#{id}"),
+        booking_id: booking_id.to_owned(),
+        user_id: String::new(),
+        show_id: String::new(),
+        theatre_id: String::new(),
+        seat_ids: Vec::new(),
+        amount: refund.amount,
+        currency: refund.currency.clone().unwrap_or_default(),
+        occurred_at: None,
+        refund_id: refund.refund_id.clone(),
+    })
+}
+
 /// `RefundInitiated` for one refund: the refund worker's request (it pays `refundId`) and the
 /// customer's notification. One per refund, so two refunds on one booking are two events.
 pub fn refund_event(booking: &Booking, refund: &crate::domain::booking::RefundInfo) -> DomainEvent {

@@ -9,11 +9,14 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use boxoffice::{
     clock::rfc3339,
     domain::{
-        booking::{Booking, PaymentInfo, Transition},
-        payment::{decide, refuse_lost_sale, Decision, PaymentMessage, RefundReason},
+        booking::{Booking, PaymentInfo, RefundInfo, Transition},
+        payment::{
+            decide, refuse_lost_sale, Decision, PaymentMessage, PaymentOutcome, RefundReason,
+        },
+        refund::Owed,
         ticket::ticket_for,
     },
-    events::{booking_event, outbox, publish, refund_event, EventKind},
+    events::{booking_event, orphan_refund_event, outbox, publish, refund_event, EventKind},
     ids::new_id,
     store::payments::{Applied, Marker},
     ApiError, Deps,
@@ -54,11 +57,6 @@ async fn process_record(deps: &Deps, record: &SqsMessage) -> Result<(), ApiError
 
 /// Applies one provider event to its booking: load, `domain::payment::decide`, store.
 pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
-    let Some(booking) = deps.store.get_booking(&m.booking_id).await? else {
-        // Retrying cannot help; keep it visible to the operators.
-        tracing::error!(booking_id = %m.booking_id, event_id = %m.event_id, metric = "PaymentForUnknownBooking", "payment event for an unknown booking");
-        return Ok(());
-    };
     let marker = Marker {
         provider: &m.provider,
         event_id: &m.event_id,
@@ -66,6 +64,14 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
     };
     let now = deps.clock.now();
     let at = &rfc3339(now);
+    let Some(booking) = deps.store.get_booking(&m.booking_id).await? else {
+        // Keep it visible to the operators; money taken for it goes back.
+        tracing::error!(booking_id = %m.booking_id, event_id = %m.event_id, metric = "PaymentForUnknownBooking", "payment event for an unknown booking");
+        if m.outcome == PaymentOutcome::Succeeded {
+            return refund_unknown_booking(deps, m, &marker, at).await;
+        }
+        return Ok(());
+    };
     match decide(&booking, m, now, &new_id("pay")) {
         Decision::Sell { payment, late } => {
             sell(deps, &booking, m, payment, late, &marker, at).await
@@ -95,6 +101,34 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                 .await?,
         ),
     }
+}
+
+/// A captured payment for a booking we do not have is refunded, never kept: its refund record and
+/// event, with the provider event's marker, in one transaction (a redelivery changes nothing).
+async fn refund_unknown_booking(
+    deps: &Deps,
+    m: &PaymentMessage,
+    marker: &Marker<'_>,
+    at: &str,
+) -> Result<(), ApiError> {
+    let owed = Owed {
+        booking_id: &m.booking_id,
+        payment_intent_id: &m.payment_intent_id,
+        provider: &m.provider,
+        amount: m.amount,
+        currency: &m.currency,
+    };
+    let refund = RefundInfo::initiated(&owed, RefundReason::UnknownBooking, at);
+    let events = outbox(deps, vec![orphan_refund_event(&m.booking_id, &refund)]);
+    if deps
+        .store
+        .record_orphan_refund(&m.booking_id, &refund, marker, &events)
+        .await?
+    {
+        tracing::warn!(booking_id = %m.booking_id, amount = m.amount, "payment for an unknown booking: refund initiated");
+        publish(deps, &events).await;
+    }
+    Ok(())
 }
 
 /// `Sell`: confirms with its ticket; a sale the store refuses (a seat no longer held by this

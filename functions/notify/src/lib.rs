@@ -63,7 +63,8 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         let written = inbox(deps, channel_for(deps).0.as_ref(), &q.user_id, &n).await?;
         return Ok(json!({ "notified": written }));
     }
-    let Some(d) = event.booking() else {
+    let Some(d) = event.booking().filter(|d| !d.user_id.is_empty()) else {
+        // Not about a booking, or about one nobody owns (a payment for a booking we do not have).
         return Ok(json!({ "ignored": detail_type }));
     };
     let bk = &d.booking_id;

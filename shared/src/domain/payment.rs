@@ -92,6 +92,8 @@ pub enum RefundReason {
     CancelledByCustomer,
     /// The partner or an admin cancelled the show.
     ShowCancelled,
+    /// A payment names a booking we do not have: the money goes back, never silently kept.
+    UnknownBooking,
 }
 
 impl RefundReason {
@@ -103,6 +105,7 @@ impl RefundReason {
             RefundReason::ByProvider => "refunded by the provider",
             RefundReason::CancelledByCustomer => "cancelled by the customer",
             RefundReason::ShowCancelled => "show cancelled",
+            RefundReason::UnknownBooking => "no such booking",
         }
     }
 }

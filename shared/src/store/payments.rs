@@ -70,7 +70,7 @@ pub struct Marker<'a> {
 }
 
 impl Store {
-    fn marker(&self, m: &Marker) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn marker(&self, m: &Marker) -> Result<TransactWriteItem, StoreError> {
         processed_marker(self.table(), m.provider, m.event_id, m.now)
     }
 
@@ -237,9 +237,17 @@ impl Store {
         if let Some(r) = refund {
             items.extend(self.refund_put(booking, r)?);
         }
+        let refund_item = items.len() - 1;
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(Applied::Done),
             TransactOutcome::ConditionFailed { reasons, .. } if condition_failed(&reasons, 1) => {
+                Ok(Applied::Duplicate)
+            }
+            // This payment's refund exists already (the same capture reported again under a new
+            // event id): it is paid once, never twice.
+            TransactOutcome::ConditionFailed { reasons, .. }
+                if refund.is_some() && condition_failed(&reasons, refund_item) =>
+            {
                 Ok(Applied::Duplicate)
             }
             TransactOutcome::ConditionFailed { .. } => Ok(Applied::Refused),

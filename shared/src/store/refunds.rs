@@ -56,6 +56,16 @@ impl Store {
         booking: &Booking,
         refund: &RefundInfo,
     ) -> Result<Option<TransactWriteItem>, StoreError> {
+        self.refund_put_for(&booking.booking_id, &booking.pricing.currency, refund)
+    }
+
+    /// `refund_put` by the booking's id alone (a payment for a booking we do not have).
+    fn refund_put_for(
+        &self,
+        booking_id: &str,
+        currency: &str,
+        refund: &RefundInfo,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
         let (Some(refund_id), Some(intent), Some(provider)) = (
             refund.refund_id.as_ref(),
             refund.payment_intent_id.as_ref(),
@@ -68,14 +78,14 @@ impl Store {
         }
         let record = RefundRecord {
             refund_id: refund_id.clone(),
-            booking_id: booking.booking_id.clone(),
+            booking_id: booking_id.to_owned(),
             payment_intent_id: intent.clone(),
             provider: provider.clone(),
             amount: refund.amount,
             currency: refund
                 .currency
                 .clone()
-                .unwrap_or_else(|| booking.pricing.currency.clone()),
+                .unwrap_or_else(|| currency.to_owned()),
             reason: refund.reason.clone(),
             status: refund::INITIATED.into(),
             created_at: refund.initiated_at.clone(),
@@ -96,6 +106,24 @@ impl Store {
             .build()
             .map_err(build_err)?;
         Ok(Some(TransactWriteItem::builder().put(put).build()))
+    }
+
+    /// The refund of a payment for a booking we do not have, with the provider event's marker
+    /// and the refund's event: `false` when the marker says the event was processed before.
+    pub async fn record_orphan_refund(
+        &self,
+        booking_id: &str,
+        refund: &RefundInfo,
+        marker: &super::payments::Marker<'_>,
+        outbox: &[super::outbox::OutboxEntry],
+    ) -> Result<bool, StoreError> {
+        let mut items = vec![self.marker(marker)?];
+        items.extend(self.refund_put_for(booking_id, "", refund)?);
+        items.extend(self.outbox_puts(outbox)?);
+        Ok(matches!(
+            self.transact(items).await?,
+            super::TransactOutcome::Committed { .. }
+        ))
     }
 
     pub async fn get_refund(&self, refund_id: &str) -> Result<Option<RefundRecord>, StoreError> {

@@ -400,3 +400,61 @@ async fn a_cancelled_card_payment_is_refunded_on_localstripe_once_though_deliver
     );
     triggers.stop().await;
 }
+
+/// Money captured for a booking we do not have (its intent names a booking id of ours that does
+/// not exist) is paid back, never acknowledged and kept: localstripe's own signed webhook, the
+/// refund record, the worker, a refund on localstripe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_for_an_unknown_booking_is_refunded_not_dropped() {
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    let triggers = s.start_triggers();
+    let ghost = boxoffice::ids::new_id("bk");
+    let (status, pi) = s
+        .localstripe(
+            "/v1/payment_intents",
+            &[
+                ("amount", "2500".into()),
+                ("currency", "inr".into()),
+                ("metadata[bookingId]", ghost.clone()),
+                ("payment_method_types[]", "card".into()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{pi}");
+    let intent = pi["id"].as_str().expect("intent").to_owned();
+    let (status, paid) = pay(&s, &intent, GOOD_CARD).await;
+    assert_eq!(
+        (status, &paid["status"]),
+        (200, &json!("succeeded")),
+        "{paid}"
+    );
+
+    let refund_id = boxoffice::domain::refund::refund_id(&ghost, &intent);
+    let record = eventually("the unknown booking's refund paid", 120, || async {
+        let r = s.deps().store.get_refund(&refund_id).await.expect("read")?;
+        (r.status == "SUCCEEDED").then_some(r)
+    })
+    .await;
+    assert_eq!(
+        (record.amount, record.reason.as_str()),
+        (2500, "no such booking")
+    );
+    let refunds = refunds_on_localstripe(&s, &intent).await;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["amount"], 2500);
+    assert_eq!(
+        record.provider_refund_id.as_deref(),
+        refunds[0]["id"].as_str()
+    );
+    assert!(
+        s.deps()
+            .store
+            .get_booking(&ghost)
+            .await
+            .expect("read")
+            .is_none(),
+        "no booking is made up for it"
+    );
+    triggers.stop().await;
+}
