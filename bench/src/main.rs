@@ -205,6 +205,7 @@ async fn main() -> Result<(), BoxError> {
             failed_visibility_seconds: 1,
             schedule_interval: None,
             schedules: false,
+            faults: None,
         },
     );
     counted.take();

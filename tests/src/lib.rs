@@ -16,6 +16,7 @@ use std::{collections::HashMap, sync::Arc};
 pub use boxoffice_local::counter;
 pub mod faults;
 pub mod fixtures;
+pub mod history;
 pub mod logs;
 
 pub struct TestStack {
@@ -335,6 +336,7 @@ impl TestStack {
                 failed_visibility_seconds: 1,
                 schedule_interval: None,
                 schedules: false,
+                faults: None,
             },
         )
     }

@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod city;
 pub mod layout;
 pub mod pricing;
+pub mod seat;
 pub mod show;
 pub mod ticket;
 pub mod user;

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 /// Free, or held by a hold that has expired (`expires_at < now`): never rely on TTL deletion.
+/// The rule `domain::seat::can_hold` states (a conformance test holds them equal).
 pub const SEAT_AVAILABLE: &str =
     "attribute_not_exists(pk) OR (#state = :held AND expires_at < :now)";
 
@@ -43,6 +44,9 @@ pub fn hold_seat(
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
+/// Held by this booking (`:b`), even past its hold time: `domain::seat::can_sell`.
+pub const SEAT_SELLABLE: &str = "booking_id = :b AND #state = :held";
+
 /// HELD → SOLD, only while this booking holds the seat.
 pub fn sell_seat(
     table: &str,
@@ -55,7 +59,7 @@ pub fn sell_seat(
         .key(keys::PK, s(keys::show_pk(show_id)))
         .key(keys::SK, s(keys::seat_sk(seat_id)))
         .update_expression("SET #state = :sold REMOVE expires_at")
-        .condition_expression("booking_id = :b AND #state = :held")
+        .condition_expression(SEAT_SELLABLE)
         .expression_attribute_names("#state", "state")
         .expression_attribute_values(":sold", s(SOLD))
         .expression_attribute_values(":held", s(HELD))

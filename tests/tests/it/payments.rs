@@ -1168,6 +1168,7 @@ async fn a_confirmation_conflicting_past_the_budget_is_redelivered_and_never_hal
             failed_visibility_seconds: 1,
             schedule_interval: None,
             schedules: false,
+            faults: None,
         },
     );
     s.sqs()
