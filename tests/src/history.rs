@@ -252,41 +252,52 @@ impl Shared {
                 }
             })
             .await;
-        self.history.lock().unwrap_or_else(|p| p.into_inner()).push(Entry {
-            client,
-            op,
-            show: show.to_owned(),
-            booking: booking.to_owned(),
-            seats: seats.to_vec(),
-            clock_before,
-            clock_after: self.deps.clock.now_epoch(),
-            started_ms,
-            ended_ms: self.started.elapsed().as_millis(),
-            status,
-            answer: answer.clone(),
-        });
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Entry {
+                client,
+                op,
+                show: show.to_owned(),
+                booking: booking.to_owned(),
+                seats: seats.to_vec(),
+                clock_before,
+                clock_after: self.deps.clock.now_epoch(),
+                started_ms,
+                ended_ms: self.started.elapsed().as_millis(),
+                status,
+                answer: answer.clone(),
+            });
         (status, answer)
     }
 
     fn record(&self, client: usize, op: &'static str, show: &str, booking: &str, answer: Value) {
         let now = self.deps.clock.now_epoch();
         let ms = self.started.elapsed().as_millis();
-        self.history.lock().unwrap_or_else(|p| p.into_inner()).push(Entry {
-            client,
-            op,
-            show: show.into(),
-            booking: booking.into(),
-            seats: vec![],
-            clock_before: now,
-            clock_after: now,
-            started_ms: ms,
-            ended_ms: ms,
-            status: 200,
-            answer,
-        });
+        self.history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Entry {
+                client,
+                op,
+                show: show.into(),
+                booking: booking.into(),
+                seats: vec![],
+                clock_before: now,
+                clock_after: now,
+                started_ms: ms,
+                ended_ms: ms,
+                status: 200,
+                answer,
+            });
     }
 
-    fn request(method: &str, path: &str, token: Option<&str>, body: &Value) -> hyper::Request<bytes::Bytes> {
+    fn request(
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> hyper::Request<bytes::Bytes> {
         let mut b = hyper::Request::builder()
             .method(method)
             .uri(path)
@@ -348,7 +359,13 @@ impl Shared {
             .unwrap_or_else(|e| panic!("webhook request: {e}"));
         let (status, _) = self
             .call(
-                (client, event_op(&event.kind, event.amount), show, &event.booking_reference, &[]),
+                (
+                    client,
+                    event_op(&event.kind, event.amount),
+                    show,
+                    &event.booking_reference,
+                    &[],
+                ),
                 req,
                 kill,
             )
@@ -391,82 +408,38 @@ async fn client_run(shared: Arc<Shared>, mut c: Client, operations: usize) -> us
                 let seats: Vec<String> = seats.into_iter().collect();
                 let body = json!({"showId": show, "seatIds": seats});
                 let (status, answer) = shared
-                    .retried(&mut c, "hold", "POST", "/api/v1/bookings", body, &show, "", &seats, true)
+                    .retried(
+                        &mut c,
+                        "hold",
+                        "POST",
+                        "/api/v1/bookings",
+                        body,
+                        &show,
+                        "",
+                        &seats,
+                        true,
+                    )
                     .await;
                 if status == 201 {
                     let id = answer["bookingId"].as_str().unwrap_or_default().to_owned();
                     let total = answer["pricing"]["total"].as_i64().unwrap_or_default();
                     if !c.bookings.iter().any(|b| b.0 == id) {
                         c.bookings.push((id, show, seats, total, None));
+                        if c.rng.gen_range(0..100) < 60 {
+                            let i = c.bookings.len() - 1;
+                            pay(&shared, &mut c, i).await;
+                        }
                     }
                 }
             }
             30..=44 => {
-                let Some(i) = pick(&mut c.rng, c.bookings.len()) else { continue };
-                let (id, show, seats) = (c.bookings[i].0.clone(), c.bookings[i].1.clone(), c.bookings[i].2.clone());
-                let body = json!({"provider": "sandbox", "returnUrl": "https://app.example.com/r"});
-                let path = format!("/api/v1/bookings/{id}/payments");
-                let (status, answer) = shared
-                    .retried(&mut c, "pay", "POST", &path, body, &show, &id, &seats, true)
-                    .await;
-                if status == 201 {
-                    c.bookings[i].4 = answer["providerPayload"]["paymentIntentId"]
-                        .as_str()
-                        .map(str::to_owned);
-                }
+                let Some(i) = pick_recent(&mut c.rng, c.bookings.len()) else {
+                    continue;
+                };
+                pay(&shared, &mut c, i).await;
             }
             45..=64 => {
-                // The provider settles an open intent once: captured (sometimes of the wrong
-                // amount) or declined, reported by a webhook, duplicated or repeated later.
-                let open: Vec<usize> = (0..c.bookings.len())
-                    .filter(|i| c.bookings[*i].4.is_some())
-                    .collect();
-                let Some(j) = pick(&mut c.rng, open.len()) else { continue };
-                let i = open[j];
-                let (id, show, _, total, intent) = c.bookings[i].clone();
-                let intent = intent.unwrap_or_default();
-                c.bookings[i].4 = None;
-                let r = c.rng.gen_range(0..100);
-                let (kind, amount) = match r {
-                    0..=69 => ("payment.succeeded", total),
-                    70..=79 => ("payment.succeeded", total + 100),
-                    _ => ("payment.failed", total),
-                };
-                let event = SandboxEvent {
-                    event_id: format!("evt_{}_{}", c.id, c.rng.gen::<u64>()),
-                    kind: kind.into(),
-                    payment_intent_id: intent.clone(),
-                    amount,
-                    currency: "INR".into(),
-                    booking_reference: id.clone(),
-                    timestamp: shared.deps.clock.now_epoch(),
-                };
-                let mut events = vec![(event.clone(), false)];
-                if kind == "payment.succeeded" && c.rng.gen_range(0..100) < 15 {
-                    // The same capture reported again under another event id, later.
-                    let again = SandboxEvent {
-                        event_id: format!("evt_{}_{}", c.id, c.rng.gen::<u64>()),
-                        ..event.clone()
-                    };
-                    events.push((again.clone(), false));
-                    c.late.push(again);
-                }
-                shared.payments.lock().unwrap_or_else(|p| p.into_inner()).push(Payment {
-                    booking: id.clone(),
-                    show: show.clone(),
-                    intent,
-                    captured: (kind == "payment.succeeded").then_some(amount),
-                    events,
-                });
-                if c.rng.gen_range(0..100) < 20 {
-                    c.late.push(event); // delivered late, after other operations
-                } else {
-                    let kill = c.rng.gen_range(0..1000) < shared.kill_per_mille;
-                    shared.deliver(c.id, &show, &event, kill).await;
-                    if c.rng.gen_range(0..100) < 20 {
-                        shared.deliver(c.id, &show, &event, false).await; // the provider repeats it
-                    }
-                }
+                settle(&shared, &mut c).await;
             }
             65..=69 => {
                 if c.late.is_empty() {
@@ -483,19 +456,47 @@ async fn client_run(shared: Arc<Shared>, mut c: Client, operations: usize) -> us
                 shared.deliver(c.id, &show, &event, false).await;
             }
             70..=79 => {
-                let Some(i) = pick(&mut c.rng, c.bookings.len()) else { continue };
-                let (id, show, seats) = (c.bookings[i].0.clone(), c.bookings[i].1.clone(), c.bookings[i].2.clone());
+                let Some(i) = pick(&mut c.rng, c.bookings.len()) else {
+                    continue;
+                };
+                let (id, show, seats) = (
+                    c.bookings[i].0.clone(),
+                    c.bookings[i].1.clone(),
+                    c.bookings[i].2.clone(),
+                );
                 let path = format!("/api/v1/bookings/{id}/cancel");
                 shared
-                    .retried(&mut c, "cancel", "POST", &path, json!({}), &show, &id, &seats, false)
+                    .retried(
+                        &mut c,
+                        "cancel",
+                        "POST",
+                        &path,
+                        json!({}),
+                        &show,
+                        &id,
+                        &seats,
+                        false,
+                    )
                     .await;
             }
             80..=84 => {
-                let Some(i) = pick(&mut c.rng, c.bookings.len()) else { continue };
+                let Some(i) = pick(&mut c.rng, c.bookings.len()) else {
+                    continue;
+                };
                 let (id, show) = (c.bookings[i].0.clone(), c.bookings[i].1.clone());
                 let path = format!("/api/v1/bookings/{id}");
                 let (status, b) = shared
-                    .retried(&mut c, "get", "GET", &path, Value::Null, &show, &id, &[], false)
+                    .retried(
+                        &mut c,
+                        "get",
+                        "GET",
+                        &path,
+                        Value::Null,
+                        &show,
+                        &id,
+                        &[],
+                        false,
+                    )
                     .await;
                 if let (200, Some(qr)) = (status, b["ticket"]["qrCodeData"].as_str()) {
                     for _ in 0..c.rng.gen_range(1..=2) {
@@ -505,14 +506,36 @@ async fn client_run(shared: Arc<Shared>, mut c: Client, operations: usize) -> us
                             Some(&shared.partner),
                             &json!({"qrCodeData": qr}),
                         );
-                        shared.call((c.id, "admit", &show, &id, &[]), req, false).await;
+                        shared
+                            .call((c.id, "admit", &show, &id, &[]), req, false)
+                            .await;
                     }
                 }
             }
-            85..=92 => {
-                let by = c.rng.gen_range(5..=40);
+            85..=88 => {
+                let by = c.rng.gen_range(5..=30);
                 shared.deps.clock.advance(chrono::Duration::seconds(by));
                 shared.record(c.id, "clock", "", "", json!({"advancedBy": by}));
+            }
+            89..=92 => {
+                let Some(i) = pick(&mut c.rng, c.bookings.len()) else {
+                    continue;
+                };
+                let (id, show) = (c.bookings[i].0.clone(), c.bookings[i].1.clone());
+                let path = format!("/api/v1/bookings/{id}");
+                shared
+                    .retried(
+                        &mut c,
+                        "get",
+                        "GET",
+                        &path,
+                        Value::Null,
+                        &show,
+                        &id,
+                        &[],
+                        false,
+                    )
+                    .await;
             }
             93..=98 => {
                 let kill = c.rng.gen_range(0..1000) < shared.kill_per_mille;
@@ -520,9 +543,14 @@ async fn client_run(shared: Arc<Shared>, mut c: Client, operations: usize) -> us
             }
             _ => {
                 // Rarely, the partner cancels the last show (once per run).
-                let Some(show) = shared.shows.last().cloned() else { continue };
+                let Some(show) = shared.shows.last().cloned() else {
+                    continue;
+                };
                 {
-                    let mut cancelled = shared.show_cancelled.lock().unwrap_or_else(|p| p.into_inner());
+                    let mut cancelled = shared
+                        .show_cancelled
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
                     if *cancelled || c.rng.gen_range(0..4) != 0 {
                         continue;
                     }
@@ -535,7 +563,9 @@ async fn client_run(shared: Arc<Shared>, mut c: Client, operations: usize) -> us
                         Some(&shared.partner),
                         &json!({}),
                     );
-                    let (status, _) = shared.call((c.id, "cancel-show", &show, "", &[]), req, false).await;
+                    let (status, _) = shared
+                        .call((c.id, "cancel-show", &show, "", &[]), req, false)
+                        .await;
                     if status != 0 && status < 500 {
                         break;
                     }
@@ -554,6 +584,98 @@ async fn client_run(shared: Arc<Shared>, mut c: Client, operations: usize) -> us
         shared.deliver(c.id, &show, &event, false).await;
     }
     done
+}
+
+/// The customer opens a payment for booking `i`; the provider may settle it at once.
+async fn pay(shared: &Shared, c: &mut Client, i: usize) {
+    let (id, show, seats) = (
+        c.bookings[i].0.clone(),
+        c.bookings[i].1.clone(),
+        c.bookings[i].2.clone(),
+    );
+    let body = json!({"provider": "sandbox", "returnUrl": "https://app.example.com/r"});
+    let path = format!("/api/v1/bookings/{id}/payments");
+    let (status, answer) = shared
+        .retried(c, "pay", "POST", &path, body, &show, &id, &seats, true)
+        .await;
+    if status == 201 {
+        c.bookings[i].4 = answer["providerPayload"]["paymentIntentId"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    if c.bookings[i].4.is_some() && c.rng.gen_range(0..100) < 60 {
+        settle(shared, c).await;
+    }
+}
+
+/// The provider settles one open intent.
+async fn settle(shared: &Shared, c: &mut Client) {
+    // The provider settles an open intent once: captured (sometimes of the wrong
+    // amount) or declined, reported by a webhook, duplicated or repeated later.
+    let open: Vec<usize> = (0..c.bookings.len())
+        .filter(|i| c.bookings[*i].4.is_some())
+        .collect();
+    let Some(j) = pick(&mut c.rng, open.len()) else {
+        return;
+    };
+    let i = open[j];
+    let (id, show, _, total, intent) = c.bookings[i].clone();
+    let intent = intent.unwrap_or_default();
+    c.bookings[i].4 = None;
+    let r = c.rng.gen_range(0..100);
+    let (kind, amount) = match r {
+        0..=69 => ("payment.succeeded", total),
+        70..=79 => ("payment.succeeded", total + 100),
+        _ => ("payment.failed", total),
+    };
+    let event = SandboxEvent {
+        event_id: format!("evt_{}_{}", c.id, c.rng.gen::<u64>()),
+        kind: kind.into(),
+        payment_intent_id: intent.clone(),
+        amount,
+        currency: "INR".into(),
+        booking_reference: id.clone(),
+        timestamp: shared.deps.clock.now_epoch(),
+    };
+    let mut events = vec![(event.clone(), false)];
+    if kind == "payment.succeeded" && c.rng.gen_range(0..100) < 15 {
+        // The same capture reported again under another event id, later.
+        let again = SandboxEvent {
+            event_id: format!("evt_{}_{}", c.id, c.rng.gen::<u64>()),
+            ..event.clone()
+        };
+        events.push((again.clone(), false));
+        c.late.push(again);
+    }
+    shared
+        .payments
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Payment {
+            booking: id.clone(),
+            show: show.clone(),
+            intent,
+            captured: (kind == "payment.succeeded").then_some(amount),
+            events,
+        });
+    if c.rng.gen_range(0..100) < 20 {
+        c.late.push(event); // delivered late, after other operations
+    } else {
+        let kill = c.rng.gen_range(0..1000) < shared.kill_per_mille;
+        shared.deliver(c.id, &show, &event, kill).await;
+        if c.rng.gen_range(0..100) < 20 {
+            shared.deliver(c.id, &show, &event, false).await; // the provider repeats it
+        }
+    }
+}
+
+/// An index, most often one of the last few (a customer pays what they just held).
+fn pick_recent(rng: &mut StdRng, n: usize) -> Option<usize> {
+    match n {
+        0 => None,
+        _ if rng.gen_range(0..100) < 70 => Some(n - 1 - rng.gen_range(0..n.min(2))),
+        _ => Some(rng.gen_range(0..n)),
+    }
 }
 
 fn pick(rng: &mut StdRng, n: usize) -> Option<usize> {
@@ -576,19 +698,23 @@ async fn sweep(shared: &Shared, client: usize, kill: bool) {
             }
         })
         .await;
-    shared.history.lock().unwrap_or_else(|p| p.into_inner()).push(Entry {
-        client,
-        op: "sweep",
-        show: String::new(),
-        booking: String::new(),
-        seats: vec![],
-        clock_before,
-        clock_after: shared.deps.clock.now_epoch(),
-        started_ms,
-        ended_ms: shared.started.elapsed().as_millis(),
-        status: if answer.is_some() { 200 } else { 0 },
-        answer: answer.unwrap_or(Value::Null),
-    });
+    shared
+        .history
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(Entry {
+            client,
+            op: "sweep",
+            show: String::new(),
+            booking: String::new(),
+            seats: vec![],
+            clock_before,
+            clock_after: shared.deps.clock.now_epoch(),
+            started_ms,
+            ended_ms: shared.started.elapsed().as_millis(),
+            status: if answer.is_some() { 200 } else { 0 },
+            answer: answer.unwrap_or(Value::Null),
+        });
 }
 
 /// The sweep as its schedule invokes it (through the registry, as the trigger would).
@@ -631,7 +757,10 @@ pub async fn run(s: &TestStack, plan: &Plan) -> Report {
         .http_client(chaos)
         .build();
     let mut deps = s.deps().clone();
-    deps.store = boxoffice::store::Store::new(aws_sdk_dynamodb::Client::from_conf(conf), deps.store.table());
+    deps.store = boxoffice::store::Store::new(
+        aws_sdk_dynamodb::Client::from_conf(conf),
+        deps.store.table(),
+    );
     deps.caches = Default::default();
     let trigger_faults = Arc::new(TriggerFaults {
         seed: plan.seed.rotate_left(17),
@@ -722,19 +851,23 @@ pub async fn run(s: &TestStack, plan: &Plan) -> Report {
     for _ in 0..20 {
         let clock_before = s.deps().clock.now_epoch();
         let r = expire_holds_run(s.deps()).await.unwrap_or(Value::Null);
-        shared.history.lock().unwrap_or_else(|p| p.into_inner()).push(Entry {
-            client: usize::MAX,
-            op: "sweep",
-            show: String::new(),
-            booking: String::new(),
-            seats: vec![],
-            clock_before,
-            clock_after: clock_before,
-            started_ms: started.elapsed().as_millis(),
-            ended_ms: started.elapsed().as_millis(),
-            status: 200,
-            answer: r.clone(),
-        });
+        shared
+            .history
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Entry {
+                client: usize::MAX,
+                op: "sweep",
+                show: String::new(),
+                booking: String::new(),
+                seats: vec![],
+                clock_before,
+                clock_after: clock_before,
+                started_ms: started.elapsed().as_millis(),
+                ended_ms: started.elapsed().as_millis(),
+                status: 200,
+                answer: r.clone(),
+            });
         if r["expired"].as_u64() == Some(0) {
             break;
         }
@@ -752,7 +885,14 @@ pub async fn run(s: &TestStack, plan: &Plan) -> Report {
                 .await
                 .unwrap_or_else(|e| panic!("listing bookings: {e}"));
             for b in page.items {
-                if let Some(full) = s.deps().store.get_booking(&b.booking_id).await.ok().flatten() {
+                if let Some(full) = s
+                    .deps()
+                    .store
+                    .get_booking(&b.booking_id)
+                    .await
+                    .ok()
+                    .flatten()
+                {
                     bookings.insert(full.booking_id.clone(), full);
                 }
             }
@@ -785,14 +925,38 @@ pub async fn run(s: &TestStack, plan: &Plan) -> Report {
     };
     let violations = check(&state, &history);
     let mut faults = BTreeMap::new();
-    faults.insert("dynamodb throttled", rates.throttled.load(Ordering::Relaxed));
-    faults.insert("dynamodb transaction conflict", rates.conflicted.load(Ordering::Relaxed));
-    faults.insert("dynamodb answer lost after commit", rates.lost_answers.load(Ordering::Relaxed));
-    faults.insert("invocation killed after first call", rates.killed.load(Ordering::Relaxed));
-    faults.insert("sqs redelivered", trigger_faults.redelivered.load(Ordering::Relaxed) as usize);
-    faults.insert("sqs batch reordered", trigger_faults.reordered.load(Ordering::Relaxed) as usize);
-    faults.insert("eventbridge delivery lost", trigger_faults.lost.load(Ordering::Relaxed) as usize);
-    faults.insert("eventbridge delivery doubled", trigger_faults.doubled.load(Ordering::Relaxed) as usize);
+    faults.insert(
+        "dynamodb throttled",
+        rates.throttled.load(Ordering::Relaxed),
+    );
+    faults.insert(
+        "dynamodb transaction conflict",
+        rates.conflicted.load(Ordering::Relaxed),
+    );
+    faults.insert(
+        "dynamodb answer lost after commit",
+        rates.lost_answers.load(Ordering::Relaxed),
+    );
+    faults.insert(
+        "invocation killed after first call",
+        rates.killed.load(Ordering::Relaxed),
+    );
+    faults.insert(
+        "sqs redelivered",
+        trigger_faults.redelivered.load(Ordering::Relaxed) as usize,
+    );
+    faults.insert(
+        "sqs batch reordered",
+        trigger_faults.reordered.load(Ordering::Relaxed) as usize,
+    );
+    faults.insert(
+        "eventbridge delivery lost",
+        trigger_faults.lost.load(Ordering::Relaxed) as usize,
+    );
+    faults.insert(
+        "eventbridge delivery doubled",
+        trigger_faults.doubled.load(Ordering::Relaxed) as usize,
+    );
     Report {
         seed: plan.seed,
         operations,
@@ -804,8 +968,16 @@ pub async fn run(s: &TestStack, plan: &Plan) -> Report {
             .values()
             .filter(|b| b.status == BookingStatus::Confirmed)
             .count(),
-        captured: state.payments.iter().filter(|p| p.captured.is_some()).count(),
-        refunded: state.bookings.values().filter(|b| b.refund.is_some()).count(),
+        captured: state
+            .payments
+            .iter()
+            .filter(|p| p.captured.is_some())
+            .count(),
+        refunded: state
+            .bookings
+            .values()
+            .filter(|b| b.refund.is_some())
+            .count(),
         history,
         elapsed: started.elapsed(),
     }
@@ -845,13 +1017,14 @@ fn excerpt(history: &[Entry], bookings: &[&str], seats: &[(&str, &str)]) -> Vec<
 /// The seven invariants over the final state and the history.
 fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
     let mut out = Vec::new();
-    let mut violation = |invariant: &'static str, what: String, bookings: &[&str], seats: &[(&str, &str)]| {
-        out.push(Violation {
-            invariant,
-            what,
-            excerpt: excerpt(history, bookings, seats),
-        });
-    };
+    let mut violation =
+        |invariant: &'static str, what: String, bookings: &[&str], seats: &[(&str, &str)]| {
+            out.push(Violation {
+                invariant,
+                what,
+                excerpt: excerpt(history, bookings, seats),
+            });
+        };
     let b = &state.bookings;
     // 1. No seat SOLD to two bookings, nor held by two live bookings.
     let mut sold: HashMap<(&str, &str), Vec<&str>> = HashMap::new();
@@ -870,7 +1043,12 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
     for (kind, map) in [("sold to", &sold), ("held by live", &live)] {
         for ((show, seat), ids) in map {
             if ids.len() > 1 {
-                violation("1", format!("seat {seat} of {show} {kind} bookings {ids:?}"), ids, &[(show, seat)]);
+                violation(
+                    "1",
+                    format!("seat {seat} of {show} {kind} bookings {ids:?}"),
+                    ids,
+                    &[(show, seat)],
+                );
             }
         }
     }
@@ -889,7 +1067,11 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
                     }
             });
             if !agrees {
-                let inv = if owner.is_some_and(|o| o.status.is_terminal()) && item.state == "HELD" { "5" } else { "2" };
+                let inv = if owner.is_some_and(|o| o.status.is_terminal()) && item.state == "HELD" {
+                    "5"
+                } else {
+                    "2"
+                };
                 violation(
                     inv,
                     format!(
@@ -897,7 +1079,13 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
                         item.seat_id,
                         item.state,
                         item.booking_id,
-                        owner.map(|o| (o.status, o.seats.iter().map(|s| s.seat_id.clone()).collect::<Vec<_>>()))
+                        owner.map(|o| (
+                            o.status,
+                            o.seats
+                                .iter()
+                                .map(|s| s.seat_id.clone())
+                                .collect::<Vec<_>>()
+                        ))
                     ),
                     &[&item.booking_id],
                     &[(show, &item.seat_id)],
@@ -906,7 +1094,10 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
         }
     }
     // 2 (the other way): every CONFIRMED booking's seats are SOLD items naming it.
-    for bk in b.values().filter(|bk| bk.status == BookingStatus::Confirmed) {
+    for bk in b
+        .values()
+        .filter(|bk| bk.status == BookingStatus::Confirmed)
+    {
         for seat in &bk.seats {
             let item = state
                 .seats
@@ -915,7 +1106,12 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
             if !item.is_some_and(|i| i.state == "SOLD" && i.booking_id == bk.booking_id) {
                 violation(
                     "2",
-                    format!("CONFIRMED {} lists {} but the seat item is {:?}", bk.booking_id, seat.seat_id, item.map(|i| (&i.state, &i.booking_id))),
+                    format!(
+                        "CONFIRMED {} lists {} but the seat item is {:?}",
+                        bk.booking_id,
+                        seat.seat_id,
+                        item.map(|i| (&i.state, &i.booking_id))
+                    ),
                     &[&bk.booking_id],
                     &[(&bk.show_id, &seat.seat_id)],
                 );
@@ -929,14 +1125,28 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
         let Some(amount) = p.captured else { continue };
         *captured.entry(p.show.as_str()).or_default() += amount;
         let Some(bk) = b.get(&p.booking) else {
-            violation("3", format!("payment {} of {amount} captured for an unknown booking {}", p.intent, p.booking), &[&p.booking], &[]);
+            violation(
+                "3",
+                format!(
+                    "payment {} of {amount} captured for an unknown booking {}",
+                    p.intent, p.booking
+                ),
+                &[&p.booking],
+                &[],
+            );
             continue;
         };
         let confirmed = bk.status == BookingStatus::Confirmed
             && bk.ticket.is_some()
-            && bk.payment.as_ref().is_some_and(|x| x.payment_intent_id == p.intent && x.amount == amount)
+            && bk
+                .payment
+                .as_ref()
+                .is_some_and(|x| x.payment_intent_id == p.intent && x.amount == amount)
             && bk.pricing.total == amount;
-        let refunded = bk.refund.as_ref().is_some_and(|r| refund_settles(r) && r.amount == amount);
+        let refunded = bk
+            .refund
+            .as_ref()
+            .is_some_and(|r| refund_settles(r) && r.amount == amount);
         if confirmed == refunded || (confirmed && bk.refund.is_some()) {
             violation(
                 "3",
@@ -955,7 +1165,12 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
         let refunded: i64 = b
             .values()
             .filter(|bk| bk.show_id == show)
-            .filter_map(|bk| bk.refund.as_ref().filter(|r| refund_settles(r)).map(|r| r.amount))
+            .filter_map(|bk| {
+                bk.refund
+                    .as_ref()
+                    .filter(|r| refund_settles(r))
+                    .map(|r| r.amount)
+            })
             .sum();
         let confirmed: i64 = b
             .values()
@@ -964,49 +1179,89 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
             .sum();
         let got = captured.get(show).copied().unwrap_or(0);
         if got - refunded != confirmed {
-            violation("4", format!("show {show}: captured {got} − refunded {refunded} ≠ confirmed {confirmed}"), &[], &[]);
+            violation(
+                "4",
+                format!(
+                    "show {show}: captured {got} − refunded {refunded} ≠ confirmed {confirmed}"
+                ),
+                &[],
+                &[],
+            );
         }
     }
     // 5. After quiescence no booking is PAYMENT_PENDING past its window.
     for bk in b.values() {
         if bk.status == BookingStatus::PaymentPending && bk.hold_expires_at < state.now {
-            violation("5", format!("{} still PAYMENT_PENDING past its window ({} < {})", bk.booking_id, bk.hold_expires_at, state.now), &[&bk.booking_id], &[]);
+            violation(
+                "5",
+                format!(
+                    "{} still PAYMENT_PENDING past its window ({} < {})",
+                    bk.booking_id, bk.hold_expires_at, state.now
+                ),
+                &[&bk.booking_id],
+                &[],
+            );
         }
     }
     // 6. A ticket admits at most once.
     let mut admitted: HashMap<&str, usize> = HashMap::new();
-    for e in history.iter().filter(|e| e.op == "admit" && e.status == 200) {
+    for e in history
+        .iter()
+        .filter(|e| e.op == "admit" && e.status == 200)
+    {
         *admitted.entry(e.booking.as_str()).or_default() += 1;
     }
     for (id, n) in admitted {
         if n > 1 {
-            violation("6", format!("the ticket of {id} admitted {n} times"), &[id], &[]);
+            violation(
+                "6",
+                format!("the ticket of {id} admitted {n} times"),
+                &[id],
+                &[],
+            );
         }
     }
     // 7. Every 201 hold's seats were held by that booking at that moment (no live booking of
     // someone else had them), and every 409 named a seat that was really taken.
-    let holds: Vec<&Entry> = history.iter().filter(|e| e.op == "hold" && e.status == 201).collect();
+    let holds: Vec<&Entry> = history
+        .iter()
+        .filter(|e| e.op == "hold" && e.status == 201)
+        .collect();
     let ends: Vec<&Entry> = history
         .iter()
-        .filter(|e| matches!(e.op, "cancel" | "webhook.succeeded" | "webhook.failed" | "cancel-show"))
+        .filter(|e| {
+            matches!(
+                e.op,
+                "cancel" | "webhook.succeeded" | "webhook.failed" | "cancel-show"
+            )
+        })
         .collect();
     for (i, later) in holds.iter().enumerate() {
         let later_id = later.answer["bookingId"].as_str().unwrap_or_default();
         for earlier in &holds[..i] {
             let earlier_id = earlier.answer["bookingId"].as_str().unwrap_or_default();
-            if earlier_id == later_id || earlier.show != later.show || earlier.ended_ms >= later.started_ms {
+            if earlier_id == later_id
+                || earlier.show != later.show
+                || earlier.ended_ms >= later.started_ms
+            {
                 continue;
             }
-            let Some(shared_seat) = earlier.seats.iter().find(|s| later.seats.contains(s)) else { continue };
+            let Some(shared_seat) = earlier.seats.iter().find(|s| later.seats.contains(s)) else {
+                continue;
+            };
             let expires = b.get(earlier_id).map(|x| x.hold_expires_at).unwrap_or(0);
             let hold_expiry = expires.min(
-                chrono::DateTime::parse_from_rfc3339(earlier.answer["expiresAt"].as_str().unwrap_or(""))
-                    .map(|t| t.timestamp())
-                    .unwrap_or(expires),
+                chrono::DateTime::parse_from_rfc3339(
+                    earlier.answer["expiresAt"].as_str().unwrap_or(""),
+                )
+                .map(|t| t.timestamp())
+                .unwrap_or(expires),
             );
             let surely_live = hold_expiry > later.clock_after + 1;
             let maybe_ended = ends.iter().any(|e| {
-                e.started_ms < later.ended_ms && (e.booking == earlier_id || (e.op == "cancel-show" && e.show == earlier.show))
+                e.started_ms < later.ended_ms
+                    && (e.booking == earlier_id
+                        || (e.op == "cancel-show" && e.show == earlier.show))
             });
             if surely_live && !maybe_ended {
                 violation(
@@ -1021,16 +1276,30 @@ fn check(state: &FinalState, history: &[Entry]) -> Vec<Violation> {
     for e in history.iter().filter(|e| e.op == "hold" && e.status == 409) {
         let named: Vec<String> = e.answer["error"]["details"]["unavailableSeatIds"]
             .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default();
         for seat in &named {
             let explained = b.values().any(|o| {
                 o.show_id == e.show
                     && o.seats.iter().any(|s| &s.seat_id == seat)
-                    && (o.ticket.is_some() || o.hold_expires_at >= e.clock_before || o.payment.is_some())
+                    && (o.ticket.is_some()
+                        || o.hold_expires_at >= e.clock_before
+                        || o.payment.is_some())
             });
             if !explained {
-                violation("7", format!("a 409 named {seat} of {} that no booking could have held", e.show), &[], &[(&e.show, seat)]);
+                violation(
+                    "7",
+                    format!(
+                        "a 409 named {seat} of {} that no booking could have held",
+                        e.show
+                    ),
+                    &[],
+                    &[(&e.show, seat)],
+                );
             }
         }
     }

@@ -66,7 +66,8 @@ impl TriggerFaults {
 
     fn next(&self) -> u64 {
         let i = self.draws.fetch_add(1, Ordering::Relaxed);
-        let mut x = (self.seed ^ i.wrapping_mul(0xA24B_AED4_963E_E407)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x =
+            (self.seed ^ i.wrapping_mul(0xA24B_AED4_963E_E407)).wrapping_add(0x9E37_79B9_7F4A_7C15);
         x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         x ^ (x >> 31)
@@ -429,7 +430,8 @@ impl RuleTarget {
             }
             if faults.is_some_and(|f| f.draw(f.rule_double_per_mille)) {
                 faults.map(|f| f.doubled.fetch_add(1, Ordering::Relaxed));
-                let _ = registry::invoke_event(&self.function, &self.functions, event.clone()).await;
+                let _ =
+                    registry::invoke_event(&self.function, &self.functions, event.clone()).await;
             }
             match registry::invoke_event(&self.function, &self.functions, event).await {
                 Some(Ok(_)) => {

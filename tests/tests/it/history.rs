@@ -26,8 +26,16 @@ async fn passes(plan: Plan) {
         report.violations.len(),
         report.describe()
     );
-    assert!(report.operations >= plan.operations, "{}", report.describe());
-    assert!(report.confirmed > 0 && report.refunded > 0, "the run exercised sales and refunds: {}", report.describe());
+    assert!(
+        report.operations >= plan.operations,
+        "{}",
+        report.describe()
+    );
+    assert!(
+        report.confirmed > 0 && report.refunded > 0,
+        "the run exercised sales and refunds: {}",
+        report.describe()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

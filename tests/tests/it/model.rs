@@ -135,7 +135,10 @@ fn canonical(s: State) -> State {
 enum Action {
     Hold(usize, u8),
     StartPayment(usize),
-    Capture { customer: usize, wrong_amount: bool },
+    Capture {
+        customer: usize,
+        wrong_amount: bool,
+    },
     Decline(usize),
     /// The provider reports the same capture again under a new event id.
     ReportAgain(usize),
@@ -166,7 +169,9 @@ fn move_to(b: &mut Booking, to: BookingStatus) -> bool {
 /// Deletes the seat items this booking still holds (`booking_id = :b AND #state = :held`).
 fn release(seats: &mut [Option<SeatState>; SEATS], b: &Booking) {
     for (i, seat) in seats.iter_mut().enumerate() {
-        if b.has(i) && matches!(seat, Some(SeatState::Held { booking_id, .. }) if *booking_id == b.id) {
+        if b.has(i)
+            && matches!(seat, Some(SeatState::Held { booking_id, .. }) if *booking_id == b.id)
+        {
             *seat = None;
         }
     }
@@ -261,7 +266,14 @@ impl Model for Protocol {
                             }
                             actions.push(Action::Decline(c));
                         }
-                        Provider::Captured(_) if s.faults_left > 0 && b.markers & 2 == 0 && !s.queued.iter().any(|(w, _)| w.customer == c && w.event == 1) => {
+                        Provider::Captured(_)
+                            if s.faults_left > 0
+                                && b.markers & 2 == 0
+                                && !s
+                                    .queued
+                                    .iter()
+                                    .any(|(w, _)| w.customer == c && w.event == 1) =>
+                        {
                             actions.push(Action::ReportAgain(c))
                         }
                         _ => {}
@@ -316,16 +328,21 @@ impl Model for Protocol {
                         markers: 0,
                     });
                     // A 201: every seat is this booking's now, and no live booking had it before.
-                    let taken_from_live = last.bookings.iter().flatten().any(|o| {
-                        o.live(now) && wanted.iter().any(|i| o.has(*i))
-                    });
+                    let taken_from_live = last
+                        .bookings
+                        .iter()
+                        .flatten()
+                        .any(|o| o.live(now) && wanted.iter().any(|i| o.has(*i)));
                     if taken_from_live {
                         s.holds_honest = false;
                     }
                 } else {
                     // A 409: refused, so a seat was really taken (a refusal changes nothing; the
                     // customer may try again).
-                    if wanted.iter().all(|i| can_hold(last.seats[*i].as_ref(), now)) {
+                    if wanted
+                        .iter()
+                        .all(|i| can_hold(last.seats[*i].as_ref(), now))
+                    {
                         s.holds_honest = false;
                     }
                     return None;
@@ -422,7 +439,8 @@ impl Model for Protocol {
                 if was == BookingStatus::Confirmed {
                     // cancel_with_refund: the sold seats are deleted, the payment refunded.
                     for i in (0..SEATS).filter(|i| b.has(*i)) {
-                        if matches!(&s.seats[i], Some(SeatState::Sold { booking_id }) if *booking_id == b.id) {
+                        if matches!(&s.seats[i], Some(SeatState::Sold { booking_id }) if *booking_id == b.id)
+                        {
                             s.seats[i] = None;
                         }
                     }
@@ -449,67 +467,130 @@ impl Model for Protocol {
 
     fn properties(&self) -> Vec<Property<Self>> {
         vec![
-            Property::always("1 no seat sold twice nor held by two live bookings", |_, s: &State| {
-                (0..SEATS).all(|i| {
-                    let with = |f: &dyn Fn(&Booking) -> bool| {
-                        s.bookings.iter().flatten().filter(|b| b.has(i) && f(b)).count()
-                    };
-                    with(&|b| b.status == BookingStatus::Confirmed) <= 1
-                        && with(&|b| b.live(s.now)) <= 1
-                })
-            }),
-            Property::always("2 every seat item's booking agrees with it", |_, s: &State| {
-                s.seats.iter().enumerate().all(|(i, seat)| {
-                    let Some(seat) = seat else { return true };
-                    let Some(b) = s.bookings.iter().flatten().find(|b| b.id == seat.booking_id()) else {
-                        return false;
-                    };
-                    b.has(i)
-                        && match seat {
-                            SeatState::Held { .. } => b.status == BookingStatus::PaymentPending,
-                            SeatState::Sold { .. } => b.status == BookingStatus::Confirmed,
+            Property::always(
+                "1 no seat sold twice nor held by two live bookings",
+                |_, s: &State| {
+                    (0..SEATS).all(|i| {
+                        let with = |f: &dyn Fn(&Booking) -> bool| {
+                            s.bookings
+                                .iter()
+                                .flatten()
+                                .filter(|b| b.has(i) && f(b))
+                                .count()
+                        };
+                        with(&|b| b.status == BookingStatus::Confirmed) <= 1
+                            && with(&|b| b.live(s.now)) <= 1
+                    })
+                },
+            ),
+            Property::always(
+                "2 every seat item's booking agrees with it",
+                |_, s: &State| {
+                    s.seats.iter().enumerate().all(|(i, seat)| {
+                        let Some(seat) = seat else { return true };
+                        let Some(b) = s
+                            .bookings
+                            .iter()
+                            .flatten()
+                            .find(|b| b.id == seat.booking_id())
+                        else {
+                            return false;
+                        };
+                        b.has(i)
+                            && match seat {
+                                SeatState::Held { .. } => b.status == BookingStatus::PaymentPending,
+                                SeatState::Sold { .. } => b.status == BookingStatus::Confirmed,
+                            }
+                    })
+                },
+            ),
+            Property::always(
+                "3 a settled capture is one confirmed booking or one refund",
+                |_, s: &State| {
+                    s.bookings.iter().flatten().all(|b| {
+                        let Provider::Captured(amount) = b.provider else {
+                            return b.refund.is_none();
+                        };
+                        if s.queued
+                            .iter()
+                            .any(|(w, _)| format!("b{}", w.customer) == b.id)
+                        {
+                            return true; // not settled yet
                         }
-                })
-            }),
-            Property::always("3 a settled capture is one confirmed booking or one refund", |_, s: &State| {
-                s.bookings.iter().flatten().all(|b| {
-                    let Provider::Captured(amount) = b.provider else { return b.refund.is_none() };
-                    if s.queued.iter().any(|(w, _)| format!("b{}", w.customer) == b.id) {
-                        return true; // not settled yet
+                        let confirmed =
+                            b.status == BookingStatus::Confirmed && b.ticket && b.refund.is_none();
+                        let refunded = b.refund == Some(amount);
+                        confirmed != refunded
+                    })
+                },
+            ),
+            Property::always(
+                "4 captured minus refunded is the confirmed totals",
+                |_, s: &State| {
+                    if !s.queued.is_empty() {
+                        return true;
                     }
-                    let confirmed = b.status == BookingStatus::Confirmed && b.ticket && b.refund.is_none();
-                    let refunded = b.refund == Some(amount);
-                    confirmed != refunded
-                })
-            }),
-            Property::always("4 captured minus refunded is the confirmed totals", |_, s: &State| {
-                if !s.queued.is_empty() {
-                    return true;
-                }
-                let captured: i64 = s.bookings.iter().flatten().map(|b| match b.provider {
-                    Provider::Captured(a) => a,
-                    _ => 0,
-                }).sum();
-                let refunded: i64 = s.bookings.iter().flatten().filter_map(|b| b.refund).sum();
-                let confirmed: i64 = s.bookings.iter().flatten().filter(|b| b.status == BookingStatus::Confirmed).map(Booking::total).sum();
-                captured - refunded == confirmed
-            }),
-            Property::always("5 no seat held by a booking in a final state", |_, s: &State| {
-                s.seats.iter().flatten().all(|seat| {
-                    s.bookings.iter().flatten().find(|b| b.id == seat.booking_id()).is_some_and(|b| !b.status.is_terminal())
-                })
-            }),
+                    let captured: i64 = s
+                        .bookings
+                        .iter()
+                        .flatten()
+                        .map(|b| match b.provider {
+                            Provider::Captured(a) => a,
+                            _ => 0,
+                        })
+                        .sum();
+                    let refunded: i64 = s.bookings.iter().flatten().filter_map(|b| b.refund).sum();
+                    let confirmed: i64 = s
+                        .bookings
+                        .iter()
+                        .flatten()
+                        .filter(|b| b.status == BookingStatus::Confirmed)
+                        .map(Booking::total)
+                        .sum();
+                    captured - refunded == confirmed
+                },
+            ),
+            Property::always(
+                "5 no seat held by a booking in a final state",
+                |_, s: &State| {
+                    s.seats.iter().flatten().all(|seat| {
+                        s.bookings
+                            .iter()
+                            .flatten()
+                            .find(|b| b.id == seat.booking_id())
+                            .is_some_and(|b| !b.status.is_terminal())
+                    })
+                },
+            ),
             Property::always("6 a ticket admits at most once", |_, s: &State| {
-                s.bookings.iter().flatten().all(|b| b.admitted <= 1 && (b.admitted == 0 || b.ticket))
+                s.bookings
+                    .iter()
+                    .flatten()
+                    .all(|b| b.admitted <= 1 && (b.admitted == 0 || b.ticket))
             }),
-            Property::always("7 every hold's answer agreed with the seats", |_, s: &State| s.holds_honest),
+            Property::always(
+                "7 every hold's answer agreed with the seats",
+                |_, s: &State| s.holds_honest,
+            ),
             Property::sometimes("a booking confirms", |_, s: &State| {
-                s.bookings.iter().flatten().any(|b| b.status == BookingStatus::Confirmed)
+                s.bookings
+                    .iter()
+                    .flatten()
+                    .any(|b| b.status == BookingStatus::Confirmed)
             }),
-            Property::sometimes("a late payment is refunded after its seat was taken over", |_, s: &State| {
-                s.bookings.iter().flatten().any(|b| b.status == BookingStatus::Expired && b.refund.is_some())
-                    && s.bookings.iter().flatten().any(|b| b.status == BookingStatus::Confirmed)
-            }),
+            Property::sometimes(
+                "a late payment is refunded after its seat was taken over",
+                |_, s: &State| {
+                    s.bookings
+                        .iter()
+                        .flatten()
+                        .any(|b| b.status == BookingStatus::Expired && b.refund.is_some())
+                        && s.bookings
+                            .iter()
+                            .flatten()
+                            .any(|b| b.status == BookingStatus::Confirmed)
+                },
+            ),
         ]
     }
 }
@@ -519,7 +600,10 @@ fn the_protocol_model_keeps_every_invariant_for_two_seats_and_three_customers() 
     let checker = Protocol.checker().threads(2).spawn_bfs();
     while !checker.is_done() {
         std::thread::sleep(std::time::Duration::from_secs(5));
-        eprintln!("protocol model: {} unique states so far", checker.unique_state_count());
+        eprintln!(
+            "protocol model: {} unique states so far",
+            checker.unique_state_count()
+        );
     }
     let checker = checker.join();
     eprintln!(

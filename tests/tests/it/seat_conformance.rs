@@ -62,7 +62,10 @@ async fn put_state(s: &boxoffice_tests::TestStack, seat: &str, state: &Option<Se
     put.send().await.expect("put");
 }
 
-async fn committed(s: &boxoffice_tests::TestStack, item: aws_sdk_dynamodb::types::TransactWriteItem) -> bool {
+async fn committed(
+    s: &boxoffice_tests::TestStack,
+    item: aws_sdk_dynamodb::types::TransactWriteItem,
+) -> bool {
     match s.deps().store.transact(vec![item]).await.expect("transact") {
         TransactOutcome::Committed { .. } => true,
         TransactOutcome::ConditionFailed { .. } => false,
