@@ -186,6 +186,26 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                         .get_booking(&booking.booking_id)
                         .await?
                         .unwrap_or(booking.clone());
+                    if fresh.status == BookingStatus::Confirmed
+                        && fresh
+                            .payment
+                            .as_ref()
+                            .is_some_and(|p| p.payment_intent_id == m.payment_intent_id)
+                    {
+                        // This same payment, reported under another event id, confirmed the
+                        // booking meanwhile: it was sold, not lost, so nothing is refunded.
+                        return record(
+                            deps.store
+                                .record_payment(
+                                    &fresh,
+                                    &payment(PaymentStatus::Succeeded),
+                                    None,
+                                    &marker,
+                                    &[],
+                                )
+                                .await?,
+                        );
+                    }
                     refund_payment(
                         deps,
                         &fresh,
