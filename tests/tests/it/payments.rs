@@ -1219,10 +1219,19 @@ async fn one_capture_reported_under_two_event_ids_at_once_confirms_and_refunds_n
             message(&b, "SUCCEEDED", &format!("evt_a_{round}"), b.total),
             message(&b, "SUCCEEDED", &format!("evt_b_{round}"), b.total),
         ];
-        assert_eq!(confirm_directly(s.deps(), bodies).await, Vec::<String>::new());
+        assert_eq!(
+            confirm_directly(s.deps(), bodies).await,
+            Vec::<String>::new()
+        );
         let got = booking(&s, &b).await;
         assert_eq!(got["status"], "CONFIRMED", "round {round}: {got}");
-        assert!(got.get("refund").is_none(), "round {round}: a sold booking refunded: {got}");
-        assert_eq!(got["payment"]["status"], "SUCCEEDED", "round {round}: {got}");
+        assert!(
+            got.get("refund").is_none(),
+            "round {round}: a sold booking refunded: {got}"
+        );
+        assert_eq!(
+            got["payment"]["status"], "SUCCEEDED",
+            "round {round}: {got}"
+        );
     }
 }
