@@ -204,12 +204,15 @@ struct Shared {
     show_cancelled: Mutex<bool>,
 }
 
+/// A booking as its customer knows it: (booking, show, seats, total, the intent opened and not
+/// yet settled by the provider).
+type ClientBooking = (String, String, Vec<String>, i64, Option<String>);
+
 struct Client {
     id: usize,
     token: String,
     rng: StdRng,
-    /// (booking, show, seats, total, intent opened)
-    bookings: Vec<(String, String, Vec<String>, i64, Option<String>)>,
+    bookings: Vec<ClientBooking>,
     /// Events this client's provider side will deliver later (late, reordered).
     late: Vec<SandboxEvent>,
     next_key: usize,

@@ -107,9 +107,9 @@ fn canonical(s: State) -> State {
                     .map_or_else(|| b.to_owned(), |c| id(p[c]))
             };
             let mut t = s.clone();
-            for c in 0..CUSTOMERS {
-                t.bookings[p[c]] = s.bookings[c].clone().map(|mut b| {
-                    b.id = id(p[c]);
+            for (c, to) in p.iter().enumerate() {
+                t.bookings[*to] = s.bookings[c].clone().map(|mut b| {
+                    b.id = id(*to);
                     b
                 });
             }
