@@ -304,16 +304,8 @@ impl SqsSource {
                     }
                     lost
                 });
-            if redeliver {
-                // The delete was lost: the message is visible again once its timeout passes.
-                self.sqs
-                    .change_message_visibility()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(handle)
-                    .visibility_timeout(self.options.failed_visibility_seconds)
-                    .send()
-                    .await?;
-            } else if failed.contains(id) {
+            // A failure, or a success whose delete was lost: visible again after the timeout.
+            if redeliver || failed.contains(id) {
                 self.sqs
                     .change_message_visibility()
                     .queue_url(&self.queue_url)
