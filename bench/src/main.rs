@@ -216,6 +216,7 @@ async fn main() -> Result<(), BoxError> {
             schedule_interval: None,
             schedules: false,
             except: Vec::new(),
+            faults: None,
         },
     );
     counted.take();

@@ -16,6 +16,7 @@ use std::{collections::HashMap, sync::Arc};
 pub use boxoffice_local::counter;
 pub mod faults;
 pub mod fixtures;
+pub mod history;
 pub mod logs;
 
 pub struct TestStack {
@@ -349,6 +350,7 @@ impl TestStack {
                 schedule_interval: None,
                 schedules: false,
                 except: except.iter().map(|f| (*f).to_owned()).collect(),
+                faults: None,
             },
         )
     }

@@ -169,8 +169,19 @@ async fn sell(
                 .get_booking(&booking.booking_id)
                 .await?
                 .unwrap_or(booking.clone());
-            let refund = refuse_lost_sale(&fresh, &payment, m, at);
-            store_refund(deps, &fresh, refund, marker, at).await
+            match refuse_lost_sale(&fresh, &payment, m, deps.clock.now()) {
+                refund @ Decision::Refund { .. } => {
+                    store_refund(deps, &fresh, refund, marker, at).await
+                }
+                Decision::IgnoreDuplicate { payment } | Decision::Record { payment, .. } => record(
+                    deps.store
+                        .record_payment(&fresh, &payment, None, marker, &[])
+                        .await?,
+                ),
+                other => Err(ApiError::Internal(format!(
+                    "a refused sale decided {other:?} from the fresh booking"
+                ))),
+            }
         }
     }
 }

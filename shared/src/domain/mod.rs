@@ -10,6 +10,7 @@ pub mod payment;
 pub mod pricing;
 pub mod queue;
 pub mod refund;
+pub mod seat;
 pub mod show;
 pub mod ticket;
 pub mod user;

@@ -292,18 +292,25 @@ pub fn refuse_lost_sale(
     fresh: &Booking,
     sold: &PaymentInfo,
     m: &PaymentMessage,
-    at: &str,
+    now: DateTime<Utc>,
 ) -> Decision {
-    refund_decision(
-        fresh,
-        PaymentInfo {
-            status: PaymentStatus::RefundInitiated,
-            ..sold.clone()
-        },
-        m.amount,
-        RefundReason::SeatsLost,
-        at,
-    )
+    match fresh.status {
+        // Still pending, so a seat is gone: the sale is refunded, never oversold.
+        BookingStatus::PaymentPending => refund_decision(
+            fresh,
+            PaymentInfo {
+                status: PaymentStatus::RefundInitiated,
+                ..sold.clone()
+            },
+            m.amount,
+            RefundReason::SeatsLost,
+            &crate::clock::rfc3339(now),
+        ),
+        // It moved on meanwhile (confirmed by this very payment reported under another event id,
+        // failed, expired, cancelled): decided again from the fresh state, so a concurrent
+        // duplicate is a duplicate and never refunds the sale it made.
+        _ => decide(fresh, m, now, &sold.payment_id),
+    }
 }
 
 #[cfg(test)]
@@ -493,16 +500,36 @@ mod tests {
         };
         // The store refused the sale; the booking is still pending: it expires, releasing the
         // seats it still holds.
-        let d = refuse_lost_sale(&pending(), &payment, &m, "2027-01-15T09:00:00Z");
+        let d = refuse_lost_sale(&pending(), &payment, &m, now);
         assert_eq!(refund_reason(&d), Some((RefundReason::SeatsLost, true)));
-        // It moved on meanwhile (the sweep expired it): refunded, its state kept.
+        // It moved on meanwhile (the sweep expired it): decided again, refunded, its state kept.
         let expired = booking(Expired, Some(intent(PaymentStatus::Initiated)));
-        let d = refuse_lost_sale(&expired, &payment, &m, "2027-01-15T09:00:00Z");
-        assert_eq!(refund_reason(&d), Some((RefundReason::SeatsLost, false)));
-        let Decision::Refund { payment, .. } = d else {
+        let d = refuse_lost_sale(&expired, &payment, &m, now);
+        assert_eq!(
+            refund_reason(&d),
+            Some((RefundReason::NoLongerPayable, false))
+        );
+        let Decision::Refund {
+            payment: refunded, ..
+        } = d
+        else {
             unreachable!()
         };
-        assert_eq!(payment.payment_id, "pay_1");
+        assert_eq!(refunded.payment_id, "pay_1");
+    }
+
+    /// The history checker's find (seed 20261202): one capture reported under two event ids in
+    /// one batch; the first confirms, the second's sale is refused. Decided again from the fresh,
+    /// CONFIRMED booking it is a duplicate: the sale it made is never refunded.
+    #[test]
+    fn a_refused_sale_of_a_booking_this_payment_confirmed_is_a_duplicate() {
+        let m = message(PaymentOutcome::Succeeded);
+        let Decision::Sell { payment, .. } = decide(&pending(), &m, in_time(), "p") else {
+            panic!("a pending booking's matching success sells")
+        };
+        let confirmed = booking(Confirmed, Some(intent(PaymentStatus::Succeeded)));
+        let d = refuse_lost_sale(&confirmed, &payment, &m, in_time());
+        assert!(matches!(d, Decision::IgnoreDuplicate { .. }), "{d:?}");
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl Provider {
 }
 
 /// The sandbox provider's webhook body.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SandboxEvent {
     pub event_id: String,

@@ -218,7 +218,8 @@ async fn backoff(attempt: u32) {
 
 /// The condition of every write to a seat a booking holds: still held by that booking (whatever
 /// its hold time: see the late-payment policy in `domain::payment`). Binds `#state`, `:b`, `:held`.
-pub(crate) const HELD_BY_BOOKING: &str = "booking_id = :b AND #state = :held";
+/// The rule `domain::seat::can_sell` states (a conformance test holds them equal).
+pub const HELD_BY_BOOKING: &str = "booking_id = :b AND #state = :held";
 
 /// The same for a seat sold to a booking. Binds `#state`, `:b`, `:sold`.
 pub(crate) const SOLD_TO_BOOKING: &str = "booking_id = :b AND #state = :sold";

@@ -10,12 +10,15 @@ use aws_sdk_dynamodb::types::{
 };
 
 /// Free, or held by a hold that has expired (`expires_at < now`): never rely on TTL deletion.
+/// The rule `domain::seat::can_hold` states (a conformance test holds them equal).
 pub const SEAT_AVAILABLE: &str =
     "attribute_not_exists(pk) OR (#state = :held AND expires_at < :now)";
 
 /// The conditional Put that holds one seat for a booking until `expires_at`. On a failed condition
 /// DynamoDB returns the item as it is (ALL_OLD), which names who has the seat without another read.
-pub(crate) fn hold_seat(
+/// Public for the seat conformance test (tests/tests/it/seat_conformance.rs), which sends these
+/// very writes to DynamoDB Local.
+pub fn hold_seat(
     table: &str,
     show_id: &str,
     seat_id: &str,
@@ -45,7 +48,8 @@ pub(crate) fn hold_seat(
 }
 
 /// HELD → SOLD, only while this booking holds the seat.
-pub(crate) fn sell_seat(
+/// Public for the seat conformance test, as `hold_seat`.
+pub fn sell_seat(
     table: &str,
     show_id: &str,
     seat_id: &str,

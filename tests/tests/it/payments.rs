@@ -1186,6 +1186,7 @@ async fn a_confirmation_conflicting_past_the_budget_is_redelivered_and_never_hal
             schedule_interval: None,
             schedules: false,
             except: Vec::new(),
+            faults: None,
         },
     );
     s.sqs()
@@ -1218,4 +1219,37 @@ async fn a_confirmation_conflicting_past_the_budget_is_redelivered_and_never_hal
     assert!(confirmed["ticket"]["ticketId"].is_string());
     assert!(confirmed.get("refund").is_none(), "{confirmed}");
     triggers.stop().await;
+}
+
+/// Found by the history checker (seed 20261202 of `history::`): the provider reports one capture
+/// under two event ids, and both land in one batch. Both read the booking PAYMENT_PENDING; one
+/// confirms, the other's confirmation is refused and it used to refund the payment that had just
+/// bought the seats (a CONFIRMED booking with a refund: the money gone, the seats sold). The
+/// refused one now sees its own payment confirmed and records it without a refund.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_capture_reported_under_two_event_ids_at_once_confirms_and_refunds_nothing() {
+    let s = stack().await;
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    for round in 0..5 {
+        let b = booked_and_initiated(&s, &show, &[2 * round, 2 * round + 1]).await;
+        let bodies = vec![
+            message(&b, "SUCCEEDED", &format!("evt_a_{round}"), b.total),
+            message(&b, "SUCCEEDED", &format!("evt_b_{round}"), b.total),
+        ];
+        assert_eq!(
+            confirm_directly(s.deps(), bodies).await,
+            Vec::<String>::new()
+        );
+        let got = booking(&s, &b).await;
+        assert_eq!(got["status"], "CONFIRMED", "round {round}: {got}");
+        assert!(
+            got.get("refund").is_none(),
+            "round {round}: a sold booking refunded: {got}"
+        );
+        assert_eq!(
+            got["payment"]["status"], "SUCCEEDED",
+            "round {round}: {got}"
+        );
+    }
 }
