@@ -8,7 +8,7 @@ use boxoffice::{
     domain::user::Role,
     http::{body_bytes, idempotency_key, json_text, parse_json, path_param, serve, HttpResult},
     ids::new_id,
-    payments::{sandbox_intent_id, stripe::StripeError, Provider},
+    payments::{origin_of, sandbox_intent_id, stripe::StripeError, Provider},
     store::{bookings::IdempotencyRecord, payments::StartPayment},
     ApiError, Deps,
 };
@@ -125,6 +125,7 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
                     &booking.pricing.currency,
                     &booking.booking_id,
                     &payment_id,
+                    &origin_of(&deps.config),
                 )
                 .await
                 .map_err(|e| match e {

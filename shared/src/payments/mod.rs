@@ -79,7 +79,7 @@ impl Provider {
         })?;
         match self {
             Provider::Sandbox => parse_sandbox(body).map(Some),
-            Provider::Stripe => parse_stripe(body),
+            Provider::Stripe => parse_stripe(body, &origin_of(config)),
         }
         .and_then(|m| m.map(PaymentMessage::checked).transpose())
         .map_err(|m| ApiError::validation(format!("Unreadable {} event: {m}", self.name())))
@@ -154,7 +154,7 @@ struct StripeObject {
 /// nothing here: a type we do not use (answered 200: a 4xx makes Stripe retry for days and then
 /// disable the endpoint), or `payment_intent.payment_failed`, which is not final (the customer may
 /// retry the same intent; the seats stay held until `payment_intent.canceled` or the hold ends).
-fn parse_stripe(body: &[u8]) -> Result<Option<PaymentMessage>, String> {
+fn parse_stripe(body: &[u8], origin: &str) -> Result<Option<PaymentMessage>, String> {
     let e: StripeEvent = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let outcome = match e.kind.as_str() {
         "payment_intent.succeeded" => PaymentOutcome::Succeeded,
@@ -177,6 +177,12 @@ fn parse_stripe(body: &[u8]) -> Result<Option<PaymentMessage>, String> {
         ),
         _ => (o.id, o.amount),
     };
+    if o.metadata.get("origin").is_some_and(|o| o != origin) {
+        // Another deployment's intent on the same Stripe account (a dev and a test stage
+        // sharing a test account): its booking is not ours to sell or refund.
+        tracing::info!(event_id = %e.id, payment_intent = %intent, "Stripe event of another deployment: ignored");
+        return Ok(None);
+    }
     let Some(booking_id) = o.metadata.get("bookingId").cloned() else {
         // Not an intent of ours (another integration on the same account): nothing to sell or
         // refund here, and a 4xx would only make Stripe retry it for days.
@@ -193,6 +199,14 @@ fn parse_stripe(body: &[u8]) -> Result<Option<PaymentMessage>, String> {
         currency: o.currency.to_uppercase(),
         occurred_at: e.created,
     }))
+}
+
+/// This deployment's mark on the intents it creates (`metadata.origin`), from its table's name:
+/// several deployments may share one Stripe account, and each acts only on its own intents.
+pub fn origin_of(config: &Config) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("boxoffice-origin\n{}", config.table_name));
+    hex::encode(&digest[..8])
 }
 
 /// The body and signature header the sandbox provider sends for an outcome.
@@ -258,7 +272,9 @@ mod tests {
     fn stripe_events_normalise() {
         let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1795000000,"livemode":false,
             "data":{"object":{"id":"pi_1","object":"payment_intent","amount":79060,"currency":"inr","metadata":{"bookingId":"bk_1"}}}}"#;
-        let m = parse_stripe(body).expect("parses").expect("a message");
+        let m = parse_stripe(body, "o1")
+            .expect("parses")
+            .expect("a message");
         assert_eq!(
             (
                 m.outcome,
@@ -271,12 +287,16 @@ mod tests {
         );
         let refund = br#"{"id":"evt_2","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","amount":100,"amount_refunded":100,"currency":"usd","payment_intent":"pi_1","metadata":{"bookingId":"bk_1"}}}}"#;
         assert_eq!(
-            parse_stripe(refund).expect("parses").map(|m| m.outcome),
+            parse_stripe(refund, "o1")
+                .expect("parses")
+                .map(|m| m.outcome),
             Some(PaymentOutcome::Refunded)
         );
         let canceled = br#"{"id":"evt_3","type":"payment_intent.canceled","created":1,"data":{"object":{"id":"pi_1","amount":100,"currency":"usd","metadata":{"bookingId":"bk_1"}}}}"#;
         assert_eq!(
-            parse_stripe(canceled).expect("parses").map(|m| m.outcome),
+            parse_stripe(canceled, "o1")
+                .expect("parses")
+                .map(|m| m.outcome),
             Some(PaymentOutcome::Failed)
         );
     }
@@ -289,11 +309,19 @@ mod tests {
             r#"{"id":"e","type":"customer.created","created":1,"data":{"object":{"id":"c"}}}"#,
             r#"{"id":"e","type":"payment_intent.payment_failed","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd","metadata":{"bookingId":"bk_1"}}}}"#,
             r#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd"}}}"#,
+            r#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd","metadata":{"bookingId":"bk_1","origin":"o2"}}}}"#,
         ] {
-            assert_eq!(parse_stripe(body.as_bytes()).expect(body), None, "{body}");
+            assert_eq!(
+                parse_stripe(body.as_bytes(), "o1").expect(body),
+                None,
+                "{body}"
+            );
         }
+        let ours = br#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd","metadata":{"bookingId":"bk_1","origin":"o1"}}}}"#;
+        assert!(parse_stripe(ours, "o1").expect("parses").is_some());
         assert!(parse_stripe(
-            br#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{}}}"#
+            br#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{}}}"#,
+            "o1"
         )
         .is_err());
     }

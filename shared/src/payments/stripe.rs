@@ -89,20 +89,22 @@ impl StripeClient {
         &self.base
     }
 
-    /// A PaymentIntent for `amount` minor units, its metadata naming our booking and payment, so
-    /// that Stripe's events lead back to them.
+    /// A PaymentIntent for `amount` minor units, its metadata naming our booking and payment (and
+    /// this deployment: `payments::origin_of`), so that Stripe's events lead back to them.
     pub async fn create_payment_intent(
         &self,
         amount: i64,
         currency: &str,
         booking_id: &str,
         payment_id: &str,
+        origin: &str,
     ) -> Result<PaymentIntent, StripeError> {
         let form = [
             ("amount", amount.to_string()),
             ("currency", currency.to_ascii_lowercase()),
             ("metadata[bookingId]", booking_id.to_owned()),
             ("metadata[paymentId]", payment_id.to_owned()),
+            ("metadata[origin]", origin.to_owned()),
             ("payment_method_types[]", "card".to_owned()),
         ];
         self.post("/v1/payment_intents", &form, payment_id).await

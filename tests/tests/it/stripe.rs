@@ -150,6 +150,10 @@ async fn a_card_payment_on_localstripe_confirms_through_its_signed_webhook() {
     assert_eq!(pi["currency"], h.currency.to_lowercase());
     assert_eq!(pi["metadata"]["bookingId"], h.booking_id.as_str());
     assert_eq!(pi["metadata"]["paymentId"], first.body["paymentId"]);
+    assert_eq!(
+        pi["metadata"]["origin"],
+        boxoffice::payments::origin_of(&s.deps().config).as_str()
+    );
 
     let (status, paid) = pay(&s, &intent, GOOD_CARD).await;
     assert_eq!(
@@ -417,6 +421,10 @@ async fn a_payment_for_an_unknown_booking_is_refunded_not_dropped() {
                 ("amount", "2500".into()),
                 ("currency", "inr".into()),
                 ("metadata[bookingId]", ghost.clone()),
+                (
+                    "metadata[origin]",
+                    boxoffice::payments::origin_of(&s.deps().config),
+                ),
                 ("payment_method_types[]", "card".into()),
             ],
         )
