@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PORT ?= 3000
 CARGO ?= cargo
 
-.PHONY: help tools run test lint build bench clean
+.PHONY: help tools run test lint build bench soak clean
 
 help:
 	@echo "make run    the whole system on http://127.0.0.1:$(PORT) (PORT=... to change), Ctrl-C stops it"
@@ -15,6 +15,8 @@ help:
 	@echo "            (installs cargo-lambda and aws-sam-cli into .local/build-venv)"
 	@echo "make bench  the benchmark (bench-fast build), writes bench/results/latest.md and latency.svg"
 	@echo "            (with a Node/PostgreSQL/Redis service side by side; BENCH_COMPARE=off skips it)"
+	@echo "make soak   the long history run: >= 100,000 random operations under every fault kind,"
+	@echo "            checked against the invariants (SOAK_OPERATIONS=, SOAK_SEED= to change)"
 
 tools:
 	@infra/stack.sh install
@@ -65,6 +67,12 @@ bench:
 	export BENCH_T2=$$(date +%s%N); \
 	BOXOFFICE_METRICS=off infra/with-stack.sh bench/compare/with-compare.sh target/bench-fast/boxoffice-bench; \
 	echo "[bench] make bench took $$(( ($$(date +%s%N) - BENCH_T0) / 1000000000 )) s"
+
+# The long history run (tests/src/bin/history_soak.rs): fresh stacks, histories of 10,000 random
+# operations under every fault kind until SOAK_OPERATIONS (100,000) are done, each checked.
+soak: tools
+	$(CARGO) build -p boxoffice-tests --bin history-soak
+	infra/with-stack.sh target/debug/history-soak
 
 clean:
 	rm -rf .aws-sam

@@ -53,12 +53,6 @@ impl Caches {
             .cloned())
     }
 
-    pub fn forget_cities(&self) {
-        if let Ok(mut guard) = self.cities.lock() {
-            *guard = None;
-        }
-    }
-
     /// The show, from the cache when fresh (the hold path's only read).
     pub async fn show(
         &self,

@@ -1,16 +1,15 @@
 //! Holding seats: the body of `POST /bookings` (CUSTOMER, idempotent), shared with
-//! `POST /shows/{showId}/best-available` (`hold: true`). Holds 1–10 seats of a show, all or none,
-//! in one TransactWriteItems with the booking, the idempotency record, the user's rate window
-//! and the coupon use. A warm container makes exactly one DynamoDB call (two when the show is not
-//! cached).
+//! `POST /shows/{showId}/best-available` (`hold: true`) so both hold exactly alike. Holds 1–10
+//! seats of a show, all or none, in one TransactWriteItems with the booking, the idempotency
+//! record, the user's rate window, the per-customer seat cap and the coupon use. The decisions
+//! are `domain::booking` (`check_seat_ids`, `check_show`, `new_hold`) and `domain::limits`; a
+//! queue-mode show holds only for a customer the waiting room admitted.
 
 use crate::{
     auth::Principal,
-    clock::rfc3339,
     domain::{
-        booking::{BookedSeat, Booking, BookingStatus, CouponUse},
-        pricing::{price, BookingContext, Charges, PricedSeat},
-        show::not_bookable_reason,
+        booking::{check_seat_ids, check_show, new_hold, HoldPolicy, HoldRequest},
+        limits,
     },
     http::{json_text, HttpResult},
     ids::{is_id, new_id},
@@ -18,49 +17,30 @@ use crate::{
     views::BookingView,
     ApiError, Deps,
 };
-use chrono::DateTime;
 use lambda_http::http::StatusCode;
-use std::collections::HashSet;
 
-/// Seats one booking holds at most.
-pub const MAX_SEATS: usize = 10;
-
-/// What to hold: the fields of `POST /bookings`.
-pub struct HoldRequest<'a> {
+/// What to hold: the fields of `POST /bookings`, and the request's proof of admission.
+pub struct SeatsToHold<'a> {
     pub show_id: &'a str,
     pub seat_ids: &'a [String],
     pub coupon_code: Option<&'a str>,
+    /// The request's `X-Admission-Token` header: required on a queue-mode show, whichever
+    /// endpoint holds (never a way around the waiting room).
+    pub admission_token: Option<&'a str>,
 }
 
 /// Holds `body.seat_ids` for `caller`: the whole of `POST /bookings` after authentication and
 /// parsing, so `POST /shows/{showId}/best-available` with `hold: true` holds exactly alike (the
-/// same checks, the one transaction, idempotency and rate limit). `request_hash` identifies the
-/// request an idempotency key was first used with (a hash of its raw body).
+/// same checks, the one transaction, idempotency, rate limit and seat cap). `request_hash`
+/// identifies the request an idempotency key was first used with (a hash of its raw body).
 pub async fn hold_seats(
     deps: &Deps,
     caller: &Principal,
     key: Option<String>,
     request_hash: String,
-    body: HoldRequest<'_>,
+    body: SeatsToHold<'_>,
 ) -> HttpResult {
-    if body.seat_ids.is_empty() || body.seat_ids.len() > MAX_SEATS {
-        return Err(ApiError::validation(format!(
-            "seatIds must list 1–{MAX_SEATS} seats."
-        )));
-    }
-    let mut seen = HashSet::new();
-    let duplicates: Vec<&String> = body
-        .seat_ids
-        .iter()
-        .filter(|s| !seen.insert(s.as_str()))
-        .collect();
-    if !duplicates.is_empty() {
-        return Err(ApiError::validation_with(
-            "seatIds must be distinct.",
-            serde_json::json!({ "duplicateSeatIds": duplicates }),
-        ));
-    }
-
+    check_seat_ids(body.seat_ids)?;
     let show_missing = || ApiError::NotFound(format!("No show {}.", body.show_id));
     if !is_id("sh", body.show_id) {
         return Err(show_missing());
@@ -71,23 +51,22 @@ pub async fn hold_seats(
         .await?
         .ok_or_else(show_missing)?;
     let now = deps.clock.now();
-    let start = DateTime::parse_from_rfc3339(&show.start_time).map_err(ApiError::internal)?;
-    if let Some(reason) = not_bookable_reason(show.status, start.into(), now) {
-        return Err(ApiError::ShowNotBookable(reason.into()));
+    // Checked before the offer is looked up: a show that cannot be booked costs no read.
+    check_show(&show, body.seat_ids, now)?;
+    // A queue-mode show sells only to customers the waiting room admitted.
+    if show.queue_mode {
+        crate::queue::require_admission(
+            &deps.config.jwt,
+            body.admission_token,
+            &caller.user_id,
+            &show.show_id,
+            now.timestamp(),
+        )?;
     }
-    let index = show.layout.seat_index();
-    let unknown: Vec<&String> = body
-        .seat_ids
-        .iter()
-        .filter(|s| !index.contains_key(s.as_str()))
-        .collect();
-    if !unknown.is_empty() {
-        return Err(ApiError::validation_with(
-            "Some seats are not in this show.",
-            serde_json::json!({ "unknownSeatIds": unknown }),
-        ));
-    }
-
+    // The per-customer seat cap (its counter rides in the hold's transaction).
+    let seat_cap = limits::seat_cap(show.max_seats_per_customer);
+    let seat_cap_room = limits::seat_cap_room(seat_cap, body.seat_ids.len())
+        .ok_or(ApiError::SeatLimitReached { limit: seat_cap })?;
     let city = city.ok_or_else(|| {
         ApiError::Internal(format!(
             "show {} names unknown city {}",
@@ -103,61 +82,17 @@ pub async fn hold_seats(
                 .ok_or_else(|| ApiError::validation(format!("coupon {code} does not exist")))?,
         ),
     };
-    let priced: Vec<PricedSeat> = body
-        .seat_ids
-        .iter()
-        .map(|id| {
-            let seat_type = index[id.as_str()];
-            PricedSeat {
-                seat_id: id,
-                seat_type,
-                price: show.price_of(seat_type).unwrap_or(0),
-            }
-        })
-        .collect();
-    let charges = Charges {
-        currency: &show.currency,
-        fee_per_ticket: city.convenience_fee_per_ticket,
-        tax_basis_points: city.tax_basis_points,
+    let booking_id = new_id("bk");
+    let request = HoldRequest {
+        booking_id: &booking_id,
+        user_id: &caller.user_id,
+        seat_ids: body.seat_ids,
+        offer: offer.as_deref(),
     };
-    let ctx = BookingContext {
-        city_id: &show.city_id,
-        theatre_id: &show.theatre_id,
-        show_date: &show.local_date,
+    let policy = HoldPolicy {
+        hold_seconds: deps.config.hold_seconds,
     };
-    let pricing = price(&priced, &charges, offer.as_deref(), &ctx).map_err(ApiError::validation)?;
-
-    let booking = Booking {
-        booking_id: new_id("bk"),
-        user_id: caller.user_id.clone(),
-        show_id: show.show_id.clone(),
-        theatre_id: show.theatre_id.clone(),
-        city_id: show.city_id.clone(),
-        show_start: show.start_time.clone(),
-        time_zone: show.time_zone.clone(),
-        status: BookingStatus::PaymentPending,
-        seats: priced
-            .iter()
-            .map(|p| BookedSeat {
-                seat_id: p.seat_id.to_owned(),
-                seat_type: p.seat_type,
-                price: p.price,
-            })
-            .collect(),
-        pricing,
-        coupon: offer.as_ref().map(|o| CouponUse {
-            code: o.code.clone(),
-            limited: o.per_user_limit.is_some(),
-        }),
-        hold_expires_at: now.timestamp() + deps.config.hold_seconds,
-        created_at: rfc3339(now),
-        confirmed_at: None,
-        cancelled_at: None,
-        payment: None,
-        refund: None,
-        ticket: None,
-        admitted_at: None,
-    };
+    let booking = new_hold(&show, &city, &request, &policy, now)?;
     let response_body =
         serde_json::to_string(&BookingView::from(&booking)).map_err(ApiError::internal)?;
     let placed = deps
@@ -177,8 +112,17 @@ pub async fn hold_seats(
             }),
             rate_limit_per_minute: deps.config.booking_rate_limit_per_minute,
             coupon_limit: offer.as_ref().and_then(|o| o.per_user_limit),
+            seat_cap_room,
+            admitted_from_queue: show.queue_mode,
         })
         .await?;
+    // Every attempt counts toward the rate window. A committed hold counted itself in
+    // its transaction; a cancelled one wrote nothing, so a loser pays one small UpdateItem.
+    if limits::counts_after_transaction(attempt_outcome(&placed)) {
+        deps.store
+            .count_failed_attempt(&caller.user_id, now.timestamp())
+            .await?;
+    }
     match placed {
         Placed::Placed { retries } => {
             crate::metrics::emit(
@@ -205,9 +149,22 @@ pub async fn hold_seats(
             })
         }
         Placed::RateLimited { retry_after_secs } => Err(ApiError::RateLimited { retry_after_secs }),
+        Placed::SeatCapReached => Err(ApiError::SeatLimitReached { limit: seat_cap }),
         Placed::CouponLimitReached => Err(ApiError::validation(format!(
             "coupon {} has reached its use limit for you",
             booking.coupon.map(|c| c.code).unwrap_or_default()
         ))),
+    }
+}
+
+fn attempt_outcome(placed: &Placed) -> limits::AttemptOutcome {
+    use limits::AttemptOutcome as A;
+    match placed {
+        Placed::Placed { .. } => A::Held,
+        Placed::Replay(_) => A::Replayed,
+        Placed::RateLimited { .. } => A::RateLimited,
+        Placed::SeatsTaken(_) => A::SeatsTaken,
+        Placed::SeatCapReached => A::SeatCapReached,
+        Placed::CouponLimitReached => A::CouponLimitReached,
     }
 }

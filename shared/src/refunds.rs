@@ -1,32 +1,74 @@
-//! Cancelling a confirmed booking with a refund: shared by cancel-booking and cancel-show.
+//! Carrying out a cancellation (`domain::booking::Cancellation`): shared by cancel-booking and
+//! cancel-show. Each is one conditional transaction with the outbox entries of its events.
 
 use crate::{
-    domain::booking::{Booking, BookingStatus, PaymentStatus, RefundInfo},
-    events::{booking_event, outbox, publish, EventKind},
+    clock::rfc3339,
+    domain::{
+        booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo, Transition},
+        payment::RefundReason,
+        refund::Owed,
+    },
+    events::{booking_event, outbox, publish, refund_event, EventKind},
     ApiError, Deps,
 };
+
+/// `PAYMENT_PENDING → CANCELLED`, the seats free at once; `cause` is the first event
+/// (`BookingCancelled`, or `ShowCancelled` when the show was). The cancelled booking, or `None`
+/// when it was no longer pending.
+pub async fn cancel_pending(
+    deps: &Deps,
+    booking: &Booking,
+    cause: EventKind,
+) -> Result<Option<Booking>, ApiError> {
+    let at = rfc3339(deps.clock.now());
+    let mut cancelled = booking.clone();
+    cancelled.status = BookingStatus::Cancelled;
+    cancelled.cancelled_at = Some(at.clone());
+    let events = outbox(
+        deps,
+        vec![
+            booking_event(cause, &cancelled),
+            booking_event(EventKind::SeatsReleased, &cancelled),
+        ],
+    );
+    if !deps
+        .store
+        .release_pending(booking, Transition::CancelPending, &at, &events)
+        .await?
+    {
+        return Ok(None);
+    }
+    tracing::info!(booking_id = %booking.booking_id, "booking cancelled");
+    publish(deps, &events).await;
+    Ok(Some(cancelled))
+}
 
 /// `CONFIRMED → CANCELLED`, seats free, refund of the total initiated. The updated booking, or
 /// `None` when it was no longer CONFIRMED.
 pub async fn cancel_with_refund(
     deps: &Deps,
     booking: &Booking,
-    reason: &str,
+    reason: RefundReason,
 ) -> Result<Option<Booking>, ApiError> {
-    let at = crate::clock::rfc3339(deps.clock.now());
-    let refund = RefundInfo {
-        status: "INITIATED".into(),
+    let at = rfc3339(deps.clock.now());
+    let paid = booking.payment.as_ref().ok_or_else(|| {
+        ApiError::Internal(format!(
+            "confirmed booking {} has no payment to refund",
+            booking.booking_id
+        ))
+    })?;
+    let owed = Owed {
+        booking_id: &booking.booking_id,
+        payment_intent_id: &paid.payment_intent_id,
+        provider: &paid.provider,
         amount: booking.pricing.total,
-        reason: reason.into(),
-        initiated_at: at.clone(),
+        currency: &booking.pricing.currency,
     };
-    let payment = booking
-        .payment
-        .clone()
-        .map(|p| crate::domain::booking::PaymentInfo {
-            status: PaymentStatus::RefundInitiated,
-            ..p
-        });
+    let refund = RefundInfo::initiated(&owed, reason, &at);
+    let payment = booking.payment.clone().map(|p| PaymentInfo {
+        status: PaymentStatus::RefundInitiated,
+        ..p
+    });
     let mut cancelled = booking.clone();
     cancelled.status = BookingStatus::Cancelled;
     cancelled.cancelled_at = Some(at.clone());
@@ -36,7 +78,7 @@ pub async fn cancel_with_refund(
         deps,
         vec![
             booking_event(EventKind::BookingCancelled, &cancelled),
-            booking_event(EventKind::RefundInitiated, &cancelled),
+            refund_event(&cancelled, &refund),
             booking_event(EventKind::SeatsReleased, &cancelled),
         ],
     );

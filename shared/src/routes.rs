@@ -45,6 +45,9 @@ routes! {
     "GET" "/api/v1/bookings/{bookingId}/ticket.svg" => "get-ticket-image",
     "GET" "/api/v1/bookings/{bookingId}/ticket.png" => "get-ticket-image",
     "GET" "/api/v1/.well-known/ticket-keys" => "get-ticket-keys",
+    "PUT" "/api/v1/shows/{showId}/queue" => "put-show-queue",
+    "POST" "/api/v1/shows/{showId}/queue" => "join-queue",
+    "GET" "/api/v1/shows/{showId}/queue/me" => "get-queue-status",
 }
 
 /// Matches a concrete path against a route template such as `/api/v1/shows/{showId}/seats`,

@@ -229,3 +229,110 @@ fn transaction_conflict(body: &[u8]) -> Response<SdkBody> {
         .insert("content-type", "application/x-amz-json-1.0");
     resp
 }
+
+/// Random DynamoDB faults for the history workload (`history`): each request, by a draw from a
+/// generator seeded with `seed`, passes, is throttled (not sent), is a `TransactionConflict`
+/// (a `TransactWriteItems`, not sent), commits and then loses its answer (the caller sees a
+/// timeout: the write happened), or, inside an invocation armed to die (`Invocation`), after the
+/// invocation's first call, never returns: the workload ends that invocation there, as Lambda
+/// ends a function killed mid-flight.
+#[derive(Debug, Clone)]
+pub struct Chaos {
+    pub inner: SharedHttpClient,
+    pub rates: Arc<ChaosRates>,
+}
+
+/// Per-mille rates of each fault and how many were injected.
+#[derive(Debug, Default)]
+pub struct ChaosRates {
+    pub seed: u64,
+    pub throttle_per_mille: u64,
+    pub conflict_per_mille: u64,
+    pub lost_answer_per_mille: u64,
+    pub throttled: AtomicUsize,
+    pub conflicted: AtomicUsize,
+    pub lost_answers: AtomicUsize,
+    pub killed: AtomicUsize,
+    pub draws: AtomicUsize,
+}
+
+impl ChaosRates {
+    fn draw(&self) -> u64 {
+        let i = self.draws.fetch_add(1, Ordering::Relaxed) as u64;
+        splitmix64(self.seed ^ i.wrapping_mul(0xA24B_AED4_963E_E407)) % 1000
+    }
+}
+
+/// One invocation that is to be killed after its first AWS call (when `armed`): `fired` tells
+/// the workload the moment its second call starts.
+#[derive(Debug, Default)]
+pub struct Invocation {
+    pub armed: bool,
+    pub calls: AtomicUsize,
+    pub fired: tokio::sync::Notify,
+}
+
+tokio::task_local! {
+    /// The invocation the current task runs (set by the workload around a handler call).
+    pub static INVOCATION: Arc<Invocation>;
+}
+
+impl HttpClient for Chaos {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(ChaosConnector {
+            inner: self.inner.http_connector(settings, components),
+            rates: self.rates.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct ChaosConnector {
+    inner: SharedHttpConnector,
+    rates: Arc<ChaosRates>,
+}
+
+impl HttpConnector for ChaosConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let kill = INVOCATION
+            .try_with(|i| i.armed && i.calls.fetch_add(1, Ordering::SeqCst) >= 1)
+            .unwrap_or(false);
+        if kill {
+            self.rates.killed.fetch_add(1, Ordering::Relaxed);
+            let _ = INVOCATION.try_with(|i| i.fired.notify_one());
+            return HttpConnectorFuture::new(std::future::pending());
+        }
+        let transaction = request
+            .headers()
+            .get("x-amz-target")
+            .is_some_and(|t| t.ends_with(".TransactWriteItems"));
+        let r = &self.rates;
+        let mut d = r.draw();
+        if d < r.throttle_per_mille {
+            r.throttled.fetch_add(1, Ordering::Relaxed);
+            return HttpConnectorFuture::ready(Ok(throttled()));
+        }
+        d -= r.throttle_per_mille.min(d);
+        if transaction && d < r.conflict_per_mille {
+            r.conflicted.fetch_add(1, Ordering::Relaxed);
+            let body = request.body().bytes().unwrap_or_default();
+            return HttpConnectorFuture::ready(Ok(transaction_conflict(body)));
+        }
+        d -= r.conflict_per_mille.min(d);
+        if d < r.lost_answer_per_mille {
+            r.lost_answers.fetch_add(1, Ordering::Relaxed);
+            let sent = self.inner.call(request);
+            return HttpConnectorFuture::new(async move {
+                let _executed = sent.await;
+                Err(ConnectorError::timeout(
+                    "the answer was lost after the request executed (injected)".into(),
+                ))
+            });
+        }
+        self.inner.call(request)
+    }
+}

@@ -2,14 +2,20 @@
 //! adjacent free seats in one row (`domain::seating::best_available`), read from the seat map's
 //! state the way get-seat-map reads it (the cached show, one Query of its held and sold seats).
 //! With `hold: true` it holds them through `boxoffice::hold::hold_seats`, the very code of
-//! `POST /bookings` (one transaction, same conditions, idempotency and rate limit), and answers
+//! `POST /bookings` (one transaction, same conditions, idempotency, rate limit and seat cap; on a
+//! queue-mode show the request's `X-Admission-Token`), and answers
 //! as that does (201, the booking).
 
 use boxoffice::{
-    auth::authenticate,
-    domain::{layout::SeatType, seating::best_available, show::not_bookable_reason, user::Role},
-    hold::{hold_seats, HoldRequest, MAX_SEATS},
-    http::{body_bytes, idempotency_key, ok, parse_json, serve, HttpResult},
+    domain::{
+        booking::{check_show, MAX_SEATS},
+        layout::SeatType,
+        seating::best_available,
+        user::Role,
+    },
+    hold::{hold_seats, SeatsToHold},
+    http::{body_bytes, header, idempotency_key, ok, parse_json, serve, HttpResult},
+    queue::ADMISSION_HEADER,
     shows::cached_show_with_seats,
     ApiError, Deps,
 };
@@ -35,8 +41,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn suggest(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Customer])?;
+    let caller = deps.caller(&req, &[Role::Customer])?;
     let key = idempotency_key(&req)?;
     let body: BestAvailableBody = parse_json(&req)?;
     if !(1..=MAX_SEATS).contains(&body.count) {
@@ -46,11 +51,7 @@ async fn suggest(deps: &Deps, req: Request) -> HttpResult {
     }
     let (show, seats) = cached_show_with_seats(deps, &req).await?;
     let now = deps.clock.now();
-    let start =
-        chrono::DateTime::parse_from_rfc3339(&show.start_time).map_err(ApiError::internal)?;
-    if let Some(reason) = not_bookable_reason(show.status, start.into(), now) {
-        return Err(ApiError::ShowNotBookable(reason.into()));
-    }
+    check_show(&show, &[], now)?;
     let epoch = now.timestamp();
     let taken: HashSet<&str> = seats
         .iter()
@@ -70,10 +71,12 @@ async fn suggest(deps: &Deps, req: Request) -> HttpResult {
         });
     }
     let request_hash = hex::encode(Sha256::digest(body_bytes(&req)));
-    let hold = HoldRequest {
+    // A queue-mode show holds here too only for the admitted: the request's own token.
+    let hold = SeatsToHold {
         show_id: &show.show_id,
         seat_ids: &seat_ids,
         coupon_code: None,
+        admission_token: header(&req, ADMISSION_HEADER),
     };
     hold_seats(deps, &caller, key, request_hash, hold).await
 }

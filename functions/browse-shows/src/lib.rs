@@ -119,7 +119,7 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
         {
             continue;
         }
-        let available = l.available(now);
+        let available = l.available();
         let summary = ShowSummary {
             show_id: l.show_id,
             screen_name: l.screen_name,

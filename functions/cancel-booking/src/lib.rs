@@ -3,13 +3,12 @@
 //! Cancelling a cancelled booking returns it again.
 
 use boxoffice::{
-    auth::authenticate,
     bookings::load_for,
-    clock::rfc3339,
-    domain::booking::{Booking, BookingStatus, Transition},
-    events::{booking_event, outbox, publish, EventKind},
+    domain::booking::{cancel_by_customer, Booking, BookingStatus, Cancellation},
+    domain::user::Role,
+    events::EventKind,
     http::{ok, path_param, serve, HttpResult},
-    refunds::cancel_with_refund,
+    refunds::{cancel_pending, cancel_with_refund},
     views::BookingView,
     ApiError, Deps,
 };
@@ -29,25 +28,24 @@ fn refuse(b: &Booking) -> ApiError {
 }
 
 async fn cancel_booking(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
+    let caller = deps.caller(&req, &Role::ANY)?;
     let booking_id = path_param(&req, "bookingId")?;
     let booking = load_for(deps, &caller, &booking_id).await?;
-    let done = match booking.status {
-        BookingStatus::Cancelled => return ok(&BookingView::from(&booking)),
-        BookingStatus::PaymentPending => cancel_pending(deps, &booking).await?,
-        BookingStatus::Confirmed => {
-            let start = chrono::DateTime::parse_from_rfc3339(&booking.show_start)
-                .map_err(ApiError::internal)?;
-            let cutoff = start.timestamp() - deps.config.cancellation_cutoff_minutes * 60;
-            if deps.clock.now_epoch() >= cutoff {
-                return Err(ApiError::InvalidState(format!(
-                    "Confirmed bookings can be cancelled until {} minutes before the show.",
-                    deps.config.cancellation_cutoff_minutes
-                )));
-            }
-            cancel_with_refund(deps, &booking, "cancelled by the customer").await?
+    let cutoff_minutes = deps.config.cancellation_cutoff_minutes;
+    let done = match cancel_by_customer(&booking, deps.clock.now(), cutoff_minutes)
+        .map_err(ApiError::Internal)?
+    {
+        Cancellation::AlreadyCancelled => return ok(&BookingView::from(&booking)),
+        Cancellation::ReleasePending => {
+            cancel_pending(deps, &booking, EventKind::BookingCancelled).await?
         }
-        _ => return Err(refuse(&booking)),
+        Cancellation::Refund(reason) => cancel_with_refund(deps, &booking, reason).await?,
+        Cancellation::PastCutoff { cutoff_minutes } => {
+            return Err(ApiError::InvalidState(format!(
+                "Confirmed bookings can be cancelled until {cutoff_minutes} minutes before the show."
+            )))
+        }
+        Cancellation::NotCancellable(_) => return Err(refuse(&booking)),
     };
     match done {
         Some(cancelled) => ok(&BookingView::from(&cancelled)),
@@ -60,28 +58,4 @@ async fn cancel_booking(deps: &Deps, req: Request) -> HttpResult {
             }
         }
     }
-}
-
-async fn cancel_pending(deps: &Deps, booking: &Booking) -> Result<Option<Booking>, ApiError> {
-    let at = rfc3339(deps.clock.now());
-    let mut cancelled = booking.clone();
-    cancelled.status = BookingStatus::Cancelled;
-    cancelled.cancelled_at = Some(at.clone());
-    let events = outbox(
-        deps,
-        vec![
-            booking_event(EventKind::BookingCancelled, &cancelled),
-            booking_event(EventKind::SeatsReleased, &cancelled),
-        ],
-    );
-    if !deps
-        .store
-        .release_pending(booking, Transition::CancelPending, &at, &events)
-        .await?
-    {
-        return Ok(None);
-    }
-    tracing::info!(booking_id = %booking.booking_id, "booking cancelled");
-    publish(deps, &events).await;
-    Ok(Some(cancelled))
 }

@@ -3,17 +3,15 @@
 //! finishes whatever a first one left.
 
 use boxoffice::{
-    auth::authenticate,
-    clock::rfc3339,
     domain::{
-        booking::{Booking, BookingStatus, Transition},
+        booking::{cancel_for_show, Cancellation},
         user::Role,
     },
-    events::{booking_event, outbox, publish, show_cancelled, EventKind},
+    events::{outbox, publish, show_cancelled, EventKind},
     http::{ok, serve, HttpResult},
-    refunds::cancel_with_refund,
+    refunds::{cancel_pending, cancel_with_refund},
     shows::owned_show_collection,
-    ApiError, Deps,
+    Deps,
 };
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
@@ -26,8 +24,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner, Role::Admin])?;
+    let caller = deps.caller(&req, &[Role::Partner, Role::Admin])?;
     let collection = owned_show_collection(deps, &req, &caller, "cancel it").await?;
     let show_id = collection.show.show_id.clone();
     let events = outbox(deps, vec![show_cancelled(&show_id)]);
@@ -46,16 +43,14 @@ async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
         let Some(booking) = deps.store.get_booking(id).await? else {
             continue;
         };
-        match booking.status {
-            BookingStatus::PaymentPending => {
-                cancelled += usize::from(cancel_pending(deps, &booking).await?)
+        match cancel_for_show(&booking) {
+            Cancellation::ReleasePending => {
+                let done = cancel_pending(deps, &booking, EventKind::ShowCancelled).await?;
+                cancelled += usize::from(done.is_some())
             }
-            BookingStatus::Confirmed => {
-                refunded += usize::from(
-                    cancel_with_refund(deps, &booking, "show cancelled")
-                        .await?
-                        .is_some(),
-                )
+            Cancellation::Refund(reason) => {
+                let done = cancel_with_refund(deps, &booking, reason).await?;
+                refunded += usize::from(done.is_some())
             }
             _ => {}
         }
@@ -64,27 +59,4 @@ async fn cancel_show(deps: &Deps, req: Request) -> HttpResult {
     ok(
         &json!({ "showId": show_id, "status": "CANCELLED", "bookingsCancelled": cancelled, "bookingsRefunded": refunded }),
     )
-}
-
-async fn cancel_pending(deps: &Deps, booking: &Booking) -> Result<bool, ApiError> {
-    let events = outbox(
-        deps,
-        vec![
-            booking_event(EventKind::ShowCancelled, booking),
-            booking_event(EventKind::SeatsReleased, booking),
-        ],
-    );
-    let released = deps
-        .store
-        .release_pending(
-            booking,
-            Transition::CancelPending,
-            &rfc3339(deps.clock.now()),
-            &events,
-        )
-        .await?;
-    if released {
-        publish(deps, &events).await;
-    }
-    Ok(released)
 }

@@ -9,14 +9,15 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use boxoffice::{
     clock::rfc3339,
     domain::{
-        booking::{
-            Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo, TicketInfo, Transition,
+        booking::{Booking, PaymentInfo, RefundInfo, Transition},
+        payment::{
+            decide, refuse_lost_sale, Decision, PaymentMessage, PaymentOutcome, RefundReason,
         },
-        ticket::TicketClaims,
+        refund::Owed,
+        ticket::ticket_for,
     },
-    events::{booking_event, outbox, publish, EventKind},
+    events::{booking_event, orphan_refund_event, outbox, publish, refund_event, EventKind},
     ids::new_id,
-    payments::{PaymentMessage, PaymentOutcome},
     store::payments::{Applied, Marker},
     ApiError, Deps,
 };
@@ -54,208 +55,164 @@ async fn process_record(deps: &Deps, record: &SqsMessage) -> Result<(), ApiError
     apply(deps, &message).await
 }
 
-/// Applies one provider event to its booking.
+/// Applies one provider event to its booking: load, `domain::payment::decide`, store.
 pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
-    let Some(booking) = deps.store.get_booking(&m.booking_id).await? else {
-        // Retrying cannot help; keep it visible to the operators.
-        tracing::error!(booking_id = %m.booking_id, event_id = %m.event_id, metric = "PaymentForUnknownBooking", "payment event for an unknown booking");
-        return Ok(());
-    };
     let marker = Marker {
         provider: &m.provider,
         event_id: &m.event_id,
         now: deps.clock.now_epoch(),
     };
     let now = deps.clock.now();
-    let at = rfc3339(now);
-    let payment = |status: PaymentStatus| PaymentInfo {
-        status,
-        amount: m.amount,
-        currency: m.currency.clone(),
-        payment_intent_id: m.payment_intent_id.clone(),
-        provider: m.provider.clone(),
-        ..booking.payment.clone().unwrap_or_else(|| PaymentInfo {
-            payment_id: new_id("pay"),
-            provider: m.provider.clone(),
-            payment_intent_id: m.payment_intent_id.clone(),
-            amount: m.amount,
-            currency: m.currency.clone(),
-            status,
-            redirect_url: String::new(),
-            created_at: at.clone(),
-        })
+    let at = &rfc3339(now);
+    let Some(booking) = deps.store.get_booking(&m.booking_id).await? else {
+        // Keep it visible to the operators; money taken for it goes back.
+        tracing::error!(booking_id = %m.booking_id, event_id = %m.event_id, metric = "PaymentForUnknownBooking", "payment event for an unknown booking");
+        if m.outcome == PaymentOutcome::Succeeded {
+            return refund_unknown_booking(deps, m, &marker, at).await;
+        }
+        return Ok(());
     };
-    let refund = |reason: &str| RefundInfo {
-        status: "INITIATED".into(),
-        amount: m.amount,
-        reason: reason.into(),
-        initiated_at: at.clone(),
-    };
-
-    match m.outcome {
-        PaymentOutcome::Succeeded => {
-            let same_intent = booking
-                .payment
-                .as_ref()
-                .is_none_or(|p| p.payment_intent_id == m.payment_intent_id);
-            let mismatch = m.amount != booking.pricing.total
-                || m.currency != booking.pricing.currency
-                || !same_intent;
-            if mismatch {
+    match decide(&booking, m, now, &new_id("pay")) {
+        Decision::Sell { payment, late } => {
+            sell(deps, &booking, m, payment, late, &marker, at).await
+        }
+        Decision::Fail { payment } => fail(deps, &booking, &payment, &marker, at).await,
+        refund @ Decision::Refund { .. } => {
+            if let Decision::Refund {
+                reason: RefundReason::Mismatch,
+                ..
+            } = refund
+            {
                 tracing::error!(booking_id = %booking.booking_id, expected = booking.pricing.total, paid = m.amount,
                     metric = "PaymentMismatch", "payment does not match its booking; refunding");
-                return refund_payment(
-                    deps,
-                    &booking,
-                    &payment(PaymentStatus::RefundInitiated),
-                    &refund("amount, currency or intent mismatch"),
-                    &marker,
-                    &at,
-                )
-                .await;
             }
-            match booking.status {
-                BookingStatus::PaymentPending => {}
-                BookingStatus::Confirmed => {
-                    // The same payment reported again under another event id: nothing to do.
-                    return record(
-                        deps.store
-                            .record_payment(
-                                &booking,
-                                &payment(PaymentStatus::Succeeded),
-                                None,
-                                &marker,
-                                &[],
-                            )
-                            .await?,
-                    );
-                }
-                _ => {
-                    return refund_payment(
-                        deps,
-                        &booking,
-                        &payment(PaymentStatus::RefundInitiated),
-                        &refund("booking no longer payable"),
-                        &marker,
-                        &at,
-                    )
-                    .await;
-                }
-            }
-            let ticket_id = new_id("tkt");
-            let claims = TicketClaims {
-                ticket_id: ticket_id.clone(),
-                booking_id: booking.booking_id.clone(),
-                show_id: booking.show_id.clone(),
-                theatre_id: booking.theatre_id.clone(),
-                seat_ids: booking.seat_ids(),
-            };
-            let ticket = TicketInfo {
-                ticket_id,
-                qr_code_data: deps.config.ticket_keys()?.current.issue(&claims),
-                seat_ids: booking.seat_ids(),
-            };
-            let events = outbox(
-                deps,
-                vec![booking_event(EventKind::BookingConfirmed, &booking)],
-            );
-            match deps
-                .store
-                .confirm_booking(
-                    &booking,
-                    &payment(PaymentStatus::Succeeded),
-                    &ticket,
-                    &marker,
-                    &at,
-                    &events,
-                )
-                .await?
-            {
-                Applied::Done => {
-                    tracing::info!(booking_id = %booking.booking_id, "booking confirmed");
-                    boxoffice::metrics::count("confirm-payment", "BookingsConfirmed", 1);
-                    publish(deps, &events).await;
-                    Ok(())
-                }
-                Applied::Duplicate => Ok(()),
-                Applied::Refused => {
-                    // Lost a seat (its hold expired and someone took it), or the booking moved on
-                    // meanwhile: never an oversell, a refund.
-                    let fresh = deps
-                        .store
-                        .get_booking(&booking.booking_id)
-                        .await?
-                        .unwrap_or(booking.clone());
-                    refund_payment(
-                        deps,
-                        &fresh,
-                        &payment(PaymentStatus::RefundInitiated),
-                        &refund("seats no longer held"),
-                        &marker,
-                        &at,
-                    )
-                    .await
-                }
-            }
+            store_refund(deps, &booking, refund, &marker, at).await
         }
-        PaymentOutcome::Failed => {
-            if booking.status != BookingStatus::PaymentPending {
-                // A failure after the fact (e.g. after a success) changes nothing; remember it.
-                let kept = booking
-                    .payment
-                    .clone()
-                    .unwrap_or_else(|| payment(PaymentStatus::Failed));
-                return record(
-                    deps.store
-                        .record_payment(&booking, &kept, None, &marker, &[])
-                        .await?,
-                );
-            }
-            let events = outbox(
-                deps,
-                vec![
-                    booking_event(EventKind::PaymentFailed, &booking),
-                    booking_event(EventKind::SeatsReleased, &booking),
-                ],
-            );
-            let applied = deps
-                .store
-                .release_with_marker(
-                    &booking,
-                    Transition::Fail,
-                    &payment(PaymentStatus::Failed),
-                    None,
-                    &marker,
-                    &at,
-                    &events,
-                )
-                .await?;
-            if applied == Applied::Done {
-                publish(deps, &events).await;
-            }
+        Decision::IgnoreDuplicate { payment } => record(
+            deps.store
+                .record_payment(&booking, &payment, None, &marker, &[])
+                .await?,
+        ),
+        Decision::Record {
+            payment, refund, ..
+        } => record(
+            deps.store
+                .record_payment(&booking, &payment, refund.as_ref(), &marker, &[])
+                .await?,
+        ),
+    }
+}
+
+/// A captured payment for a booking we do not have is refunded, never kept: its refund record and
+/// event, with the provider event's marker, in one transaction (a redelivery changes nothing).
+async fn refund_unknown_booking(
+    deps: &Deps,
+    m: &PaymentMessage,
+    marker: &Marker<'_>,
+    at: &str,
+) -> Result<(), ApiError> {
+    let owed = Owed {
+        booking_id: &m.booking_id,
+        payment_intent_id: &m.payment_intent_id,
+        provider: &m.provider,
+        amount: m.amount,
+        currency: &m.currency,
+    };
+    let refund = RefundInfo::initiated(&owed, RefundReason::UnknownBooking, at);
+    let events = outbox(deps, vec![orphan_refund_event(&m.booking_id, &refund)]);
+    if deps
+        .store
+        .record_orphan_refund(&m.booking_id, &refund, marker, &events)
+        .await?
+    {
+        tracing::warn!(booking_id = %m.booking_id, amount = m.amount, "payment for an unknown booking: refund initiated");
+        publish(deps, &events).await;
+    }
+    Ok(())
+}
+
+/// `Sell`: confirms with its ticket; a sale the store refuses (a seat no longer held by this
+/// booking, or the booking moved on) becomes `refuse_lost_sale`'s refund.
+async fn sell(
+    deps: &Deps,
+    booking: &Booking,
+    m: &PaymentMessage,
+    payment: PaymentInfo,
+    late: bool,
+    marker: &Marker<'_>,
+    at: &str,
+) -> Result<(), ApiError> {
+    let ticket = ticket_for(booking, new_id("tkt"), &deps.config.ticket_keys()?.current);
+    let events = outbox(
+        deps,
+        vec![booking_event(EventKind::BookingConfirmed, booking)],
+    );
+    match deps
+        .store
+        .confirm_booking(booking, &payment, &ticket, marker, at, &events)
+        .await?
+    {
+        Applied::Done => {
+            tracing::info!(booking_id = %booking.booking_id, late, "booking confirmed");
+            boxoffice::metrics::count("confirm-payment", "BookingsConfirmed", 1);
+            publish(deps, &events).await;
             Ok(())
         }
-        PaymentOutcome::Refunded => {
-            let done = RefundInfo {
-                status: "COMPLETED".into(),
-                ..booking
-                    .refund
-                    .clone()
-                    .unwrap_or_else(|| refund("refunded by the provider"))
-            };
-            record(
-                deps.store
-                    .record_payment(
-                        &booking,
-                        &payment(PaymentStatus::Refunded),
-                        Some(&done),
-                        &marker,
-                        &[],
-                    )
-                    .await?,
-            )
+        Applied::Duplicate => Ok(()),
+        Applied::Refused => {
+            let fresh = deps
+                .store
+                .get_booking(&booking.booking_id)
+                .await?
+                .unwrap_or(booking.clone());
+            match refuse_lost_sale(&fresh, &payment, m, deps.clock.now()) {
+                refund @ Decision::Refund { .. } => {
+                    store_refund(deps, &fresh, refund, marker, at).await
+                }
+                Decision::IgnoreDuplicate { payment } | Decision::Record { payment, .. } => record(
+                    deps.store
+                        .record_payment(&fresh, &payment, None, marker, &[])
+                        .await?,
+                ),
+                other => Err(ApiError::Internal(format!(
+                    "a refused sale decided {other:?} from the fresh booking"
+                ))),
+            }
         }
     }
+}
+
+/// `Fail`: FAILED, the seats released, once.
+async fn fail(
+    deps: &Deps,
+    booking: &Booking,
+    payment: &PaymentInfo,
+    marker: &Marker<'_>,
+    at: &str,
+) -> Result<(), ApiError> {
+    let events = outbox(
+        deps,
+        vec![
+            booking_event(EventKind::PaymentFailed, booking),
+            booking_event(EventKind::SeatsReleased, booking),
+        ],
+    );
+    let applied = deps
+        .store
+        .release_with_marker(
+            booking,
+            Transition::Fail,
+            payment,
+            None,
+            marker,
+            at,
+            &events,
+        )
+        .await?;
+    if applied == Applied::Done {
+        publish(deps, &events).await;
+    }
+    Ok(())
 }
 
 fn record(applied: Applied) -> Result<(), ApiError> {
@@ -267,46 +224,52 @@ fn record(applied: Applied) -> Result<(), ApiError> {
     }
 }
 
-/// Refunds a payment that cannot become a sale. A booking still pending (it lost a seat) expires
-/// and gives back whatever it still holds; any other booking keeps its state.
-async fn refund_payment(
+/// Stores a `Refund`. A booking still pending (`release`) expires and gives back whatever it
+/// still holds; any other booking keeps its state.
+async fn store_refund(
     deps: &Deps,
     booking: &Booking,
-    payment: &PaymentInfo,
-    refund: &RefundInfo,
+    decision: Decision,
     marker: &Marker<'_>,
     at: &str,
 ) -> Result<(), ApiError> {
-    let mut events = vec![booking_event(EventKind::RefundInitiated, booking)];
-    if booking.status == BookingStatus::PaymentPending {
+    let Decision::Refund {
+        payment,
+        refund,
+        release,
+        ..
+    } = decision
+    else {
+        return Err(ApiError::Internal("store_refund needs a refund".into()));
+    };
+    let mut events = vec![refund_event(booking, &refund)];
+    if release {
         events.push(booking_event(EventKind::BookingExpired, booking));
     }
     let events = outbox(deps, events);
-    let applied = if booking.status == BookingStatus::PaymentPending {
+    let recorded = || {
+        deps.store
+            .record_payment(booking, &payment, Some(&refund), marker, &events)
+    };
+    let applied = if release {
         match deps
             .store
             .release_with_marker(
                 booking,
                 Transition::Expire,
-                payment,
-                Some(refund),
+                &payment,
+                Some(&refund),
                 marker,
                 at,
                 &events,
             )
             .await?
         {
-            Applied::Refused => {
-                deps.store
-                    .record_payment(booking, payment, Some(refund), marker, &events)
-                    .await?
-            }
+            Applied::Refused => recorded().await?,
             other => other,
         }
     } else {
-        deps.store
-            .record_payment(booking, payment, Some(refund), marker, &events)
-            .await?
+        recorded().await?
     };
     if applied == Applied::Done {
         // The sandbox's refunds are records; a live provider's refund API call would go here.

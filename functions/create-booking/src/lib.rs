@@ -1,11 +1,12 @@
 //! `POST /bookings` (CUSTOMER, idempotent): holds 1–10 seats of a show, all or none; the hold
-//! itself is `boxoffice::hold::hold_seats` (shared with best-available's `hold: true`).
+//! itself (queue admission, seat cap, the one transaction, rate counting) is
+//! `boxoffice::hold::hold_seats`, shared with best-available's `hold: true`.
 
 use boxoffice::{
-    auth::authenticate,
     domain::user::Role,
-    hold::{hold_seats, HoldRequest},
-    http::{body_bytes, idempotency_key, parse_json, serve, HttpResult},
+    hold::{hold_seats, SeatsToHold},
+    http::{body_bytes, header, idempotency_key, parse_json, serve, HttpResult},
+    queue::ADMISSION_HEADER,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -27,15 +28,15 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Customer])?;
+    let caller = deps.caller(&req, &[Role::Customer])?;
     let key = idempotency_key(&req)?;
     let body: BookingBody = parse_json(&req)?;
     let request_hash = hex::encode(Sha256::digest(body_bytes(&req)));
-    let hold = HoldRequest {
+    let hold = SeatsToHold {
         show_id: &body.show_id,
         seat_ids: &body.seat_ids,
         coupon_code: body.coupon_code.as_deref(),
+        admission_token: header(&req, ADMISSION_HEADER),
     };
     hold_seats(deps, &caller, key, request_hash, hold).await
 }

@@ -1,7 +1,6 @@
 //! `POST /movies` (ADMIN): a movie in the catalogue.
 
 use boxoffice::{
-    auth::authenticate,
     domain::{
         catalog::{normalize_labels, Movie, MAX_DURATION_MINS},
         user::{validate_name, Role},
@@ -32,7 +31,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_movie(deps: &Deps, req: Request) -> HttpResult {
-    authenticate(&deps.config.jwt, &req)?.require(&[Role::Admin])?;
+    deps.caller(&req, &[Role::Admin])?;
     let body: MovieBody = parse_json(&req)?;
     if !(1..=MAX_DURATION_MINS).contains(&body.duration_mins) {
         return Err(ApiError::validation(format!(

@@ -2,7 +2,6 @@
 
 use boxoffice::{
     accounts::{create_account, NewAccount},
-    auth::authenticate,
     domain::user::Role,
     http::{created, parse_json, serve, HttpResult},
     views::UserView,
@@ -27,8 +26,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_partner(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Admin])?;
+    let caller = deps.caller(&req, &[Role::Admin])?;
     let body: PartnerBody = parse_json(&req)?;
     let account = NewAccount {
         email: body.email,

@@ -2,7 +2,6 @@
 //! layout and the prices are copied into the show, so a show never changes under a booking.
 
 use boxoffice::{
-    auth::authenticate,
     clock::rfc3339,
     domain::{
         catalog::Show,
@@ -13,10 +12,7 @@ use boxoffice::{
     },
     http::{created, parse_json, serve, HttpResult},
     ids::{is_id, new_id},
-    store::{
-        catalog::{find_screen, CreateShow, Listing},
-        keys,
-    },
+    store::catalog::{find_screen, CreateShow},
     views::ShowView,
     ApiError, Deps,
 };
@@ -36,6 +32,8 @@ struct ShowBody {
     format: String,
     currency: String,
     prices: BTreeMap<SeatType, i64>,
+    /// The per-customer seat cap of this show (issue 15; default 10).
+    max_seats_per_customer: Option<u32>,
 }
 
 const MAX_PRICE: i64 = 100_000_000;
@@ -47,9 +45,16 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_show(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner])?;
+    let caller = deps.caller(&req, &[Role::Partner])?;
     let body: ShowBody = parse_json(&req)?;
+    if let Some(cap) = body.max_seats_per_customer {
+        if !boxoffice::domain::limits::valid_seat_cap(cap) {
+            return Err(ApiError::validation(format!(
+                "maxSeatsPerCustomer must be 1–{}.",
+                boxoffice::domain::limits::MAX_SEAT_CAP
+            )));
+        }
+    }
 
     let start: DateTime<Utc> = DateTime::parse_from_rfc3339(&body.start_time)
         .map_err(|_| {
@@ -170,31 +175,10 @@ async fn create_show(deps: &Deps, req: Request) -> HttpResult {
         layout: screen.layout.clone(),
         status: ShowStatus::Scheduled,
         slots: occupied_slots(start, movie.duration_mins, deps.config.cleaning_gap_minutes),
+        max_seats_per_customer: body.max_seats_per_customer,
+        queue_mode: false,
     };
-    let listing = Listing {
-        show_id: show.show_id.clone(),
-        theatre_id: show.theatre_id.clone(),
-        theatre_name: show.theatre_name.clone(),
-        screen_name: show.screen_name.clone(),
-        movie_id: show.movie_id.clone(),
-        start_time: show.start_time.clone(),
-        time_zone: show.time_zone.clone(),
-        language: show.language.clone(),
-        format: show.format.clone(),
-        currency: show.currency.clone(),
-        price_from: show.price_from(),
-        capacity: show.capacity,
-        status: show.status,
-        held: BTreeMap::new(),
-        sold: BTreeMap::new(),
-    };
-    let browse_pk = keys::browse_gsi1pk(&show.city_id, &show.local_date);
-    let browse_sk = keys::browse_gsi1sk(&show.movie_id, &show.start_time, &show.show_id);
-    match deps
-        .store
-        .create_show(&show, &listing, &browse_pk, &browse_sk)
-        .await?
-    {
+    match deps.store.create_show(&show).await? {
         CreateShow::Created => created(&ShowView::from(&show)),
         CreateShow::Overlaps => Err(ApiError::InvalidState(
             "Another show on this screen overlaps this time (running time plus cleaning gap)."

@@ -1,7 +1,6 @@
 //! `POST /theatres` (PARTNER): a theatre in a city with its screens and seat layouts.
 
 use boxoffice::{
-    auth::authenticate,
     domain::{
         catalog::{Screen, Theatre, MAX_SCREENS_PER_THEATRE},
         layout::Layout,
@@ -40,8 +39,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn create_theatre(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner])?;
+    let caller = deps.caller(&req, &[Role::Partner])?;
     let body: TheatreBody = parse_json(&req)?;
     let field = |name: &'static str, v: &str| validate_name(name, v).map_err(ApiError::validation);
     if body.screens.is_empty() || body.screens.len() > MAX_SCREENS_PER_THEATRE {

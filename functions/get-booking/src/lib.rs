@@ -1,8 +1,8 @@
 //! `GET /bookings/{bookingId}` (the owner, ADMIN).
 
 use boxoffice::{
-    auth::authenticate,
     bookings::load_for,
+    domain::user::Role,
     http::{ok, path_param, serve, HttpResult},
     views::BookingView,
     Deps,
@@ -16,7 +16,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn get_booking(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
+    let caller = deps.caller(&req, &Role::ANY)?;
     let booking = load_for(deps, &caller, &path_param(&req, "bookingId")?).await?;
     ok(&BookingView::from(&booking))
 }

@@ -7,7 +7,7 @@ use boxoffice::{
     http::{ok, serve, HttpResult},
     shows::cached_show_with_seats,
     views::local_time,
-    Deps,
+    ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -66,13 +66,18 @@ async fn get_seat_map(deps: &Deps, req: Request) -> HttpResult {
     let (show, seats) = cached_show_with_seats(deps, &req).await?;
     let now = deps.clock.now_epoch();
     let states: HashMap<&str, _> = seats.iter().map(|s| (s.seat_id.as_str(), s)).collect();
+    let unpriced = || {
+        ApiError::Internal(format!(
+            "show {} has a seat type without a price",
+            show.show_id
+        ))
+    };
     let rows = show
         .layout
         .rows
         .iter()
-        .map(|row| RowView {
-            row_label: &row.row_label,
-            seats: row
+        .map(|row| {
+            let seats = row
                 .seats
                 .iter()
                 .map(|seat| {
@@ -87,17 +92,21 @@ async fn get_seat_map(deps: &Deps, req: Request) -> HttpResult {
                         ),
                         _ => (SeatStatus::Available, None),
                     };
-                    SeatView {
+                    Ok(SeatView {
                         seat_id: &seat.seat_id,
                         seat_type: seat.seat_type.as_str(),
-                        price: show.price_of(seat.seat_type).unwrap_or(0),
+                        price: show.price_of(seat.seat_type).ok_or_else(unpriced)?,
                         status,
                         lock_expires_at,
-                    }
+                    })
                 })
-                .collect(),
+                .collect::<Result<_, ApiError>>()?;
+            Ok(RowView {
+                row_label: &row.row_label,
+                seats,
+            })
         })
-        .collect();
+        .collect::<Result<_, ApiError>>()?;
     ok(&SeatMapResponse {
         show_id: &show.show_id,
         theatre_id: &show.theatre_id,

@@ -2,11 +2,10 @@
 //! `SEATS_AVAILABLE` while any seat can still be booked.
 
 use boxoffice::{
-    auth::authenticate,
     clock::rfc3339,
     domain::{show::not_bookable_reason, user::Role},
     http::{created, parse_json, path_param, serve, HttpResult},
-    ids::is_id,
+    shows::show_collection,
     store::inbox::WaitlistEntry,
     ApiError, Deps,
 };
@@ -27,22 +26,13 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn join_waitlist(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Customer])?;
+    let caller = deps.caller(&req, &[Role::Customer])?;
     let show_id = path_param(&req, "showId")?;
     let body: WaitlistBody = parse_json(&req)?;
     if !(1..=10).contains(&body.seats) {
         return Err(ApiError::validation("seats must be 1–10."));
     }
-    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
-    if !is_id("sh", &show_id) {
-        return Err(not_found());
-    }
-    let c = deps
-        .store
-        .get_show_collection(&show_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let c = show_collection(deps, &req).await?;
     let now = deps.clock.now();
     let start =
         chrono::DateTime::parse_from_rfc3339(&c.show.start_time).map_err(ApiError::internal)?;

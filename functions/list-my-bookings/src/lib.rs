@@ -1,7 +1,6 @@
 //! `GET /me/bookings` (CUSTOMER): the caller's bookings, newest first, paged.
 
 use boxoffice::{
-    auth::authenticate,
     domain::user::Role,
     http::{ok, page_limit, query_param, serve, HttpResult},
     views::BookingView,
@@ -17,8 +16,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn list_my_bookings(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Customer])?;
+    let caller = deps.caller(&req, &[Role::Customer])?;
     let limit = page_limit(&req)?;
     let page = deps
         .store

@@ -1,7 +1,6 @@
 //! `GET /me/notifications` (CUSTOMER): the caller's inbox, newest first, paged.
 
 use boxoffice::{
-    auth::authenticate,
     domain::user::Role,
     http::{ok, page_limit, query_param, serve, HttpResult},
     Deps,
@@ -16,8 +15,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn list_notifications(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Customer])?;
+    let caller = deps.caller(&req, &[Role::Customer])?;
     let page = deps
         .store
         .list_notifications(

@@ -1,7 +1,6 @@
 //! `GET /admin/offers` (ADMIN).
 
 use boxoffice::{
-    auth::authenticate,
     domain::user::Role,
     http::{ok, serve, HttpResult},
     views::OfferView,
@@ -16,7 +15,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn list_offers(deps: &Deps, req: Request) -> HttpResult {
-    authenticate(&deps.config.jwt, &req)?.require(&[Role::Admin])?;
+    deps.caller(&req, &[Role::Admin])?;
     let offers = deps.store.list_offers().await?;
     let offers: Vec<OfferView> = offers.iter().map(OfferView::from).collect();
     ok(&serde_json::json!({ "offers": offers }))

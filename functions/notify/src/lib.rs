@@ -8,6 +8,7 @@ pub mod channel;
 
 use boxoffice::{
     clock::rfc3339,
+    events::{DomainEvent, EventKind},
     store::inbox::{InboxWrite, Notification},
     ApiError, Deps,
 };
@@ -18,93 +19,113 @@ use sha2::{Digest, Sha256};
 
 pub const REMINDER_HORIZON_MINUTES: i64 = 120;
 
+/// The domain events that may come without a customer to tell.
+const IGNORABLE: [&str; 2] = ["SeatsReleased", "ShowCancelled"];
+
 boxoffice::event_entry!(handler, []);
 
 pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     let source = event["source"].as_str().unwrap_or_default();
-    let detail_type = event["detail-type"].as_str().unwrap_or_default();
+    let detail_type = event["detail-type"].as_str().unwrap_or_default().to_owned();
+    let detail_type = detail_type.as_str();
+    let bus_time = event["time"].as_str().map(str::to_owned);
     if source == "aws.events" {
         let sent = send_reminders(deps, channel_for(deps).0.as_ref()).await?;
         return Ok(json!({ "reminders": sent }));
     }
-    let d = &event["detail"];
-    let text = |k: &str| d[k].as_str().map(str::to_owned);
-    let (Some(event_id), Some(user_id)) = (text("eventId"), text("userId")) else {
-        if detail_type == "SeatsReleased" || detail_type == "ShowCancelled" {
-            return Ok(json!({ "ignored": detail_type }));
+    let event: DomainEvent = match serde_json::from_value(event.clone()) {
+        Ok(e) => e,
+        // A show-level event (no customer to tell) and anything not ours are not notify's.
+        Err(_) if EventKind::named(detail_type).is_some() && !IGNORABLE.contains(&detail_type) => {
+            return Err(ApiError::validation(format!(
+                "{detail_type} event without eventId/userId"
+            )));
         }
-        return Err(ApiError::validation(format!(
-            "{detail_type} event without eventId/userId"
-        )));
+        Err(_) => return Ok(json!({ "ignored": detail_type })),
     };
-    let booking_id = text("bookingId");
-    let show_id = text("showId");
-    let seats = d["seatIds"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default();
-    let bk = booking_id.clone().unwrap_or_default();
-    let (kind, message) = match detail_type {
-        "BookingConfirmed" => (
+    if let DomainEvent::QueueAdmitted(q) = &event {
+        let n = Notification {
+            notification_id: notification_id(&q.event_id),
+            kind: "QUEUE_ADMITTED".into(),
+            booking_id: None,
+            show_id: Some(q.show_id.clone()),
+            message: format!(
+                "It is your turn: you may book show {} now, until {}.",
+                q.show_id,
+                q.book_by.as_deref().unwrap_or("your admission window ends")
+            ),
+            created_at: q
+                .occurred_at
+                .clone()
+                .or(bus_time)
+                .unwrap_or_else(|| rfc3339(deps.clock.now())),
+        };
+        let written = inbox(deps, channel_for(deps).0.as_ref(), &q.user_id, &n).await?;
+        return Ok(json!({ "notified": written }));
+    }
+    let Some(d) = event.booking().filter(|d| !d.user_id.is_empty()) else {
+        // Not about a booking, or about one nobody owns (a payment for a booking we do not have).
+        return Ok(json!({ "ignored": detail_type }));
+    };
+    let bk = &d.booking_id;
+    let seats = d.seat_ids.join(", ");
+    let (kind, message) = match &event {
+        DomainEvent::BookingConfirmed(_) => (
             "BOOKING_CONFIRMED",
             format!("Booking {bk} is confirmed: seats {seats}. Your ticket is ready."),
         ),
-        "BookingCancelled" => ("BOOKING_CANCELLED", format!("Booking {bk} is cancelled.")),
-        "BookingExpired" => (
+        DomainEvent::BookingCancelled(_) => {
+            ("BOOKING_CANCELLED", format!("Booking {bk} is cancelled."))
+        }
+        DomainEvent::BookingExpired(_) => (
             "BOOKING_EXPIRED",
             format!("Your hold on seats {seats} expired before payment; booking {bk} is closed."),
         ),
-        "PaymentFailed" => (
+        DomainEvent::PaymentFailed(_) => (
             "PAYMENT_FAILED",
             format!("The payment for booking {bk} failed; the seats were released."),
         ),
-        "RefundInitiated" => (
+        DomainEvent::RefundInitiated(_) => (
             "REFUND_INITIATED",
             format!(
                 "A refund of {} {} for booking {bk} is on its way.",
-                d["amount"],
-                d["currency"].as_str().unwrap_or("")
+                d.amount, d.currency
             ),
         ),
-        "ShowCancelled" => (
+        DomainEvent::ShowCancelled(_) => (
             "SHOW_CANCELLED",
             format!("The show of booking {bk} was cancelled; any payment is refunded."),
         ),
-        "SeatsReleased" => {
-            let freed = d["seatIds"].as_array().map(Vec::len).unwrap_or(0) as i64;
+        // Not about a booking: written above.
+        DomainEvent::QueueAdmitted(_) => return Ok(json!({ "ignored": detail_type })),
+        DomainEvent::SeatsReleased(_) => {
             let told = notify_waitlist(
                 deps,
                 channel_for(deps).0.as_ref(),
-                show_id.as_deref().unwrap_or_default(),
-                freed,
-                &event_id,
+                &d.show_id,
+                d.seat_ids.len() as i64,
+                &d.event_id,
             )
             .await?;
             return Ok(json!({ "waitlistNotified": told }));
         }
-        other => return Ok(json!({ "ignored": other })),
     };
     // The change's own time (the outbox stamps it), so a re-published event (new EventBridge
     // time) writes the same inbox item; then the bus's time, for events from elsewhere.
-    let created_at = d["occurredAt"]
-        .as_str()
-        .or_else(|| event["time"].as_str())
-        .map(str::to_owned)
+    let created_at = d
+        .occurred_at
+        .clone()
+        .or(bus_time)
         .unwrap_or_else(|| rfc3339(deps.clock.now()));
     let n = Notification {
-        notification_id: notification_id(&event_id),
+        notification_id: notification_id(&d.event_id),
         kind: kind.into(),
-        booking_id,
-        show_id,
+        booking_id: Some(d.booking_id.clone()),
+        show_id: Some(d.show_id.clone()),
         message,
         created_at,
     };
-    let written = inbox(deps, channel_for(deps).0.as_ref(), &user_id, &n).await?;
+    let written = inbox(deps, channel_for(deps).0.as_ref(), &d.user_id, &n).await?;
     Ok(json!({ "notified": written }))
 }
 

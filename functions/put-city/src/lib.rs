@@ -1,7 +1,6 @@
 //! `PUT /admin/cities/{cityId}` (ADMIN): create or replace a city.
 
 use boxoffice::{
-    auth::authenticate,
     domain::{
         city::{parse_time_zone, percent_to_basis_points, validate_currency, City},
         user::{validate_name, Role},
@@ -31,7 +30,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn put_city(deps: &Deps, req: Request) -> HttpResult {
-    authenticate(&deps.config.jwt, &req)?.require(&[Role::Admin])?;
+    deps.caller(&req, &[Role::Admin])?;
     let city_id = path_param(&req, "cityId")?.to_lowercase();
     if !is_slug(&city_id) {
         return Err(ApiError::validation(

@@ -1,7 +1,6 @@
 //! `PUT /admin/offers/{code}` (ADMIN): create or replace a coupon rule.
 
 use boxoffice::{
-    auth::authenticate,
     domain::{
         pricing::{Offer, OfferRule, OfferScope},
         user::{validate_name, Role},
@@ -37,7 +36,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn put_offer(deps: &Deps, req: Request) -> HttpResult {
-    authenticate(&deps.config.jwt, &req)?.require(&[Role::Admin])?;
+    deps.caller(&req, &[Role::Admin])?;
     let code = path_param(&req, "code")?.to_uppercase();
     if !is_slug(&code) {
         return Err(ApiError::validation(

@@ -5,7 +5,7 @@
 //! fail a stranger's payment).
 
 use boxoffice::{
-    auth::authenticate,
+    domain::user::Role,
     http::{ok, parse_json, path_param, serve, HttpResult},
     ids::new_id,
     payments::{
@@ -41,7 +41,7 @@ async fn complete(deps: &Deps, req: Request) -> HttpResult {
     if !deps.config.sandbox_enabled {
         return Err(ApiError::NotFound("No such resource.".into()));
     }
-    let caller = authenticate(&deps.config.jwt, &req)?;
+    let caller = deps.caller(&req, &Role::ANY)?;
     let intent = path_param(&req, "paymentIntentId")?;
     let not_found = || ApiError::NotFound(format!("No payment intent {intent}."));
     let booking_id = booking_of_sandbox_intent(&intent).ok_or_else(not_found)?;

@@ -2,7 +2,6 @@
 //! Query of the show's item collection.
 
 use boxoffice::{
-    auth::authenticate,
     domain::user::Role,
     http::{ok, serve, HttpResult},
     shows::owned_show_collection,
@@ -32,8 +31,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 }
 
 async fn show_stats(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner, Role::Admin])?;
+    let caller = deps.caller(&req, &[Role::Partner, Role::Admin])?;
     let collection = owned_show_collection(deps, &req, &caller, "see its stats").await?;
     let show = &collection.show;
     let now = deps.clock.now_epoch();

@@ -4,9 +4,11 @@
 //! has ended.
 
 use boxoffice::{
-    auth::authenticate,
     clock::rfc3339,
-    domain::{booking::BookingStatus, user::Role},
+    domain::{
+        admission::{check_booking, check_theatre, AdmissionRefusal},
+        user::Role,
+    },
     http::{ok, parse_json, serve, HttpResult},
     ApiError, Deps,
 };
@@ -26,11 +28,25 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| verify_ticket(deps, req)).await
 }
 
+fn refusal(r: AdmissionRefusal) -> ApiError {
+    match r {
+        AdmissionRefusal::Forged => forged(),
+        AdmissionRefusal::OtherPartner => {
+            ApiError::Forbidden("This ticket is for another partner's theatre.".into())
+        }
+        AdmissionRefusal::NotConfirmed(status) => {
+            ApiError::InvalidState(format!("This ticket's booking is {}.", status.as_str()))
+        }
+    }
+}
+
+fn forged() -> ApiError {
+    ApiError::validation("The ticket code is forged, altered or unreadable.")
+}
+
 async fn verify_ticket(deps: &Deps, req: Request) -> HttpResult {
-    let caller = authenticate(&deps.config.jwt, &req)?;
-    caller.require(&[Role::Partner])?;
+    let caller = deps.caller(&req, &[Role::Partner])?;
     let body: VerifyBody = parse_json(&req)?;
-    let forged = || ApiError::validation("The ticket code is forged, altered or unreadable.");
     let verified = deps
         .config
         .ticket_keys()?
@@ -53,25 +69,13 @@ async fn verify_ticket(deps: &Deps, req: Request) -> HttpResult {
             ));
         }
     }
-    if show.partner_id != caller.user_id || show.theatre_id != claims.theatre_id {
-        return Err(ApiError::Forbidden(
-            "This ticket is for another partner's theatre.".into(),
-        ));
-    }
+    check_theatre(&show, &claims, &caller.user_id).map_err(refusal)?;
     let booking = deps
         .store
         .get_booking(&claims.booking_id)
         .await?
         .ok_or_else(forged)?;
-    if booking.ticket.as_ref().map(|t| &t.ticket_id) != Some(&claims.ticket_id) {
-        return Err(forged());
-    }
-    if booking.status != BookingStatus::Confirmed {
-        return Err(ApiError::InvalidState(format!(
-            "This ticket's booking is {}.",
-            booking.status.as_str()
-        )));
-    }
+    check_booking(&booking, &claims).map_err(refusal)?;
     let at = rfc3339(deps.clock.now());
     match deps.store.admit(&booking.booking_id, &at).await? {
         Ok(()) => ok(

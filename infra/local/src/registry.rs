@@ -129,6 +129,9 @@ http_functions! {
     "best-available" => best_available,
     "get-ticket-image" => get_ticket_image,
     "get-ticket-keys" => get_ticket_keys,
+    "put-show-queue" => put_show_queue,
+    "join-queue" => join_queue,
+    "get-queue-status" => get_queue_status,
 }
 
 macro_rules! sqs_functions {
@@ -162,6 +165,7 @@ macro_rules! sqs_functions {
 
 sqs_functions! {
     "confirm-payment" => confirm_payment,
+    "refund-payment" => refund_payment,
 }
 
 macro_rules! event_functions {
@@ -195,6 +199,7 @@ macro_rules! event_functions {
 event_functions! {
     "expire-holds" => expire_holds,
     "notify" => notify,
+    "queue-sequencer" => queue_sequencer,
 }
 
 /// Every function the local stack can run.

@@ -11,7 +11,14 @@ use crate::{
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use boxoffice::Deps;
-use std::{collections::HashSet, time::Duration};
+use std::{
+    collections::HashSet,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 use tokio::{sync::watch, task::JoinHandle};
 
 #[derive(Clone, Debug)]
@@ -24,6 +31,61 @@ pub struct TriggerOptions {
     pub schedule_interval: Option<Duration>,
     /// Whether schedules run at all (tests drive them by hand).
     pub schedules: bool,
+    /// Functions whose triggers do not run (a test invokes them itself).
+    pub except: Vec<String>,
+    /// Delivery faults AWS allows and tests inject (`None`: deliveries as asked).
+    pub faults: Option<Arc<TriggerFaults>>,
+}
+
+/// The delivery faults SQS and EventBridge are allowed: SQS delivers at least once and in no
+/// promised order (a handled message comes back when its delete is lost; a batch arrives in any
+/// order), an EventBridge rule's target may miss a delivery or get it twice. Each decision is a
+/// draw from a generator seeded with `seed` (the same sequence of draws on every run).
+#[derive(Debug, Default)]
+pub struct TriggerFaults {
+    pub seed: u64,
+    /// Per mille of the messages a function handled whose delete is lost (they come back).
+    pub sqs_redeliver_per_mille: u64,
+    /// Whether each batch is handed to the function in a shuffled order.
+    pub sqs_reorder: bool,
+    /// Per mille of rule deliveries lost (the function never sees the event).
+    pub rule_lose_per_mille: u64,
+    /// Per mille of rule deliveries made twice.
+    pub rule_double_per_mille: u64,
+    /// How many of each were injected.
+    pub redelivered: AtomicU64,
+    pub reordered: AtomicU64,
+    pub lost: AtomicU64,
+    pub doubled: AtomicU64,
+    pub draws: AtomicU64,
+}
+
+impl TriggerFaults {
+    /// The next draw: true with probability `per_mille`/1000.
+    fn draw(&self, per_mille: u64) -> bool {
+        per_mille > 0 && self.next() % 1000 < per_mille
+    }
+
+    fn next(&self) -> u64 {
+        let i = self.draws.fetch_add(1, Ordering::Relaxed);
+        let mut x =
+            (self.seed ^ i.wrapping_mul(0xA24B_AED4_963E_E407)).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    }
+
+    /// Shuffles `items` (Fisher–Yates) when reordering is on; counts the batches it changed.
+    fn reorder<T>(&self, items: &mut [T]) {
+        if !self.sqs_reorder || items.len() < 2 {
+            return;
+        }
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+        self.reordered.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for TriggerOptions {
@@ -32,6 +94,8 @@ impl Default for TriggerOptions {
             failed_visibility_seconds: 2,
             schedule_interval: Some(Duration::from_secs(10)),
             schedules: true,
+            except: Vec::new(),
+            faults: None,
         }
     }
 }
@@ -79,7 +143,11 @@ pub fn start(
     // One container per function for all its triggers, as one Lambda function's would be.
     let functions = registry::Functions::new(deps.clone());
     let mut tasks = Vec::new();
-    for f in &template.functions {
+    for f in template
+        .functions
+        .iter()
+        .filter(|f| !options.except.contains(&f.name))
+    {
         for t in &f.triggers {
             if let Trigger::Schedule { expression } = t {
                 if options.schedules {
@@ -188,6 +256,9 @@ impl SqsSource {
             }
             messages.extend(more);
         }
+        if let Some(f) = &self.options.faults {
+            f.reorder(&mut messages);
+        }
         let records: Vec<SqsMessage> = messages
             .iter()
             .map(|m| {
@@ -232,7 +303,16 @@ impl SqsSource {
             let (Some(id), Some(handle)) = (&m.message_id, &m.receipt_handle) else {
                 continue;
             };
-            if failed.contains(id) {
+            let redeliver = !failed.contains(id)
+                && self.options.faults.as_ref().is_some_and(|f| {
+                    let lost = f.draw(f.sqs_redeliver_per_mille);
+                    if lost {
+                        f.redelivered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    lost
+                });
+            // A failure, or a success whose delete was lost: visible again after the timeout.
+            if redeliver || failed.contains(id) {
                 self.sqs
                     .change_message_visibility()
                     .queue_url(&self.queue_url)
@@ -335,6 +415,23 @@ impl RuleTarget {
                 continue;
             };
             let event: serde_json::Value = serde_json::from_str(m.body.as_deref().unwrap_or("{}"))?;
+            let faults = self.options.faults.as_deref();
+            if faults.is_some_and(|f| f.draw(f.rule_lose_per_mille)) {
+                // A delivery EventBridge never made: the event is gone for this target.
+                faults.map(|f| f.lost.fetch_add(1, Ordering::Relaxed));
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await?;
+                continue;
+            }
+            if faults.is_some_and(|f| f.draw(f.rule_double_per_mille)) {
+                faults.map(|f| f.doubled.fetch_add(1, Ordering::Relaxed));
+                let _ =
+                    registry::invoke_event(&self.function, &self.functions, event.clone()).await;
+            }
             match registry::invoke_event(&self.function, &self.functions, event).await {
                 Some(Ok(_)) => {
                     self.sqs

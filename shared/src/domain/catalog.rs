@@ -64,11 +64,24 @@ pub struct Show {
     pub status: ShowStatus,
     /// Screen slots claimed by this show (freed when it is cancelled).
     pub slots: Vec<i64>,
+    /// Seats one customer may hold plus buy for this show (`domain::limits`; default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seats_per_customer: Option<u32>,
+    /// Sold through the waiting room: bookings need an admission token (`domain::queue`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue_mode: bool,
 }
 
 impl Show {
     pub fn price_of(&self, seat_type: SeatType) -> Option<i64> {
         self.prices.get(&seat_type).copied()
+    }
+
+    /// A seat's type and price; `None` when the show has no such seat (or, never for a show
+    /// create-show accepted, no price for its type).
+    pub fn seat_price(&self, seat_id: &str) -> Option<(SeatType, i64)> {
+        let seat = self.layout.seat(seat_id)?;
+        Some((seat.seat_type, self.price_of(seat.seat_type)?))
     }
 
     pub fn price_from(&self) -> i64 {

@@ -1,10 +1,16 @@
 //! Pure rules: no AWS types, no I/O.
 
+pub mod admission;
 pub mod booking;
 pub mod catalog;
 pub mod city;
 pub mod layout;
+pub mod limits;
+pub mod payment;
 pub mod pricing;
+pub mod queue;
+pub mod refund;
+pub mod seat;
 pub mod seating;
 pub mod show;
 pub mod ticket;

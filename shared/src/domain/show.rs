@@ -42,6 +42,30 @@ pub fn end_time(start: DateTime<Utc>, duration_mins: i64) -> DateTime<Utc> {
     start + Duration::minutes(duration_mins)
 }
 
+/// The state of a seat that has an item (a seat without one is available, and so is a HELD seat
+/// whose hold has lapsed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SeatState {
+    Held,
+    Sold,
+}
+
+impl SeatState {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SeatState::Held => "HELD",
+            SeatState::Sold => "SOLD",
+        }
+    }
+}
+
+impl PartialEq<&str> for SeatState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Availability {

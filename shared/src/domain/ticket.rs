@@ -40,34 +40,73 @@ pub struct TicketClaims {
     pub seat_ids: Vec<String>,
 }
 
-fn mac(key: &[u8], payload: &str) -> Hmac<Sha256> {
+fn mac(prefix: &str, key: &[u8], payload: &str) -> Hmac<Sha256> {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC key"); // infallible: HMAC takes any key length
-    m.update(PREFIX.as_bytes());
+    m.update(prefix.as_bytes());
     m.update(b".");
     m.update(payload.as_bytes());
     m
 }
 
+/// `<prefix>.<base64url JSON>.<base64url HMAC-SHA256 of prefix.payload>`: the BX1 ticket codes'
+/// and the waiting room's tokens' one format.
+pub(crate) fn sign_claims<T: Serialize>(prefix: &str, key: &[u8], claims: &T) -> String {
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
+    let sig = URL_SAFE_NO_PAD.encode(mac(prefix, key, &payload).finalize().into_bytes());
+    format!("{prefix}.{payload}.{sig}")
+}
+
 /// A BX1 code (HMAC): what codes were before BX2; kept to test that old codes still verify.
 pub fn issue_legacy(key: &[u8], claims: &TicketClaims) -> String {
-    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let sig = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
-    format!("{PREFIX}.{payload}.{sig}")
+    sign_claims(PREFIX, key, claims)
 }
 
 /// The claims of a genuine BX1 code; `None` for anything forged, altered or malformed.
 pub fn verify_legacy(key: &[u8], code: &str) -> Option<TicketClaims> {
-    if key.is_empty() || code.len() > MAX_CODE_CHARS {
+    verify_claims(PREFIX, key, code, MAX_CODE_CHARS)
+}
+
+/// The ticket `ticket_id` of a booking being confirmed: its BX2 code signed by `key`.
+pub fn ticket_for(
+    booking: &super::booking::Booking,
+    ticket_id: String,
+    key: &TicketKey,
+) -> super::booking::TicketInfo {
+    let claims = TicketClaims {
+        ticket_id: ticket_id.clone(),
+        booking_id: booking.booking_id.clone(),
+        show_id: booking.show_id.clone(),
+        theatre_id: booking.theatre_id.clone(),
+        seat_ids: booking.seat_ids(),
+    };
+    super::booking::TicketInfo {
+        ticket_id,
+        qr_code_data: key.issue(&claims),
+        seat_ids: booking.seat_ids(),
+    }
+}
+
+/// The claims of a genuine `sign_claims` code; `None` for anything forged, altered or malformed.
+pub(crate) fn verify_claims<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    key: &[u8],
+    code: &str,
+    max_len: usize,
+) -> Option<T> {
+    if key.is_empty() || code.len() > max_len {
         return None;
     }
     let mut parts = code.trim().split('.');
-    let (Some(PREFIX), Some(payload), Some(sig), None) =
+    let (Some(p), Some(payload), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
+    if p != prefix {
+        return None;
+    }
     let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    mac(key, payload).verify_slice(&sig).ok()?;
+    mac(prefix, key, payload).verify_slice(&sig).ok()?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
 }
 

@@ -8,6 +8,11 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// Every role: for endpoints open to any signed-in user.
+    pub const ANY: [Role; 3] = [Role::Customer, Role::Partner, Role::Admin];
+}
+
 /// A user as stored (the password only as an argon2id hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

@@ -3,54 +3,15 @@
 //! endpoint, which signs its webhooks exactly as the provider would).
 
 pub mod signature;
+pub mod stripe;
 
 use crate::{config::Config, error::ApiError};
 use serde::{Deserialize, Serialize};
 use signature::SignatureError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PaymentOutcome {
-    Succeeded,
-    Failed,
-    Refunded,
-}
-
-/// What the webhook puts on the queue: normalised, verified, never the raw body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PaymentMessage {
-    pub provider: String,
-    pub event_id: String,
-    pub outcome: PaymentOutcome,
-    pub payment_intent_id: String,
-    pub booking_id: String,
-    pub amount: i64,
-    pub currency: String,
-    pub occurred_at: i64,
-}
-
-impl PaymentMessage {
-    /// Only what we could have issued goes on the queue: a booking id of ours, printable provider
-    /// ids, a non-negative amount, an ISO currency code. Anything else is the sender's 400.
-    pub fn checked(self) -> Result<PaymentMessage, String> {
-        let printable =
-            |s: &str| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
-        if !crate::ids::is_id("bk", &self.booking_id) {
-            return Err("the booking reference is not a booking id".into());
-        }
-        if !printable(&self.event_id) || !printable(&self.payment_intent_id) {
-            return Err("event and payment ids must be 1–255 printable characters".into());
-        }
-        if self.amount < 0 {
-            return Err("the amount is negative".into());
-        }
-        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err("the currency is not an ISO 4217 code".into());
-        }
-        Ok(self)
-    }
-}
+/// The normalised provider event and its outcome are domain types (`domain::payment` decides
+/// on them); re-exported here, where the webhook makes them.
+pub use crate::domain::payment::{PaymentMessage, PaymentOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
@@ -104,7 +65,7 @@ impl Provider {
         signature: Option<&str>,
         body: &[u8],
         now: i64,
-    ) -> Result<PaymentMessage, ApiError> {
+    ) -> Result<Option<PaymentMessage>, ApiError> {
         signature::verify(self.secret(config)?, signature, body, now).map_err(|e| {
             let reason = match e {
                 SignatureError::Missing => "missing",
@@ -117,16 +78,16 @@ impl Provider {
             ApiError::InvalidSignature
         })?;
         match self {
-            Provider::Sandbox => parse_sandbox(body),
-            Provider::Stripe => parse_stripe(body),
+            Provider::Sandbox => parse_sandbox(body).map(Some),
+            Provider::Stripe => parse_stripe(body, &origin_of(config)),
         }
-        .and_then(PaymentMessage::checked)
+        .and_then(|m| m.map(PaymentMessage::checked).transpose())
         .map_err(|m| ApiError::validation(format!("Unreadable {} event: {m}", self.name())))
     }
 }
 
 /// The sandbox provider's webhook body.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SandboxEvent {
     pub event_id: String,
@@ -170,7 +131,8 @@ struct StripeEvent {
 
 #[derive(Deserialize)]
 struct StripeData {
-    object: StripeObject,
+    /// Read only for the event types we use: others may carry any object.
+    object: serde_json::Value,
 }
 
 /// The fields we read of a PaymentIntent or a Charge.
@@ -188,25 +150,46 @@ struct StripeObject {
     metadata: std::collections::HashMap<String, String>,
 }
 
-fn parse_stripe(body: &[u8]) -> Result<PaymentMessage, String> {
+/// Stripe's events as a message for `confirm-payment`, or `None` for an event that changes
+/// nothing here: a type we do not use (answered 200: a 4xx makes Stripe retry for days and then
+/// disable the endpoint), or `payment_intent.payment_failed`, which is not final (the customer may
+/// retry the same intent; the seats stay held until `payment_intent.canceled` or the hold ends).
+fn parse_stripe(body: &[u8], origin: &str) -> Result<Option<PaymentMessage>, String> {
     let e: StripeEvent = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let o = e.data.object;
-    let (outcome, intent, amount) = match e.kind.as_str() {
-        "payment_intent.succeeded" => (PaymentOutcome::Succeeded, o.id, o.amount),
-        "payment_intent.payment_failed" => (PaymentOutcome::Failed, o.id, o.amount),
-        "charge.refunded" => (
-            PaymentOutcome::Refunded,
+    let outcome = match e.kind.as_str() {
+        "payment_intent.succeeded" => PaymentOutcome::Succeeded,
+        "payment_intent.canceled" => PaymentOutcome::Failed,
+        "charge.refunded" => PaymentOutcome::Refunded,
+        "payment_intent.payment_failed" => {
+            tracing::info!(event_id = %e.id, "payment attempt failed; the intent stays open");
+            return Ok(None);
+        }
+        other => {
+            tracing::info!(event_id = %e.id, kind = other, "Stripe event type not used: ignored");
+            return Ok(None);
+        }
+    };
+    let o: StripeObject = serde_json::from_value(e.data.object).map_err(|e| e.to_string())?;
+    let (intent, amount) = match outcome {
+        PaymentOutcome::Refunded => (
             o.payment_intent.ok_or("charge without payment_intent")?,
             o.amount_refunded,
         ),
-        other => return Err(format!("unhandled event type {other}")),
+        _ => (o.id, o.amount),
     };
-    let booking_id = o
-        .metadata
-        .get("bookingId")
-        .cloned()
-        .ok_or("metadata.bookingId is missing")?;
-    Ok(PaymentMessage {
+    if o.metadata.get("origin").is_some_and(|o| o != origin) {
+        // Another deployment's intent on the same Stripe account (a dev and a test stage
+        // sharing a test account): its booking is not ours to sell or refund.
+        tracing::info!(event_id = %e.id, payment_intent = %intent, "Stripe event of another deployment: ignored");
+        return Ok(None);
+    }
+    let Some(booking_id) = o.metadata.get("bookingId").cloned() else {
+        // Not an intent of ours (another integration on the same account): nothing to sell or
+        // refund here, and a 4xx would only make Stripe retry it for days.
+        tracing::warn!(event_id = %e.id, payment_intent = %intent, "Stripe event without our bookingId: ignored");
+        return Ok(None);
+    };
+    Ok(Some(PaymentMessage {
         provider: "stripe".into(),
         event_id: e.id,
         outcome,
@@ -215,7 +198,15 @@ fn parse_stripe(body: &[u8]) -> Result<PaymentMessage, String> {
         amount,
         currency: o.currency.to_uppercase(),
         occurred_at: e.created,
-    })
+    }))
+}
+
+/// This deployment's mark on the intents it creates (`metadata.origin`), from its table's name:
+/// several deployments may share one Stripe account, and each acts only on its own intents.
+pub fn origin_of(config: &Config) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("boxoffice-origin\n{}", config.table_name));
+    hex::encode(&digest[..8])
 }
 
 /// The body and signature header the sandbox provider sends for an outcome.
@@ -231,17 +222,21 @@ pub fn sandbox_webhook(
 
 /// What `payment-webhook` does, and `sandbox-complete` after signing: verify the signature over the
 /// raw body, normalise, enqueue for `confirm-payment`. No DynamoDB work. A failed send is a 503, so
-/// the provider retries: nothing is acknowledged that was not queued.
+/// the provider retries: nothing is acknowledged that was not queued. An event that changes
+/// nothing here (`None`) is acknowledged and not queued.
 pub async fn accept_webhook(
     deps: &crate::Deps,
     provider: Provider,
     signature: Option<&str>,
     body: &[u8],
-) -> Result<PaymentMessage, ApiError> {
+) -> Result<Option<PaymentMessage>, ApiError> {
     if body.len() > crate::http::MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let message = provider.verify(&deps.config, signature, body, deps.clock.now_epoch())?;
+    let Some(message) = provider.verify(&deps.config, signature, body, deps.clock.now_epoch())?
+    else {
+        return Ok(None);
+    };
     let text = serde_json::to_string(&message).map_err(ApiError::internal)?;
     deps.sqs
         .send_message()
@@ -255,7 +250,7 @@ pub async fn accept_webhook(
             )
         })?;
     tracing::info!(provider = provider.name(), event_id = %message.event_id, booking_id = %message.booking_id, "webhook queued");
-    Ok(message)
+    Ok(Some(message))
 }
 
 /// Sandbox intents name their booking, so the sandbox needs no lookup table.
@@ -277,7 +272,9 @@ mod tests {
     fn stripe_events_normalise() {
         let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1795000000,"livemode":false,
             "data":{"object":{"id":"pi_1","object":"payment_intent","amount":79060,"currency":"inr","metadata":{"bookingId":"bk_1"}}}}"#;
-        let m = parse_stripe(body).expect("parses");
+        let m = parse_stripe(body, "o1")
+            .expect("parses")
+            .expect("a message");
         assert_eq!(
             (
                 m.outcome,
@@ -290,10 +287,43 @@ mod tests {
         );
         let refund = br#"{"id":"evt_2","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","amount":100,"amount_refunded":100,"currency":"usd","payment_intent":"pi_1","metadata":{"bookingId":"bk_1"}}}}"#;
         assert_eq!(
-            parse_stripe(refund).expect("parses").outcome,
-            PaymentOutcome::Refunded
+            parse_stripe(refund, "o1")
+                .expect("parses")
+                .map(|m| m.outcome),
+            Some(PaymentOutcome::Refunded)
         );
-        assert!(parse_stripe(br#"{"id":"e","type":"customer.created","created":1,"data":{"object":{"id":"c","currency":"usd"}}}"#).is_err());
+        let canceled = br#"{"id":"evt_3","type":"payment_intent.canceled","created":1,"data":{"object":{"id":"pi_1","amount":100,"currency":"usd","metadata":{"bookingId":"bk_1"}}}}"#;
+        assert_eq!(
+            parse_stripe(canceled, "o1")
+                .expect("parses")
+                .map(|m| m.outcome),
+            Some(PaymentOutcome::Failed)
+        );
+    }
+
+    /// Acknowledged, never queued: types we do not use (whatever their object), a failed attempt
+    /// (not final at Stripe), an intent that is not ours.
+    #[test]
+    fn stripe_events_that_change_nothing_are_ignored() {
+        for body in [
+            r#"{"id":"e","type":"customer.created","created":1,"data":{"object":{"id":"c"}}}"#,
+            r#"{"id":"e","type":"payment_intent.payment_failed","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd","metadata":{"bookingId":"bk_1"}}}}"#,
+            r#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd"}}}"#,
+            r#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd","metadata":{"bookingId":"bk_1","origin":"o2"}}}}"#,
+        ] {
+            assert_eq!(
+                parse_stripe(body.as_bytes(), "o1").expect(body),
+                None,
+                "{body}"
+            );
+        }
+        let ours = br#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd","metadata":{"bookingId":"bk_1","origin":"o1"}}}}"#;
+        assert!(parse_stripe(ours, "o1").expect("parses").is_some());
+        assert!(parse_stripe(
+            br#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{}}}"#,
+            "o1"
+        )
+        .is_err());
     }
 
     #[test]

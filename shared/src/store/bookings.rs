@@ -6,10 +6,7 @@ use super::{
     seats::{failed_seat_ids, hold_seat},
     Item, Page, Store, StoreError, TransactOutcome,
 };
-use crate::{
-    domain::booking::{Booking, BookingStatus, Transition},
-    error::ApiError,
-};
+use crate::domain::booking::{Booking, BookingStatus, Transition};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -49,7 +46,7 @@ struct IdempotencyItem {
 const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
 
 /// The conditional Put of an idempotency record; on a repeat DynamoDB returns the stored one (ALL_OLD).
-pub fn idempotency_put(
+pub(crate) fn idempotency_put(
     table: &str,
     user_id: &str,
     key: &str,
@@ -73,7 +70,7 @@ pub fn idempotency_put(
 }
 
 /// The record inside an ALL_OLD idempotency item.
-pub fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreError> {
+pub(crate) fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreError> {
     Ok(serde_dynamo::from_item::<_, IdempotencyItem>(item)?.record)
 }
 
@@ -85,6 +82,11 @@ pub struct PlaceBooking<'a> {
     pub rate_limit_per_minute: u32,
     /// The per-user limit of the booking's coupon, if it has one.
     pub coupon_limit: Option<i64>,
+    /// The most seats the customer may already hold or own for the show (the seat cap's
+    /// counter is part of the transaction: `domain::limits::seat_cap_room`).
+    pub seat_cap_room: i64,
+    /// The hold came with an admission token of a queue-mode show: its queue entry is marked used.
+    pub admitted_from_queue: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -108,6 +110,7 @@ pub enum Placed {
     RateLimited {
         retry_after_secs: u64,
     },
+    SeatCapReached,
     CouponLimitReached,
 }
 
@@ -117,7 +120,7 @@ fn tx_put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem,
         .set_item(Some(item))
         .condition_expression(condition)
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(build_err)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -172,20 +175,22 @@ impl Store {
             "attribute_not_exists(pk)",
         )?);
 
-        let window = p.now.div_euclid(60);
         let rate_index = items.len();
-        let rate = Update::builder()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::rate_pk(&b.user_id, window)))
-            .key(keys::SK, s(keys::RATE_SK))
-            .update_expression("ADD attempts :one SET expires_at = :ttl")
-            .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(p.rate_limit_per_minute as i64))
-            .expression_attribute_values(":ttl", n((window + 2) * 60))
-            .build()
-            .map_err(build_err)?;
-        items.push(TransactWriteItem::builder().update(rate).build());
+        items.push(super::limits::rate_window_update(
+            self.table(),
+            &b.user_id,
+            p.now,
+            p.rate_limit_per_minute,
+        )?);
+        let cap_index = items.len();
+        items.push(super::limits::seat_cap_take(
+            self.table(),
+            b,
+            p.seat_cap_room,
+        )?);
+        if p.admitted_from_queue {
+            items.push(super::queue::admission_use(self.table(), b, p.now)?);
+        }
 
         let idem_index = p.idempotency.as_ref().map(|_| items.len());
         if let Some((key, record)) = &p.idempotency {
@@ -216,16 +221,11 @@ impl Store {
             _ => None,
         };
 
-        let (reasons, retries) = match self.transact(items).await? {
+        let reasons = match self.transact(items).await? {
             TransactOutcome::Committed { retries } => return Ok(Placed::Placed { retries }),
-            TransactOutcome::ConditionFailed { reasons, retries } => (reasons, retries),
+            TransactOutcome::ConditionFailed { reasons, .. } => reasons,
         };
-        let _ = retries;
-        let failed = |i: usize| {
-            reasons
-                .get(i)
-                .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-        };
+        let failed = |i: usize| super::condition_failed(&reasons, i);
         // A retry of a placed booking finds its own seats taken too: the stored answer wins.
         if let Some(i) = idem_index.filter(|i| failed(*i)) {
             let old = reasons
@@ -236,14 +236,19 @@ impl Store {
             let item: IdempotencyItem = serde_dynamo::from_item(old)?;
             return Ok(Placed::Replay(item.record));
         }
+        // A full rate window wins over everything else: an attempt past the limit is a 429
+        // whatever its seats (so ten 409s are followed by a 429, not an eleventh 409).
+        if failed(rate_index) {
+            return Ok(Placed::RateLimited {
+                retry_after_secs: super::limits::retry_after(p.now),
+            });
+        }
         let taken = failed_seat_ids(&reasons, &seat_ids);
         if !taken.is_empty() {
             return Ok(Placed::SeatsTaken(taken));
         }
-        if failed(rate_index) {
-            return Ok(Placed::RateLimited {
-                retry_after_secs: (60 - p.now.rem_euclid(60)).max(1) as u64,
-            });
+        if failed(cap_index) {
+            return Ok(Placed::SeatCapReached);
         }
         if coupon_index.is_some_and(failed) {
             return Ok(Placed::CouponLimitReached);
@@ -266,7 +271,7 @@ impl Store {
         user_id: &str,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<Page<Booking>, ApiError> {
+    ) -> Result<Page<Booking>, StoreError> {
         let names = super::catalog::GSI1_KEY_NAMES;
         let (items, next_cursor) = self
             .query_page_desc(
@@ -321,7 +326,7 @@ impl Store {
                     .table_name(self.table())
                     .key(keys::PK, s(keys::show_pk(&booking.show_id)))
                     .key(keys::SK, s(keys::seat_sk(seat)))
-                    .condition_expression("booking_id = :b AND #state = :held")
+                    .condition_expression(super::HELD_BY_BOOKING)
                     .expression_attribute_names("#state", "state")
                     .expression_attribute_values(":b", s(booking.booking_id.clone()))
                     .expression_attribute_values(":held", s(super::catalog::HELD))
@@ -344,14 +349,11 @@ impl Store {
                     .map_err(build_err)?;
                 items.push(TransactWriteItem::builder().update(update).build());
             }
+            items.extend(super::limits::seat_cap_release(self.table(), booking)?);
             match self.transact(items).await? {
                 TransactOutcome::Committed { .. } => return Ok(Release::Done),
                 TransactOutcome::ConditionFailed { reasons, .. } => {
-                    let failed = |i: usize| {
-                        reasons
-                            .get(i)
-                            .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-                    };
+                    let failed = |i: usize| super::condition_failed(&reasons, i);
                     if (extra_start..extra_start + extra_items.len()).any(failed) {
                         return Ok(Release::ExtraFailed);
                     }

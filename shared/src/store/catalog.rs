@@ -1,10 +1,8 @@
 use super::{classify, cursor, keys, s, Item, Store, StoreError, TransactOutcome};
-use crate::{
-    domain::{
-        catalog::{Movie, Screen, Show, Theatre},
-        show::ShowStatus,
-    },
-    error::ApiError,
+use crate::domain::show::SeatState;
+use crate::domain::{
+    catalog::{Movie, Screen, Show, Theatre},
+    show::ShowStatus,
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -48,16 +46,11 @@ struct ShowItem {
     show: Show,
 }
 
-/// A live hold as the listing records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeldSeats {
-    pub seats: i64,
-    pub until: i64,
-}
-
-/// What browse reads for a show: small (no layout), on the browse GSI, and the availability
-/// bookkeeping, maintained off the hot path: live holds by booking (with their expiry, so a hold
-/// stops counting the moment it expires) and sold seats by booking.
+/// What browse reads for a show: small (no layout), on the browse GSI, with the sold seats by
+/// booking (written by each confirmation and cancellation, in its transaction). Live holds are
+/// not counted: recording them would put the listing, one item per show, into every hold's
+/// transaction, and concurrent holds of one show would then conflict on it; browse's
+/// availability is therefore "not sold", the seat map shows the holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listing {
     pub show_id: String,
@@ -74,21 +67,34 @@ pub struct Listing {
     pub capacity: i64,
     pub status: ShowStatus,
     #[serde(default)]
-    pub held: BTreeMap<String, HeldSeats>,
-    #[serde(default)]
     pub sold: BTreeMap<String, i64>,
 }
 
 impl Listing {
-    pub fn available(&self, now_epoch: i64) -> i64 {
-        let held: i64 = self
-            .held
-            .values()
-            .filter(|h| h.until > now_epoch)
-            .map(|h| h.seats)
-            .sum();
+    /// A new show's listing: nothing sold yet.
+    pub fn of(show: &Show) -> Listing {
+        Listing {
+            show_id: show.show_id.clone(),
+            theatre_id: show.theatre_id.clone(),
+            theatre_name: show.theatre_name.clone(),
+            screen_name: show.screen_name.clone(),
+            movie_id: show.movie_id.clone(),
+            start_time: show.start_time.clone(),
+            time_zone: show.time_zone.clone(),
+            language: show.language.clone(),
+            format: show.format.clone(),
+            currency: show.currency.clone(),
+            price_from: show.price_from(),
+            capacity: show.capacity,
+            status: show.status,
+            sold: BTreeMap::new(),
+        }
+    }
+
+    /// Seats not sold.
+    pub fn available(&self) -> i64 {
         let sold: i64 = self.sold.values().sum();
-        (self.capacity - held - sold).max(0)
+        (self.capacity - sold).max(0)
     }
 }
 
@@ -105,26 +111,26 @@ struct ListingItem {
 /// The state of one seat that has an item (a seat without one is available).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeatItem {
-    pub pk: String,
-    pub sk: String,
+    pub(crate) pk: String,
+    pub(crate) sk: String,
     pub seat_id: String,
-    /// `HELD` or `SOLD`.
-    pub state: String,
+    pub state: SeatState,
     pub booking_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
 }
 
-pub const HELD: &str = "HELD";
-pub const SOLD: &str = "SOLD";
+/// The stored states, for condition expressions.
+pub(crate) const HELD: &str = SeatState::Held.as_str();
+pub(crate) const SOLD: &str = SeatState::Sold.as_str();
 
 impl SeatItem {
     /// Held by a live booking (an expired hold counts as available).
     pub fn is_held_at(&self, now_epoch: i64) -> bool {
-        self.state == HELD && self.expires_at.is_some_and(|e| e >= now_epoch)
+        self.state == SeatState::Held && self.expires_at.is_some_and(|e| e >= now_epoch)
     }
     pub fn is_sold(&self) -> bool {
-        self.state == SOLD
+        self.state == SeatState::Sold
     }
 }
 
@@ -146,7 +152,7 @@ fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWrite
         .set_item(Some(item))
         .set_condition_expression(condition.map(str::to_owned))
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(super::build_err)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
@@ -203,9 +209,7 @@ impl Store {
             let mut request: Option<std::collections::HashMap<String, _>> = Some(
                 [(
                     self.table().to_owned(),
-                    keys_and_attrs
-                        .build()
-                        .map_err(|e| StoreError::Other(e.to_string()))?,
+                    keys_and_attrs.build().map_err(super::build_err)?,
                 )]
                 .into_iter()
                 .collect(),
@@ -237,7 +241,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
         keep: impl Fn(&Movie) -> bool,
-    ) -> Result<Page<Movie>, ApiError> {
+    ) -> Result<Page<Movie>, StoreError> {
         let mut start = cursor
             .map(|c| cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", keys::MOVIES_GSI1PK))
             .transpose()?;
@@ -369,13 +373,7 @@ impl Store {
 
     /// Creates a show, its listing and its screen-slot claims in one transaction: an overlapping
     /// show on the same screen (even one created at the same moment) fails the slot conditions.
-    pub async fn create_show(
-        &self,
-        show: &Show,
-        listing: &Listing,
-        browse_pk: &str,
-        browse_sk: &str,
-    ) -> Result<CreateShow, StoreError> {
+    pub async fn create_show(&self, show: &Show) -> Result<CreateShow, StoreError> {
         let pk = keys::show_pk(&show.show_id);
         let show_item = ShowItem {
             pk: pk.clone(),
@@ -385,9 +383,9 @@ impl Store {
         let listing_item = ListingItem {
             pk: pk.clone(),
             sk: keys::LISTING_SK.into(),
-            gsi1pk: browse_pk.to_owned(),
-            gsi1sk: browse_sk.to_owned(),
-            listing: listing.clone(),
+            gsi1pk: keys::browse_gsi1pk(&show.city_id, &show.local_date),
+            gsi1sk: keys::browse_gsi1sk(&show.movie_id, &show.start_time, &show.show_id),
+            listing: Listing::of(show),
         };
         let mut items = vec![
             put(
@@ -481,7 +479,7 @@ impl Store {
         movie_id: &str,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<Page<Listing>, ApiError> {
+    ) -> Result<Page<Listing>, StoreError> {
         let partition = keys::browse_gsi1pk(city_id, local_date);
         let start = cursor
             .map(|c| cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", &partition))
@@ -582,10 +580,10 @@ pub fn movie_cursor(movie_id: &str) -> Option<String> {
 }
 
 /// The movie id a catalogue cursor continues after; 400 for anything else.
-pub fn movie_cursor_position(c: &str) -> Result<String, ApiError> {
+pub fn movie_cursor_position(c: &str) -> Result<String, StoreError> {
     let key = cursor::decode(c, &GSI1_KEY_NAMES, "gsi1pk", keys::MOVIES_GSI1PK)?;
     key.get("gsi1sk")
         .and_then(|v| v.as_s().ok())
         .cloned()
-        .ok_or_else(|| ApiError::validation("cursor is not valid for this listing."))
+        .ok_or(StoreError::BadCursor)
 }

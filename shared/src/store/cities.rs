@@ -54,13 +54,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn get_city(&self, city_id: &str) -> Result<Option<City>, StoreError> {
-        let item: Option<CityItem> = self
-            .get_as(keys::city_pk(city_id), keys::CITY_SK, false)
-            .await?;
-        Ok(item.map(City::from))
-    }
-
     /// Every city, ordered by id (one GSI partition; there are few cities).
     pub async fn list_cities(&self) -> Result<Vec<City>, StoreError> {
         let items = self

@@ -1,13 +1,13 @@
 //! Opaque page cursors: a LastEvaluatedKey as base64url JSON. A cursor that does not decode to a
-//! key of the expected partition is a 400, never a store error.
+//! key of the expected partition is `StoreError::BadCursor` (a 400), never a failure of the store.
 
 use super::Item;
-use crate::error::ApiError;
+use super::StoreError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use std::collections::BTreeMap;
 
-pub fn encode(key: &Item) -> Option<String> {
+pub(crate) fn encode(key: &Item) -> Option<String> {
     let map: BTreeMap<&str, &str> = key
         .iter()
         .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
@@ -17,13 +17,13 @@ pub fn encode(key: &Item) -> Option<String> {
 }
 
 /// Decodes a cursor whose attributes are exactly `names` and whose `partition_attr` is `partition`.
-pub fn decode(
+pub(crate) fn decode(
     cursor: &str,
     names: &[&str],
     partition_attr: &str,
     partition: &str,
-) -> Result<Item, ApiError> {
-    let bad = || ApiError::validation("cursor is not valid for this listing.");
+) -> Result<Item, StoreError> {
+    let bad = || StoreError::BadCursor;
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor.as_bytes())
         .map_err(|_| bad())?;

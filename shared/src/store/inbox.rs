@@ -1,7 +1,6 @@
 //! Notification inboxes and waitlists.
 
 use super::{classify, keys, s, Page, Store, StoreError};
-use crate::error::ApiError;
 use aws_sdk_dynamodb::{
     operation::put_item::PutItemError,
     types::{AttributeValue, ReturnValuesOnConditionCheckFailure},
@@ -218,7 +217,7 @@ impl Store {
         user_id: &str,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<Page<Notification>, ApiError> {
+    ) -> Result<Page<Notification>, StoreError> {
         let (items, next_cursor) = self
             .query_page_desc(
                 None,

@@ -7,9 +7,12 @@ pub mod cities;
 pub mod cursor;
 pub mod inbox;
 pub mod keys;
+pub mod limits;
 pub mod offers;
 pub mod outbox;
 pub mod payments;
+pub mod queue;
+pub mod refunds;
 pub mod seats;
 pub mod sweeps;
 pub mod users;
@@ -37,12 +40,16 @@ pub enum StoreError {
     Other(String),
     #[error("stored item is malformed: {0}")]
     Corrupt(String),
+    /// A page cursor the caller sent that is not one of this listing's (a 400).
+    #[error("cursor is not valid for this listing.")]
+    BadCursor,
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(m) => ApiError::ServiceUnavailable(m),
+            StoreError::BadCursor => ApiError::validation(StoreError::BadCursor.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -64,7 +71,7 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Classifies an SDK failure by its kind and error code (never by its message text).
-pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+pub(crate) fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -209,6 +216,21 @@ async fn backoff(attempt: u32) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
+/// The condition of every write to a seat a booking holds: still held by that booking (whatever
+/// its hold time: see the late-payment policy in `domain::payment`). Binds `#state`, `:b`, `:held`.
+/// The rule `domain::seat::can_sell` states (a conformance test holds them equal).
+pub const HELD_BY_BOOKING: &str = "booking_id = :b AND #state = :held";
+
+/// The same for a seat sold to a booking. Binds `#state`, `:b`, `:sold`.
+pub(crate) const SOLD_TO_BOOKING: &str = "booking_id = :b AND #state = :sold";
+
+/// Whether item `i` of a cancelled transaction failed its condition.
+pub(crate) fn condition_failed(reasons: &[CancellationReason], i: usize) -> bool {
+    reasons
+        .get(i)
+        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+}
+
 /// An SDK builder's error (a required field left unset): a bug of ours, never the caller's.
 pub(crate) fn build_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(e.to_string())
@@ -313,7 +335,7 @@ impl Store {
         pk: String,
         limit: i32,
         cursor: Option<&str>,
-    ) -> Result<(Vec<Item>, Option<String>), ApiError> {
+    ) -> Result<(Vec<Item>, Option<String>), StoreError> {
         let start = cursor
             .map(|c| cursor::decode(c, names, pk_attr, &pk))
             .transpose()?;

@@ -7,9 +7,9 @@ use super::{
     bookings::{idempotency_put, IdempotencyRecord},
     build_err,
     catalog::{HELD, SOLD},
-    keys, n, s,
+    condition_failed, keys, n, s,
     seats::{failed_seat_ids, sell_seat},
-    Store, StoreError, TransactOutcome,
+    Store, StoreError, TransactOutcome, HELD_BY_BOOKING, SOLD_TO_BOOKING,
 };
 use crate::domain::{
     booking::{Booking, BookingStatus, PaymentInfo, RefundInfo, TicketInfo, Transition},
@@ -22,13 +22,13 @@ use serde::Serialize;
 
 const MARKER_TTL_SECONDS: i64 = 30 * 24 * 3600;
 
-pub fn av<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+pub(crate) fn av<T: Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(v).map_err(StoreError::from)
 }
 
 /// The processed-event marker of a provider event: its conditional Put is what makes a webhook
 /// exactly-once in effect.
-pub fn processed_marker(
+pub(crate) fn processed_marker(
     table: &str,
     provider: &str,
     event_id: &str,
@@ -43,12 +43,6 @@ pub fn processed_marker(
         .build()
         .map_err(build_err)?;
     Ok(TransactWriteItem::builder().put(put).build())
-}
-
-fn failed(reasons: &[aws_sdk_dynamodb::types::CancellationReason], i: usize) -> bool {
-    reasons
-        .get(i)
-        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -76,7 +70,7 @@ pub struct Marker<'a> {
 }
 
 impl Store {
-    fn marker(&self, m: &Marker) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn marker(&self, m: &Marker) -> Result<TransactWriteItem, StoreError> {
         processed_marker(self.table(), m.provider, m.event_id, m.now)
     }
 
@@ -116,7 +110,7 @@ impl Store {
                 .key(keys::PK, s(keys::show_pk(&booking.show_id)))
                 .key(keys::SK, s(keys::seat_sk(&seat)))
                 .update_expression("SET expires_at = :h")
-                .condition_expression("booking_id = :b AND #state = :held")
+                .condition_expression(HELD_BY_BOOKING)
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":h", n(hold_until))
                 .expression_attribute_values(":b", s(booking.booking_id.clone()))
@@ -138,7 +132,7 @@ impl Store {
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(StartPayment::Started),
             TransactOutcome::ConditionFailed { reasons, .. } => {
-                if failed(&reasons, idem_index) {
+                if condition_failed(&reasons, idem_index) {
                     let old = reasons
                         .get(idem_index)
                         .and_then(|r| r.item())
@@ -182,7 +176,9 @@ impl Store {
         items.extend(self.outbox_puts(outbox)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(Applied::Done),
-            TransactOutcome::ConditionFailed { reasons, .. } if failed(&reasons, marker_index) => {
+            TransactOutcome::ConditionFailed { reasons, .. }
+                if condition_failed(&reasons, marker_index) =>
+            {
                 Ok(Applied::Duplicate)
             }
             TransactOutcome::ConditionFailed { .. } => Ok(Applied::Refused),
@@ -238,9 +234,20 @@ impl Store {
             self.marker(marker)?,
         ];
         items.extend(self.outbox_puts(outbox)?);
+        if let Some(r) = refund {
+            items.extend(self.refund_put(booking, r)?);
+        }
+        let refund_item = items.len() - 1;
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(Applied::Done),
-            TransactOutcome::ConditionFailed { reasons, .. } if failed(&reasons, 1) => {
+            TransactOutcome::ConditionFailed { reasons, .. } if condition_failed(&reasons, 1) => {
+                Ok(Applied::Duplicate)
+            }
+            // This payment's refund exists already (the same capture reported again under a new
+            // event id): it is paid once, never twice.
+            TransactOutcome::ConditionFailed { reasons, .. }
+                if refund.is_some() && condition_failed(&reasons, refund_item) =>
+            {
                 Ok(Applied::Duplicate)
             }
             TransactOutcome::ConditionFailed { .. } => Ok(Applied::Refused),
@@ -266,6 +273,9 @@ impl Store {
         }
         let mut extra_items = vec![self.marker(marker)?];
         extra_items.extend(self.outbox_puts(outbox)?);
+        if let Some(r) = refund {
+            extra_items.extend(self.refund_put(booking, r)?);
+        }
         let outcome = self
             .release_pending_with(booking, transition, at, &extra, extra_items)
             .await?;
@@ -297,7 +307,7 @@ impl Store {
                 .table_name(self.table())
                 .key(keys::PK, s(keys::show_pk(&booking.show_id)))
                 .key(keys::SK, s(keys::seat_sk(&seat)))
-                .condition_expression("booking_id = :b AND #state = :sold")
+                .condition_expression(SOLD_TO_BOOKING)
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":b", s(booking.booking_id.clone()))
                 .expression_attribute_values(":sold", s(SOLD))
@@ -307,6 +317,8 @@ impl Store {
         }
         items.push(self.listing_sold(booking, false)?);
         items.extend(self.outbox_puts(outbox)?);
+        items.extend(self.refund_put(booking, refund)?);
+        items.extend(super::limits::seat_cap_release(self.table(), booking)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(true),
             TransactOutcome::ConditionFailed { reasons, .. } => {

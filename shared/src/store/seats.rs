@@ -2,18 +2,22 @@
 //! write here is conditional on that, so a seat can never be held or sold twice.
 
 use super::{
-    catalog::SeatItem, catalog::HELD, catalog::SOLD, keys, n, s, Store, StoreError, TransactOutcome,
+    build_err, catalog::SeatItem, catalog::HELD, catalog::SOLD, condition_failed, keys, n, s,
+    Store, StoreError, TransactOutcome, HELD_BY_BOOKING,
 };
 use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
 /// Free, or held by a hold that has expired (`expires_at < now`): never rely on TTL deletion.
+/// The rule `domain::seat::can_hold` states (a conformance test holds them equal).
 pub const SEAT_AVAILABLE: &str =
     "attribute_not_exists(pk) OR (#state = :held AND expires_at < :now)";
 
 /// The conditional Put that holds one seat for a booking until `expires_at`. On a failed condition
 /// DynamoDB returns the item as it is (ALL_OLD), which names who has the seat without another read.
+/// Public for the seat conformance test (tests/tests/it/seat_conformance.rs), which sends these
+/// very writes to DynamoDB Local.
 pub fn hold_seat(
     table: &str,
     show_id: &str,
@@ -26,7 +30,7 @@ pub fn hold_seat(
         pk: keys::show_pk(show_id),
         sk: keys::seat_sk(seat_id),
         seat_id: seat_id.to_owned(),
-        state: HELD.into(),
+        state: crate::domain::show::SeatState::Held,
         booking_id: booking_id.to_owned(),
         expires_at: Some(expires_at),
     };
@@ -39,11 +43,12 @@ pub fn hold_seat(
         .expression_attribute_values(":now", n(now))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(build_err)?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// HELD → SOLD, only while this booking holds the seat.
+/// Public for the seat conformance test, as `hold_seat`.
 pub fn sell_seat(
     table: &str,
     show_id: &str,
@@ -55,26 +60,26 @@ pub fn sell_seat(
         .key(keys::PK, s(keys::show_pk(show_id)))
         .key(keys::SK, s(keys::seat_sk(seat_id)))
         .update_expression("SET #state = :sold REMOVE expires_at")
-        .condition_expression("booking_id = :b AND #state = :held")
+        .condition_expression(HELD_BY_BOOKING)
         .expression_attribute_names("#state", "state")
         .expression_attribute_values(":sold", s(SOLD))
         .expression_attribute_values(":held", s(HELD))
         .expression_attribute_values(":b", s(booking_id))
         .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+        .map_err(build_err)?;
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// The seat ids whose condition failed, in request order, from the cancellation reasons.
-pub fn failed_seat_ids(
+pub(crate) fn failed_seat_ids(
     reasons: &[aws_sdk_dynamodb::types::CancellationReason],
     seat_ids: &[String],
 ) -> Vec<String> {
-    reasons
+    seat_ids
         .iter()
-        .zip(seat_ids)
-        .filter(|(r, _)| r.code() == Some("ConditionalCheckFailed"))
+        .enumerate()
+        .filter(|(i, _)| condition_failed(reasons, *i))
         .map(|(_, id)| id.clone())
         .collect()
 }

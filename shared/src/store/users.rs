@@ -62,7 +62,7 @@ impl Store {
                 .set_item(Some(serde_dynamo::to_item(it)?))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(|e| StoreError::Other(e.to_string()))?;
+                .map_err(super::build_err)?;
             Ok(TransactWriteItem::builder().put(put).build())
         };
         match self

@@ -21,7 +21,7 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         .await
         .expect("accounts");
     let gw = s.fresh_gateway();
-    let shows = seed_catalog(&gw, s.deps(), &users[0], &users[1])
+    let (shows, _queued) = seed_catalog(&gw, s.deps(), &users[0], &users[1])
         .await
         .expect("catalogue");
     assert!(shows > 0);
@@ -99,9 +99,16 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
             .send()
             .await;
         for theatre in browse.body["theatres"].as_array().into_iter().flatten() {
-            if let Some(id) = theatre["shows"][0]["showId"].as_str() {
-                show = Some(id.to_owned());
-                break 'days;
+            for listed in theatre["shows"].as_array().into_iter().flatten() {
+                let Some(id) = listed["showId"].as_str() else {
+                    continue;
+                };
+                // The walkthrough's plain booking: not the waiting room's queue-mode show.
+                let record = s.deps().store.get_show(id).await.expect("show read");
+                if record.is_some_and(|r| !r.queue_mode) {
+                    show = Some(id.to_owned());
+                    break 'days;
+                }
             }
         }
     }

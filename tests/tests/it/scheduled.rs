@@ -267,7 +267,7 @@ async fn expiry_state(s: &TestStack, show: &str, id: &str) -> (String, Vec<(Stri
         .seats
         .into_iter()
         .filter(|i| i.booking_id == id)
-        .map(|i| (i.seat_id, i.state))
+        .map(|i| (i.seat_id, i.state.as_str().to_owned()))
         .collect();
     seats.sort_unstable();
     (status, seats)

@@ -1,0 +1,101 @@
+//! Admitting a ticket at the door (verify-ticket): whose theatre it is, whether it is this
+//! booking's ticket, whether the booking is confirmed. The code's signature is checked before
+//! (`TicketKeys::verify`), the once-only admission after, by the store's condition
+//! (`CONFIRMED AND attribute_not_exists(admitted_at)`). Not the waiting room's admission.
+
+use super::{
+    booking::{Booking, BookingStatus},
+    catalog::Show,
+    ticket::TicketClaims,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdmissionRefusal {
+    /// Forged, altered, or naming what does not exist: told apart from nothing else, so a
+    /// scanner learns nothing about the records behind a bad code.
+    Forged,
+    /// A genuine ticket for another partner's theatre.
+    OtherPartner,
+    /// A genuine ticket whose booking is not (or no longer) CONFIRMED.
+    NotConfirmed(BookingStatus),
+}
+
+/// The show's side, checked before the booking is read: the scanning partner owns the show's
+/// theatre and the ticket names that theatre.
+pub fn check_theatre(
+    show: &Show,
+    claims: &TicketClaims,
+    partner_id: &str,
+) -> Result<(), AdmissionRefusal> {
+    if show.partner_id != partner_id || show.theatre_id != claims.theatre_id {
+        return Err(AdmissionRefusal::OtherPartner);
+    }
+    Ok(())
+}
+
+/// The booking's side: the ticket is the booking's current ticket and the booking is CONFIRMED.
+pub fn check_booking(booking: &Booking, claims: &TicketClaims) -> Result<(), AdmissionRefusal> {
+    if booking.ticket.as_ref().map(|t| &t.ticket_id) != Some(&claims.ticket_id) {
+        return Err(AdmissionRefusal::Forged);
+    }
+    if booking.status != BookingStatus::Confirmed {
+        return Err(AdmissionRefusal::NotConfirmed(booking.status));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::booking::TicketInfo;
+
+    fn claims() -> TicketClaims {
+        TicketClaims {
+            ticket_id: "tkt_1".into(),
+            booking_id: "bk_1".into(),
+            show_id: "sh_1".into(),
+            theatre_id: "th_1".into(),
+            seat_ids: vec!["A1".into()],
+        }
+    }
+
+    fn booking(status: BookingStatus, ticket_id: Option<&str>) -> Booking {
+        let json = serde_json::json!({
+            "booking_id": "bk_1", "user_id": "usr_1", "show_id": "sh_1", "theatre_id": "th_1",
+            "city_id": "blr", "show_start": "2027-01-16T18:00:00Z", "time_zone": "Asia/Kolkata",
+            "status": status, "seats": [], "hold_expires_at": 0, "created_at": "x",
+            "pricing": { "currency": "INR", "subtotal": 0, "discount": 0, "fees": 0, "tax": 0,
+                         "total": 0, "appliedOffers": [] },
+        });
+        let mut b: Booking = serde_json::from_value(json).expect("a booking");
+        b.ticket = ticket_id.map(|t| TicketInfo {
+            ticket_id: t.into(),
+            qr_code_data: String::new(),
+            seat_ids: vec![],
+        });
+        b
+    }
+
+    #[test]
+    fn only_a_confirmed_bookings_current_ticket_is_admitted() {
+        use BookingStatus::*;
+        let cases = [
+            (Confirmed, Some("tkt_1"), Ok(())),
+            (Confirmed, Some("tkt_other"), Err(AdmissionRefusal::Forged)),
+            (Confirmed, None, Err(AdmissionRefusal::Forged)),
+            (
+                Cancelled,
+                Some("tkt_1"),
+                Err(AdmissionRefusal::NotConfirmed(Cancelled)),
+            ),
+            (PaymentPending, None, Err(AdmissionRefusal::Forged)),
+        ];
+        for (status, ticket, want) in cases {
+            assert_eq!(
+                check_booking(&booking(status, ticket), &claims()),
+                want,
+                "{status:?} {ticket:?}"
+            );
+        }
+    }
+}

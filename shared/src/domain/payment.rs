@@ -1,0 +1,691 @@
+//! What a provider's payment event does to its booking: `decide`, a pure function of the booking,
+//! the (verified, normalised) message and the time. confirm-payment loads the booking, calls it
+//! and stores the outcome; the store's conditions (status, seats held by this booking, the
+//! event's processed marker) make the stored outcome safe against every race.
+//!
+//! | message   | booking                    | decision                                           |
+//! |-----------|----------------------------|----------------------------------------------------|
+//! | succeeded | amount, currency or intent differ | `Refund(Mismatch)`, releasing a pending booking |
+//! | succeeded | PAYMENT_PENDING, in time   | `Sell`                                             |
+//! | succeeded | PAYMENT_PENDING, hold lapsed | `Sell { late: true }`: the late-payment policy   |
+//! | succeeded | CONFIRMED                  | `IgnoreDuplicate`: the same payment again          |
+//! | succeeded | FAILED, EXPIRED, CANCELLED | `Refund(NoLongerPayable)`                          |
+//! | failed    | PAYMENT_PENDING            | `Fail`: FAILED, seats released                     |
+//! | failed    | any other                  | `Record`: remembered, nothing changes              |
+//! | refunded  | any                        | `Record` with the refund SUCCEEDED                 |
+//!
+//! and when a `Sell` is refused by the store (a seat is no longer held by this booking):
+//! `refuse_lost_sale`, a `Refund(SeatsLost)`.
+//!
+//! **The late-payment policy** (`LATE_PAYMENT_POLICY`): a success that arrives after the hold
+//! lapsed still sells while the booking is PAYMENT_PENDING (the sweep has not expired it yet) and
+//! every seat is still held by this booking, so the store's sell condition checks the seat's
+//! holder, never the hold time (`store::seats::sell_seat`). A late success whose booking the sweep
+//! already expired is refunded as no longer payable; one whose seat someone else took meanwhile
+//! is refunded as seats lost. Never an oversell, never a kept payment without a sale.
+
+use super::booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo};
+use super::refund::Owed;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The late-payment policy in one line (see the module documentation).
+pub const LATE_PAYMENT_POLICY: &str =
+    "a late success sells while the booking is pending and still holds every seat; otherwise it is refunded";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PaymentOutcome {
+    Succeeded,
+    Failed,
+    Refunded,
+}
+
+/// What the webhook puts on the queue: normalised, verified, never the raw body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentMessage {
+    pub provider: String,
+    pub event_id: String,
+    pub outcome: PaymentOutcome,
+    pub payment_intent_id: String,
+    pub booking_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub occurred_at: i64,
+}
+
+impl PaymentMessage {
+    /// Only what we could have issued goes on the queue: a booking id of ours, printable provider
+    /// ids, a non-negative amount, an ISO currency code. Anything else is the sender's 400.
+    pub fn checked(self) -> Result<PaymentMessage, String> {
+        let printable =
+            |s: &str| (1..=255).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
+        if !crate::ids::is_id("bk", &self.booking_id) {
+            return Err("the booking reference is not a booking id".into());
+        }
+        if !printable(&self.event_id) || !printable(&self.payment_intent_id) {
+            return Err("event and payment ids must be 1–255 printable characters".into());
+        }
+        if self.amount < 0 {
+            return Err("the amount is negative".into());
+        }
+        if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err("the currency is not an ISO 4217 code".into());
+        }
+        Ok(self)
+    }
+}
+
+/// Why money goes back (the text is stored as the refund's `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundReason {
+    /// The paid amount, currency or intent is not the booking's.
+    Mismatch,
+    /// The booking failed, expired or was cancelled before the success arrived.
+    NoLongerPayable,
+    /// The sale was refused: a seat is no longer held by this booking (late payment, seat taken).
+    SeatsLost,
+    /// The provider reports a refund we did not initiate.
+    ByProvider,
+    /// The customer cancelled a confirmed booking before the cut-off.
+    CancelledByCustomer,
+    /// The partner or an admin cancelled the show.
+    ShowCancelled,
+    /// A payment names a booking we do not have: the money goes back, never silently kept.
+    UnknownBooking,
+}
+
+impl RefundReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundReason::Mismatch => "amount, currency or intent mismatch",
+            RefundReason::NoLongerPayable => "booking no longer payable",
+            RefundReason::SeatsLost => "seats no longer held",
+            RefundReason::ByProvider => "refunded by the provider",
+            RefundReason::CancelledByCustomer => "cancelled by the customer",
+            RefundReason::ShowCancelled => "show cancelled",
+            RefundReason::UnknownBooking => "no such booking",
+        }
+    }
+}
+
+/// Why a message only records the payment (state unchanged).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordReason {
+    /// A failure reported for a booking no longer pending (e.g. after its success).
+    FailureAfterTheFact,
+    /// The provider completed a refund.
+    ProviderRefunded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// `PAYMENT_PENDING → CONFIRMED`, every seat `HELD → SOLD`. `late` when the hold had lapsed:
+    /// the late-payment policy lets the store's seat conditions decide.
+    Sell { payment: PaymentInfo, late: bool },
+    /// `PAYMENT_PENDING → FAILED`, the seats released.
+    Fail { payment: PaymentInfo },
+    /// Give the money back. `release`: the booking is still PAYMENT_PENDING, so it expires and
+    /// gives back whatever seats it still holds; otherwise its state stays.
+    Refund {
+        payment: PaymentInfo,
+        refund: RefundInfo,
+        reason: RefundReason,
+        release: bool,
+    },
+    /// The same successful payment reported again under another event id: recorded, nothing else.
+    IgnoreDuplicate { payment: PaymentInfo },
+    /// Recorded (with a refund, if any) and nothing else.
+    Record {
+        payment: PaymentInfo,
+        refund: Option<RefundInfo>,
+        reason: RecordReason,
+    },
+}
+
+/// True when the booking's hold had lapsed at `now` (the start-payment condition's complement).
+pub fn is_late(booking: &Booking, now: DateTime<Utc>) -> bool {
+    super::booking::hold_lapsed(booking.hold_expires_at, now.timestamp())
+}
+
+/// The payment record after message `m`: the booking's own record (its id, redirect, creation
+/// time) with the provider's figures and `status`; a new record `new_payment_id` when it has none.
+pub fn payment_record(
+    booking: &Booking,
+    m: &PaymentMessage,
+    status: PaymentStatus,
+    new_payment_id: &str,
+    at: &str,
+) -> PaymentInfo {
+    let base = booking.payment.clone().unwrap_or_else(|| PaymentInfo {
+        payment_id: new_payment_id.to_owned(),
+        provider: m.provider.clone(),
+        payment_intent_id: m.payment_intent_id.clone(),
+        amount: m.amount,
+        currency: m.currency.clone(),
+        status,
+        redirect_url: String::new(),
+        created_at: at.to_owned(),
+    });
+    PaymentInfo {
+        status,
+        amount: m.amount,
+        currency: m.currency.clone(),
+        payment_intent_id: m.payment_intent_id.clone(),
+        provider: m.provider.clone(),
+        ..base
+    }
+}
+
+fn refund_decision(
+    booking: &Booking,
+    payment: PaymentInfo,
+    amount: i64,
+    reason: RefundReason,
+    at: &str,
+) -> Decision {
+    let owed = Owed {
+        booking_id: &booking.booking_id,
+        payment_intent_id: &payment.payment_intent_id,
+        provider: &payment.provider,
+        amount,
+        currency: &payment.currency,
+    };
+    Decision::Refund {
+        refund: RefundInfo::initiated(&owed, reason, at),
+        payment,
+        reason,
+        release: booking.status == BookingStatus::PaymentPending,
+    }
+}
+
+/// What message `m` does to `booking` at `now` (the table in the module documentation).
+/// `new_payment_id` names the payment record when the booking has none yet.
+pub fn decide(
+    booking: &Booking,
+    m: &PaymentMessage,
+    now: DateTime<Utc>,
+    new_payment_id: &str,
+) -> Decision {
+    let at = crate::clock::rfc3339(now);
+    let payment = |status| payment_record(booking, m, status, new_payment_id, &at);
+    match m.outcome {
+        PaymentOutcome::Succeeded => {
+            let same_intent = booking
+                .payment
+                .as_ref()
+                .is_none_or(|p| p.payment_intent_id == m.payment_intent_id);
+            let matches = m.amount == booking.pricing.total
+                && m.currency == booking.pricing.currency
+                && same_intent;
+            if !matches {
+                return refund_decision(
+                    booking,
+                    payment(PaymentStatus::RefundInitiated),
+                    m.amount,
+                    RefundReason::Mismatch,
+                    &at,
+                );
+            }
+            match booking.status {
+                BookingStatus::PaymentPending => Decision::Sell {
+                    payment: payment(PaymentStatus::Succeeded),
+                    late: is_late(booking, now),
+                },
+                BookingStatus::Confirmed => Decision::IgnoreDuplicate {
+                    payment: payment(PaymentStatus::Succeeded),
+                },
+                BookingStatus::Failed | BookingStatus::Expired | BookingStatus::Cancelled => {
+                    refund_decision(
+                        booking,
+                        payment(PaymentStatus::RefundInitiated),
+                        m.amount,
+                        RefundReason::NoLongerPayable,
+                        &at,
+                    )
+                }
+            }
+        }
+        PaymentOutcome::Failed if booking.status == BookingStatus::PaymentPending => {
+            Decision::Fail {
+                payment: payment(PaymentStatus::Failed),
+            }
+        }
+        PaymentOutcome::Failed => Decision::Record {
+            // A failure after the fact changes nothing, not even the payment record it has.
+            payment: booking
+                .payment
+                .clone()
+                .unwrap_or_else(|| payment(PaymentStatus::Failed)),
+            refund: None,
+            reason: RecordReason::FailureAfterTheFact,
+        },
+        PaymentOutcome::Refunded => {
+            let owed = Owed {
+                booking_id: &booking.booking_id,
+                payment_intent_id: &m.payment_intent_id,
+                provider: &m.provider,
+                amount: m.amount,
+                currency: &m.currency,
+            };
+            let initiated = booking
+                .refund
+                .clone()
+                .unwrap_or_else(|| RefundInfo::initiated(&owed, RefundReason::ByProvider, &at));
+            Decision::Record {
+                payment: payment(PaymentStatus::Refunded),
+                refund: Some(RefundInfo {
+                    status: super::refund::SUCCEEDED.into(),
+                    ..initiated
+                }),
+                reason: RecordReason::ProviderRefunded,
+            }
+        }
+    }
+}
+
+/// The store refused a `Sell` (`sold` was its payment record): a seat is no longer held by this
+/// booking, or the booking moved on meanwhile. `fresh` is the booking as it is now. The
+/// late-payment policy's other half: never an oversell, a refund.
+pub fn refuse_lost_sale(
+    fresh: &Booking,
+    sold: &PaymentInfo,
+    m: &PaymentMessage,
+    now: DateTime<Utc>,
+) -> Decision {
+    match fresh.status {
+        // Still pending, so a seat is gone: the sale is refunded, never oversold.
+        BookingStatus::PaymentPending => refund_decision(
+            fresh,
+            PaymentInfo {
+                status: PaymentStatus::RefundInitiated,
+                ..sold.clone()
+            },
+            m.amount,
+            RefundReason::SeatsLost,
+            &crate::clock::rfc3339(now),
+        ),
+        // It moved on meanwhile (confirmed by this very payment reported under another event id,
+        // failed, expired, cancelled): decided again from the fresh state, so a concurrent
+        // duplicate is a duplicate and never refunds the sale it made.
+        _ => decide(fresh, m, now, &sold.payment_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        booking::{BookedSeat, PaymentInfo},
+        layout::SeatType,
+        pricing::Pricing,
+    };
+    use chrono::TimeZone as _;
+    use BookingStatus::*;
+
+    const HOLD_ENDS: i64 = 1_800_000_000;
+
+    fn at(epoch: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(epoch, 0).single().expect("valid")
+    }
+
+    fn intent(status: PaymentStatus) -> PaymentInfo {
+        PaymentInfo {
+            payment_id: "pay_1".into(),
+            provider: "sandbox".into(),
+            payment_intent_id: "pi_1".into(),
+            amount: 1000,
+            currency: "INR".into(),
+            status,
+            redirect_url: "https://pay.example/1".into(),
+            created_at: "2027-01-15T08:00:00Z".into(),
+        }
+    }
+
+    fn booking(status: BookingStatus, payment: Option<PaymentInfo>) -> Booking {
+        Booking {
+            booking_id: "bk_1".into(),
+            user_id: "usr_1".into(),
+            show_id: "sh_1".into(),
+            theatre_id: "th_1".into(),
+            city_id: "blr".into(),
+            show_start: "2027-01-16T18:00:00Z".into(),
+            time_zone: "Asia/Kolkata".into(),
+            status,
+            seats: vec![BookedSeat {
+                seat_id: "A1".into(),
+                seat_type: SeatType::Regular,
+                price: 1000,
+            }],
+            pricing: Pricing {
+                currency: "INR".into(),
+                subtotal: 1000,
+                discount: 0,
+                fees: 0,
+                tax: 0,
+                total: 1000,
+                applied_offers: vec![],
+            },
+            coupon: None,
+            hold_expires_at: HOLD_ENDS,
+            created_at: "2027-01-15T08:00:00Z".into(),
+            confirmed_at: None,
+            cancelled_at: None,
+            payment,
+            refund: None,
+            ticket: None,
+            admitted_at: None,
+            counts_toward_seat_cap: true,
+        }
+    }
+
+    fn message(outcome: PaymentOutcome) -> PaymentMessage {
+        PaymentMessage {
+            provider: "sandbox".into(),
+            event_id: "evt_1".into(),
+            outcome,
+            payment_intent_id: "pi_1".into(),
+            booking_id: "bk_1".into(),
+            amount: 1000,
+            currency: "INR".into(),
+            occurred_at: HOLD_ENDS - 10,
+        }
+    }
+
+    fn pending() -> Booking {
+        booking(PaymentPending, Some(intent(PaymentStatus::Initiated)))
+    }
+
+    fn in_time() -> DateTime<Utc> {
+        at(HOLD_ENDS - 10)
+    }
+
+    fn refund_reason(d: &Decision) -> Option<(RefundReason, bool)> {
+        match d {
+            Decision::Refund {
+                reason,
+                release,
+                refund,
+                payment,
+            } => {
+                assert_eq!(refund.reason, reason.as_str());
+                assert_eq!(refund.status, "INITIATED");
+                assert_eq!(payment.status, PaymentStatus::RefundInitiated);
+                Some((*reason, *release))
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn success_in_time_sells() {
+        let d = decide(
+            &pending(),
+            &message(PaymentOutcome::Succeeded),
+            in_time(),
+            "pay_new",
+        );
+        let Decision::Sell { payment, late } = d else {
+            panic!("{d:?}")
+        };
+        assert!(!late);
+        assert_eq!(payment.status, PaymentStatus::Succeeded);
+        // The booking's own record is kept: its id, redirect and creation time.
+        assert_eq!(payment.payment_id, "pay_1");
+        assert_eq!(payment.redirect_url, "https://pay.example/1");
+    }
+
+    #[test]
+    fn success_without_an_intent_record_gets_a_new_one() {
+        let b = booking(PaymentPending, None);
+        let d = decide(
+            &b,
+            &message(PaymentOutcome::Succeeded),
+            in_time(),
+            "pay_new",
+        );
+        let Decision::Sell { payment, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(payment.payment_id, "pay_new");
+        assert_eq!(payment.redirect_url, "");
+        assert_eq!(payment.created_at, crate::clock::rfc3339(in_time()));
+    }
+
+    #[test]
+    fn late_success_of_a_pending_booking_still_sells() {
+        // The late-payment policy: the hold lapsed but the sweep has not expired the booking, so
+        // the store's seat conditions (held by this booking) decide.
+        for now in [HOLD_ENDS + 1, HOLD_ENDS + 3600] {
+            let d = decide(
+                &pending(),
+                &message(PaymentOutcome::Succeeded),
+                at(now),
+                "p",
+            );
+            assert!(matches!(d, Decision::Sell { late: true, .. }), "{d:?}");
+        }
+        // At the hold's last second it is still in time.
+        let d = decide(
+            &pending(),
+            &message(PaymentOutcome::Succeeded),
+            at(HOLD_ENDS),
+            "p",
+        );
+        assert!(matches!(d, Decision::Sell { late: false, .. }), "{d:?}");
+    }
+
+    #[test]
+    fn late_success_after_the_sweep_expired_the_booking_is_refunded() {
+        let b = booking(Expired, Some(intent(PaymentStatus::Initiated)));
+        let d = decide(
+            &b,
+            &message(PaymentOutcome::Succeeded),
+            at(HOLD_ENDS + 60),
+            "p",
+        );
+        assert_eq!(
+            refund_reason(&d),
+            Some((RefundReason::NoLongerPayable, false))
+        );
+    }
+
+    #[test]
+    fn late_success_whose_seat_was_taken_is_refunded_and_released() {
+        let m = message(PaymentOutcome::Succeeded);
+        let now = at(HOLD_ENDS + 60);
+        let Decision::Sell { payment, .. } = decide(&pending(), &m, now, "p") else {
+            panic!("a pending booking's matching success sells")
+        };
+        // The store refused the sale; the booking is still pending: it expires, releasing the
+        // seats it still holds.
+        let d = refuse_lost_sale(&pending(), &payment, &m, now);
+        assert_eq!(refund_reason(&d), Some((RefundReason::SeatsLost, true)));
+        // It moved on meanwhile (the sweep expired it): decided again, refunded, its state kept.
+        let expired = booking(Expired, Some(intent(PaymentStatus::Initiated)));
+        let d = refuse_lost_sale(&expired, &payment, &m, now);
+        assert_eq!(
+            refund_reason(&d),
+            Some((RefundReason::NoLongerPayable, false))
+        );
+        let Decision::Refund {
+            payment: refunded, ..
+        } = d
+        else {
+            unreachable!()
+        };
+        assert_eq!(refunded.payment_id, "pay_1");
+    }
+
+    /// The history checker's find (seed 20261202): one capture reported under two event ids in
+    /// one batch; the first confirms, the second's sale is refused. Decided again from the fresh,
+    /// CONFIRMED booking it is a duplicate: the sale it made is never refunded.
+    #[test]
+    fn a_refused_sale_of_a_booking_this_payment_confirmed_is_a_duplicate() {
+        let m = message(PaymentOutcome::Succeeded);
+        let Decision::Sell { payment, .. } = decide(&pending(), &m, in_time(), "p") else {
+            panic!("a pending booking's matching success sells")
+        };
+        let confirmed = booking(Confirmed, Some(intent(PaymentStatus::Succeeded)));
+        let d = refuse_lost_sale(&confirmed, &payment, &m, in_time());
+        assert!(matches!(d, Decision::IgnoreDuplicate { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn late_failure_changes_nothing() {
+        for status in [Expired, Cancelled, Failed, Confirmed] {
+            let b = booking(status, Some(intent(PaymentStatus::Succeeded)));
+            let d = decide(
+                &b,
+                &message(PaymentOutcome::Failed),
+                at(HOLD_ENDS + 60),
+                "p",
+            );
+            assert_eq!(
+                d,
+                Decision::Record {
+                    payment: intent(PaymentStatus::Succeeded),
+                    refund: None,
+                    reason: RecordReason::FailureAfterTheFact
+                },
+                "{status:?}"
+            );
+        }
+        // Without a record it remembers the failure.
+        let b = booking(Expired, None);
+        let d = decide(
+            &b,
+            &message(PaymentOutcome::Failed),
+            at(HOLD_ENDS + 60),
+            "pay_new",
+        );
+        let Decision::Record { payment, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            (payment.payment_id.as_str(), payment.status),
+            ("pay_new", PaymentStatus::Failed)
+        );
+    }
+
+    #[test]
+    fn mismatched_success_is_refunded_whatever_the_state() {
+        let mut wrong_amount = message(PaymentOutcome::Succeeded);
+        wrong_amount.amount = 999;
+        let mut wrong_currency = message(PaymentOutcome::Succeeded);
+        wrong_currency.currency = "USD".into();
+        let mut wrong_intent = message(PaymentOutcome::Succeeded);
+        wrong_intent.payment_intent_id = "pi_other".into();
+        for m in [wrong_amount, wrong_currency, wrong_intent] {
+            for status in [PaymentPending, Confirmed, Expired, Cancelled, Failed] {
+                let b = booking(status, Some(intent(PaymentStatus::Initiated)));
+                let d = decide(&b, &m, in_time(), "p");
+                assert_eq!(
+                    refund_reason(&d),
+                    Some((RefundReason::Mismatch, status == PaymentPending)),
+                    "{status:?} {m:?}"
+                );
+                let Decision::Refund { refund, .. } = d else {
+                    unreachable!()
+                };
+                assert_eq!(refund.amount, m.amount, "the refund is what was paid");
+            }
+        }
+        // Without an intent record any intent id matches.
+        let mut other_intent = message(PaymentOutcome::Succeeded);
+        other_intent.payment_intent_id = "pi_other".into();
+        let d = decide(
+            &booking(PaymentPending, None),
+            &other_intent,
+            in_time(),
+            "p",
+        );
+        assert!(matches!(d, Decision::Sell { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn success_of_a_confirmed_booking_is_a_duplicate() {
+        let b = booking(Confirmed, Some(intent(PaymentStatus::Succeeded)));
+        let d = decide(&b, &message(PaymentOutcome::Succeeded), in_time(), "p");
+        assert_eq!(
+            d,
+            Decision::IgnoreDuplicate {
+                payment: intent(PaymentStatus::Succeeded)
+            }
+        );
+    }
+
+    #[test]
+    fn success_of_a_failed_expired_or_cancelled_booking_is_refunded() {
+        for status in [Failed, Expired, Cancelled] {
+            let b = booking(status, Some(intent(PaymentStatus::Initiated)));
+            let d = decide(&b, &message(PaymentOutcome::Succeeded), in_time(), "p");
+            assert_eq!(
+                refund_reason(&d),
+                Some((RefundReason::NoLongerPayable, false)),
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn failure_of_a_pending_booking_fails_it() {
+        let d = decide(&pending(), &message(PaymentOutcome::Failed), in_time(), "p");
+        let Decision::Fail { payment } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(payment.status, PaymentStatus::Failed);
+        assert_eq!(payment.payment_id, "pay_1");
+    }
+
+    #[test]
+    fn provider_refund_completes_the_refund() {
+        // One we initiated: its reason and time are kept.
+        let mut b = booking(Cancelled, Some(intent(PaymentStatus::RefundInitiated)));
+        b.refund = Some(RefundInfo::initiated(
+            &Owed {
+                booking_id: &b.booking_id,
+                payment_intent_id: "pi_1",
+                provider: "sandbox",
+                amount: 1000,
+                currency: "INR",
+            },
+            RefundReason::CancelledByCustomer,
+            "2027-01-15T09:00:00Z",
+        ));
+        let d = decide(&b, &message(PaymentOutcome::Refunded), in_time(), "p");
+        let Decision::Record {
+            payment,
+            refund: Some(refund),
+            reason: RecordReason::ProviderRefunded,
+        } = d
+        else {
+            panic!("{d:?}")
+        };
+        assert_eq!(payment.status, PaymentStatus::Refunded);
+        assert_eq!(refund.status, "SUCCEEDED");
+        assert_eq!(refund.reason, "cancelled by the customer");
+        assert_eq!(refund.initiated_at, "2027-01-15T09:00:00Z");
+        // One the provider made on its own, whatever the booking's state.
+        for status in [PaymentPending, Confirmed, Expired] {
+            let b = booking(status, Some(intent(PaymentStatus::Succeeded)));
+            let d = decide(&b, &message(PaymentOutcome::Refunded), in_time(), "p");
+            let Decision::Record {
+                refund: Some(refund),
+                ..
+            } = d
+            else {
+                panic!("{d:?}")
+            };
+            assert_eq!(
+                (
+                    refund.status.as_str(),
+                    refund.reason.as_str(),
+                    refund.amount
+                ),
+                ("SUCCEEDED", "refunded by the provider", 1000)
+            );
+        }
+    }
+}
