@@ -371,6 +371,33 @@ pub fn new_hold(
     })
 }
 
+// ---- The hold rate limit ----
+
+/// The rate limit's window: holds per user and calendar minute (the limit is configured,
+/// `BOOKING_RATE_LIMIT_PER_MINUTE`); the store counts attempts in the same transaction as the hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    /// Minutes since the epoch.
+    pub minute: i64,
+    /// When the window's counter may be dropped (TTL): a minute after the window ends.
+    pub expires_at: i64,
+}
+
+impl RateWindow {
+    pub fn at(now: i64) -> RateWindow {
+        let minute = now.div_euclid(60);
+        RateWindow {
+            minute,
+            expires_at: (minute + 2) * 60,
+        }
+    }
+
+    /// A refused caller's `Retry-After`: until the next window, at least a second.
+    pub fn retry_after_secs(&self, now: i64) -> u64 {
+        (60 - now.rem_euclid(60)).max(1) as u64
+    }
+}
+
 // ---- Cancellation and expiry ----
 
 /// True once a hold that ends at `hold_expires_at` (epoch seconds) has lapsed at `now`: the
@@ -766,5 +793,15 @@ mod hold_tests {
         assert!(!hold_lapsed(100, 99));
         assert!(!hold_lapsed(100, 100));
         assert!(hold_lapsed(100, 101));
+    }
+
+    #[test]
+    fn the_rate_window_is_the_calendar_minute() {
+        let w = RateWindow::at(120);
+        assert_eq!((w.minute, w.expires_at), (2, 240));
+        assert_eq!(RateWindow::at(179), w);
+        assert_eq!(w.retry_after_secs(120), 60);
+        assert_eq!(w.retry_after_secs(179), 1);
+        assert_eq!(RateWindow::at(-1).minute, -1);
     }
 }

@@ -6,7 +6,7 @@ use super::{
     seats::{failed_seat_ids, hold_seat},
     Item, Page, Store, StoreError, TransactOutcome,
 };
-use crate::domain::booking::{Booking, BookingStatus, Transition};
+use crate::domain::booking::{Booking, BookingStatus, RateWindow, Transition};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -146,6 +146,28 @@ fn booking_item(b: &Booking) -> BookingItem {
     }
 }
 
+/// The rate limit's counter: one attempt more in the user's window, refused (the transaction
+/// with it) once the window has `limit` attempts.
+fn rate_attempt(
+    table: &str,
+    user_id: &str,
+    window: &RateWindow,
+    limit: u32,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(keys::rate_pk(user_id, window.minute)))
+        .key(keys::SK, s(keys::RATE_SK))
+        .update_expression("ADD attempts :one SET expires_at = :ttl")
+        .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":limit", n(limit as i64))
+        .expression_attribute_values(":ttl", n(window.expires_at))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 impl Store {
     /// Holds every seat and records the booking, the idempotency key, the rate window and the
     /// coupon use: all in one transaction, so all of it happens or none.
@@ -169,20 +191,14 @@ impl Store {
             "attribute_not_exists(pk)",
         )?);
 
-        let window = p.now.div_euclid(60);
+        let window = RateWindow::at(p.now);
         let rate_index = items.len();
-        let rate = Update::builder()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::rate_pk(&b.user_id, window)))
-            .key(keys::SK, s(keys::RATE_SK))
-            .update_expression("ADD attempts :one SET expires_at = :ttl")
-            .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(p.rate_limit_per_minute as i64))
-            .expression_attribute_values(":ttl", n((window + 2) * 60))
-            .build()
-            .map_err(build_err)?;
-        items.push(TransactWriteItem::builder().update(rate).build());
+        items.push(rate_attempt(
+            self.table(),
+            &b.user_id,
+            &window,
+            p.rate_limit_per_minute,
+        )?);
 
         let idem_index = p.idempotency.as_ref().map(|_| items.len());
         if let Some((key, record)) = &p.idempotency {
@@ -234,7 +250,7 @@ impl Store {
         }
         if failed(rate_index) {
             return Ok(Placed::RateLimited {
-                retry_after_secs: (60 - p.now.rem_euclid(60)).max(1) as u64,
+                retry_after_secs: window.retry_after_secs(p.now),
             });
         }
         if coupon_index.is_some_and(failed) {
