@@ -4,7 +4,7 @@
 
 use boxoffice::{
     domain::{
-        booking::{check_seat_ids, check_show, new_hold, HoldPolicy, HoldRequest},
+        booking::{check_seat_ids, check_show, new_hold, Booking, HoldPolicy, HoldRequest},
         user::Role,
     },
     http::{body_bytes, idempotency_key, json_text, parse_json, serve, HttpResult},
@@ -96,6 +96,16 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
             coupon_limit: offer.as_ref().and_then(|o| o.per_user_limit),
         })
         .await?;
+    answer(placed, booking, &request_hash, response_body)
+}
+
+/// The hold's answer: 201 with the booking, the stored answer of a replay, or why not.
+fn answer(
+    placed: Placed,
+    booking: Booking,
+    request_hash: &str,
+    response_body: String,
+) -> HttpResult {
     match placed {
         Placed::Placed { retries } => {
             boxoffice::metrics::emit(
