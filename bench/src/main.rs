@@ -26,6 +26,7 @@ mod compare;
 mod cpu;
 mod flow;
 mod probes;
+mod queue_capacity;
 mod report;
 mod rush;
 mod trips;
@@ -165,6 +166,14 @@ impl Phases {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    // `cargo run -p <bench> -- queue-capacity` (through infra/with-stack.sh): that part alone.
+    if std::env::args().nth(1).as_deref() == Some("queue-capacity") {
+        let prefix = format!("benchq{}", chrono::Utc::now().timestamp());
+        let stack = LocalStack::start(&prefix, &HashMap::new()).await?;
+        let cap = queue_capacity::measure(&stack.deps).await?;
+        println!("## Waiting room capacity\n\n{}", cap.markdown);
+        return Ok(());
+    }
     let mut phases = Phases::new();
     let load_before = loadavg();
     let clients: usize = env_or("RUSH_CLIENTS", 2000);
@@ -193,6 +202,7 @@ async fn main() -> Result<(), BoxError> {
     let trips = trips::measure(&stack, &first_show, &fc.browse_path).await?;
     let probes = probes::run(&gw, &first_show).await?;
     let cpu = cpu::measure(&stack, &first_show, &fc.browse_path, cpu_runs).await?;
+    let queue_cap = queue_capacity::measure(&stack.deps).await?;
     phases.done("flow catalog, 4. round trips, bad input, handler CPU");
 
     // confirm-payment (and notify) run from their queues as the event source mappings would.
@@ -205,6 +215,7 @@ async fn main() -> Result<(), BoxError> {
             failed_visibility_seconds: 1,
             schedule_interval: None,
             schedules: false,
+            except: Vec::new(),
         },
     );
     counted.take();
@@ -314,6 +325,14 @@ async fn main() -> Result<(), BoxError> {
         md,
         "## 4. Round trips (one booking through every step, counted by SDK interceptors)\n\n{}",
         trips.table()
+    );
+    let _ = writeln!(
+        md,
+        "## Waiting room capacity (the join path at {:.0} joins/s; hottest partition {:.0} WCU/s, {:.0} RCU/s)\n\n{}",
+        queue_capacity::JOINS_PER_SECOND,
+        queue_cap.hottest_wcu,
+        queue_cap.hottest_rcu,
+        queue_cap.markdown
     );
     let hello = cold.hello.init_ms.unwrap_or(0.0);
     let ratios: Vec<f64> = cold

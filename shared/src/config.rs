@@ -79,6 +79,11 @@ pub struct Config {
     /// From the `PaymentKeys` secret (the sandbox's only where the sandbox exists).
     pub sandbox_webhook_secret: Option<Secret>,
     pub stripe_webhook_secret: Option<Secret>,
+    /// Stripe's API secret key (`sk_…`/`rk_…`, `PaymentKeys`): creates intents and pays refunds.
+    pub stripe_secret_key: Option<Secret>,
+    /// Where Stripe's API is (`STRIPE_API_BASE`, not secret): Stripe's own unless a local Stripe
+    /// (localstripe) stands in for it; plain http only on loopback.
+    pub stripe_api_base: String,
     /// From the `TicketKeys` secret.
     pub ticket_signing_key: Option<Secret>,
     /// From the `AdminAccounts` secret: authoritative at every login.
@@ -129,6 +134,7 @@ impl Config {
             },
             sandbox_webhook_secret: None,
             stripe_webhook_secret: None,
+            stripe_secret_key: None,
             ticket_signing_key: None,
             admin_accounts: None,
             ..self.clone()
@@ -209,6 +215,8 @@ impl Config {
             sandbox_enabled,
             sandbox_webhook_secret: None,
             stripe_webhook_secret: None,
+            stripe_secret_key: None,
+            stripe_api_base: stripe_api_base(opt("STRIPE_API_BASE"))?,
             ticket_signing_key: None,
             admin_accounts: None,
             cleaning_gap_minutes: num("CLEANING_GAP_MINUTES", opt("CLEANING_GAP_MINUTES"), 15)?,
@@ -223,6 +231,24 @@ impl Config {
                 .filter_map(|set| Some((set, opt(set.arn_variable())?.trim().to_owned())))
                 .collect(),
             stage,
+        })
+    }
+}
+
+/// Stripe's API, or a stand-in for it: https anywhere, plain http only on loopback (a key must never
+/// cross a network in the clear).
+fn stripe_api_base(given: Option<String>) -> Result<String, ConfigError> {
+    let base = given.unwrap_or_else(|| "https://api.stripe.com".into());
+    let base = base.trim().trim_end_matches('/').to_owned();
+    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
+        .iter()
+        .any(|p| base.starts_with(p));
+    if base.starts_with("https://") || loopback {
+        Ok(base)
+    } else {
+        Err(ConfigError::Invalid {
+            name: "STRIPE_API_BASE",
+            reason: "must be an https URL (plain http only on loopback)".into(),
         })
     }
 }

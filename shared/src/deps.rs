@@ -4,6 +4,7 @@ use crate::{
     cache::Caches,
     clock::Clock,
     config::{Config, ConfigError},
+    payments::stripe::StripeClient,
     secrets::SecretSet,
     store::Store,
 };
@@ -24,6 +25,8 @@ pub struct Deps {
     pub eventbridge: aws_sdk_eventbridge::Client,
     pub clock: Clock,
     pub caches: Arc<Caches>,
+    /// Stripe's API, where the function reads `PaymentKeys` (its key is there).
+    stripe: Option<StripeClient>,
     extensions: Extensions,
 }
 
@@ -53,7 +56,13 @@ impl Deps {
 
     pub fn new(config: Config, sdk: &SdkConfig) -> Self {
         let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let stripe = config.stripe_secret_key.clone().and_then(|key| {
+            StripeClient::new(&config.stripe_api_base, key)
+                .inspect_err(|e| tracing::error!(error = %e, "no Stripe client"))
+                .ok()
+        });
         Deps {
+            stripe,
             store: Store::new(dynamodb, config.table_name.clone()),
             sqs: aws_sdk_sqs::Client::new(sdk),
             eventbridge: aws_sdk_eventbridge::Client::new(sdk),
@@ -80,6 +89,13 @@ impl Deps {
         };
         started.await.inspect_err(|e: &ConfigError| {
             tracing::error!(error = %e, "configuration refused: the function does not start");
+        })
+    }
+
+    /// Stripe's API client, or a 500 in a function that does not read `PaymentKeys`.
+    pub fn stripe(&self) -> Result<&StripeClient, crate::ApiError> {
+        self.stripe.as_ref().ok_or_else(|| {
+            crate::ApiError::Internal("no Stripe client in this function (PaymentKeys)".into())
         })
     }
 

@@ -52,6 +52,12 @@ pub enum ApiError {
     ShowNotBookable(String),
     #[error("rate limited")]
     RateLimited { retry_after_secs: u64 },
+    /// The per-customer cap of seats held plus bought for one show.
+    #[error("seat limit reached")]
+    SeatLimitReached { limit: u32 },
+    /// A queue-mode show refuses bookings without a valid admission token.
+    #[error("{0}")]
+    QueueRequired(String),
     /// A bug or an outage. The inner text is logged, never sent to the client.
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,7 +110,7 @@ impl ApiError {
         match self {
             Validation { .. } | InvalidSignature => StatusCode::BAD_REQUEST,
             Unauthorized(_) | InvalidCredentials => StatusCode::UNAUTHORIZED,
-            Forbidden(_) => StatusCode::FORBIDDEN,
+            Forbidden(_) | QueueRequired(_) => StatusCode::FORBIDDEN,
             NotFound(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             EmailTaken
@@ -116,7 +122,7 @@ impl ApiError {
             BookingExpired => StatusCode::GONE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            IdempotencyKeyReused | NotPayable(_) | ShowNotBookable(_) => {
+            IdempotencyKeyReused | NotPayable(_) | ShowNotBookable(_) | SeatLimitReached { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -148,6 +154,8 @@ impl ApiError {
             NotPayable(_) => "NOT_PAYABLE",
             ShowNotBookable(_) => "SHOW_NOT_BOOKABLE",
             RateLimited { .. } => "RATE_LIMITED",
+            SeatLimitReached { .. } => "SEAT_LIMIT_REACHED",
+            QueueRequired(_) => "QUEUE_REQUIRED",
             Internal(_) => "INTERNAL_ERROR",
             ServiceUnavailable(_) => "SERVICE_UNAVAILABLE",
         }
@@ -162,7 +170,7 @@ impl ApiError {
                 "The webhook signature is missing, malformed, stale or wrong.".into()
             }
             Unauthorized(m) | Forbidden(m) | NotFound(m) | InvalidState(m) | NotPayable(m)
-            | ShowNotBookable(m) => m.clone(),
+            | ShowNotBookable(m) | QueueRequired(m) => m.clone(),
             InvalidCredentials => "Email or password is wrong.".into(),
             MethodNotAllowed { .. } => "This method is not allowed on this path.".into(),
             EmailTaken => "An account with this email already exists.".into(),
@@ -179,6 +187,9 @@ impl ApiError {
                 "This Idempotency-Key was used with a different request.".into()
             }
             RateLimited { .. } => "Too many requests; retry later.".into(),
+            SeatLimitReached { limit } => {
+                format!("You may hold or buy at most {limit} seats of this show.")
+            }
             Internal(_) => "An internal error occurred.".into(),
             ServiceUnavailable(_) => "The service is temporarily unavailable; retry later.".into(),
         }
@@ -200,6 +211,7 @@ impl ApiError {
             RateLimited { retry_after_secs } => {
                 Some(json!({ "retryAfterSeconds": retry_after_secs }))
             }
+            SeatLimitReached { limit } => Some(json!({ "maxSeatsPerCustomer": limit })),
             _ => None,
         }
     }

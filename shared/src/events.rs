@@ -35,10 +35,11 @@ pub enum EventKind {
     RefundInitiated,
     ShowCancelled,
     SeatsReleased,
+    QueueAdmitted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 7] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::BookingConfirmed,
         EventKind::BookingCancelled,
         EventKind::BookingExpired,
@@ -46,6 +47,7 @@ impl EventKind {
         EventKind::RefundInitiated,
         EventKind::ShowCancelled,
         EventKind::SeatsReleased,
+        EventKind::QueueAdmitted,
     ];
 
     /// The kind whose `detail-type` this is.
@@ -64,6 +66,7 @@ impl EventKind {
             EventKind::RefundInitiated => "RefundInitiated",
             EventKind::ShowCancelled => "ShowCancelled",
             EventKind::SeatsReleased => "SeatsReleased",
+            EventKind::QueueAdmitted => "QueueAdmitted",
         }
     }
 }
@@ -88,6 +91,9 @@ pub struct BookingDetail {
     /// The change's commit time, stamped by `outbox`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<String>,
+    /// `RefundInitiated`: the refund record to pay (`store::refunds`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
 }
 
 /// The detail of the show-level event of a cancelled show.
@@ -96,6 +102,21 @@ pub struct BookingDetail {
 pub struct ShowDetail {
     pub event_id: String,
     pub show_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occurred_at: Option<String>,
+}
+
+/// The detail of `QueueAdmitted`: a waiting customer's turn to book a queue-mode show.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueAdmittedDetail {
+    pub event_id: String,
+    pub user_id: String,
+    pub show_id: String,
+    pub place: u64,
+    /// When the admission window ends (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub book_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub occurred_at: Option<String>,
 }
@@ -120,6 +141,7 @@ pub enum DomainEvent {
     RefundInitiated(BookingDetail),
     ShowCancelled(ShowCancelledDetail),
     SeatsReleased(BookingDetail),
+    QueueAdmitted(QueueAdmittedDetail),
 }
 
 /// The booking detail of an event (`&` or `&mut`), if it has one.
@@ -133,7 +155,8 @@ macro_rules! booking_detail {
             | DomainEvent::RefundInitiated(d)
             | DomainEvent::SeatsReleased(d)
             | DomainEvent::ShowCancelled(ShowCancelledDetail::Booking(d)) => Some(d),
-            DomainEvent::ShowCancelled(ShowCancelledDetail::Show(_)) => None,
+            DomainEvent::ShowCancelled(ShowCancelledDetail::Show(_))
+            | DomainEvent::QueueAdmitted(_) => None,
         }
     };
 }
@@ -148,6 +171,7 @@ impl DomainEvent {
             DomainEvent::RefundInitiated(_) => EventKind::RefundInitiated,
             DomainEvent::ShowCancelled(_) => EventKind::ShowCancelled,
             DomainEvent::SeatsReleased(_) => EventKind::SeatsReleased,
+            DomainEvent::QueueAdmitted(_) => EventKind::QueueAdmitted,
         }
     }
 
@@ -159,6 +183,7 @@ impl DomainEvent {
     pub fn event_id(&self) -> &str {
         match self {
             DomainEvent::ShowCancelled(ShowCancelledDetail::Show(d)) => &d.event_id,
+            DomainEvent::QueueAdmitted(d) => &d.event_id,
             other => other.booking().map_or("", |d| d.event_id.as_str()),
         }
     }
@@ -167,6 +192,7 @@ impl DomainEvent {
         let at = Some(at.to_owned());
         match self {
             DomainEvent::ShowCancelled(ShowCancelledDetail::Show(d)) => d.occurred_at = at,
+            DomainEvent::QueueAdmitted(d) => d.occurred_at = at,
             other => {
                 if let Some(d) = booking_detail!(other) {
                     d.occurred_at = at;
@@ -193,6 +219,23 @@ pub fn show_cancelled(show_id: &str) -> DomainEvent {
     }))
 }
 
+/// A waiting customer's turn has come (the waiting room): one event per customer and show, so
+/// however often it is published the inbox gets one notification.
+pub fn queue_admitted(
+    entry: &crate::store::queue::QueueEntry,
+    place: u64,
+    book_by: i64,
+) -> DomainEvent {
+    DomainEvent::QueueAdmitted(QueueAdmittedDetail {
+        event_id: format!("QueueAdmitted#{}#{}", entry.show_id, entry.user_id),
+        user_id: entry.user_id.clone(),
+        show_id: entry.show_id.clone(),
+        place,
+        book_by: chrono::DateTime::from_timestamp(book_by, 0).map(crate::clock::rfc3339),
+        occurred_at: None,
+    })
+}
+
 /// An event about a booking; `eventId` lets consumers process it exactly once.
 pub fn booking_event(kind: EventKind, booking: &Booking) -> DomainEvent {
     let d = BookingDetail {
@@ -205,6 +248,7 @@ pub fn booking_event(kind: EventKind, booking: &Booking) -> DomainEvent {
         amount: booking.pricing.total,
         currency: booking.pricing.currency.clone(),
         occurred_at: None,
+        refund_id: None,
     };
     match kind {
         EventKind::BookingConfirmed => DomainEvent::BookingConfirmed(d),
@@ -214,7 +258,29 @@ pub fn booking_event(kind: EventKind, booking: &Booking) -> DomainEvent {
         EventKind::RefundInitiated => DomainEvent::RefundInitiated(d),
         EventKind::ShowCancelled => DomainEvent::ShowCancelled(ShowCancelledDetail::Booking(d)),
         EventKind::SeatsReleased => DomainEvent::SeatsReleased(d),
+        // Not an event about a booking (`queue_admitted` makes it); named for the customer and the
+        // show all the same, so the match stays total without a panic.
+        EventKind::QueueAdmitted => DomainEvent::QueueAdmitted(QueueAdmittedDetail {
+            event_id: format!("QueueAdmitted#{}#{}", d.show_id, d.user_id),
+            user_id: d.user_id,
+            show_id: d.show_id,
+            place: 0,
+            book_by: None,
+            occurred_at: None,
+        }),
     }
+}
+
+/// `RefundInitiated` for one refund: the refund worker's request (it pays `refundId`) and the
+/// customer's notification. One per refund, so two refunds on one booking are two events.
+pub fn refund_event(booking: &Booking, refund: &crate::domain::booking::RefundInfo) -> DomainEvent {
+    let mut event = booking_event(EventKind::RefundInitiated, booking);
+    if let (DomainEvent::RefundInitiated(d), Some(id)) = (&mut event, &refund.refund_id) {
+        d.event_id = format!("RefundInitiated#{id}");
+        d.refund_id = Some(id.clone());
+        d.amount = refund.amount;
+    }
+    event
 }
 
 /// The outbox entries of `events`, stamped with the change's time (`occurredAt` in the detail,

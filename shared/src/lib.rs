@@ -16,6 +16,7 @@ pub mod ids;
 pub mod logging;
 pub mod metrics;
 pub mod payments;
+pub mod queue;
 pub mod refunds;
 pub mod routes;
 pub mod runtime;

@@ -6,8 +6,9 @@ use crate::{
     domain::{
         booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo, Transition},
         payment::RefundReason,
+        refund::Owed,
     },
-    events::{booking_event, outbox, publish, EventKind},
+    events::{booking_event, outbox, publish, refund_event, EventKind},
     ApiError, Deps,
 };
 
@@ -50,7 +51,20 @@ pub async fn cancel_with_refund(
     reason: RefundReason,
 ) -> Result<Option<Booking>, ApiError> {
     let at = rfc3339(deps.clock.now());
-    let refund = RefundInfo::initiated(booking.pricing.total, reason, &at);
+    let paid = booking.payment.as_ref().ok_or_else(|| {
+        ApiError::Internal(format!(
+            "confirmed booking {} has no payment to refund",
+            booking.booking_id
+        ))
+    })?;
+    let owed = Owed {
+        booking_id: &booking.booking_id,
+        payment_intent_id: &paid.payment_intent_id,
+        provider: &paid.provider,
+        amount: booking.pricing.total,
+        currency: &booking.pricing.currency,
+    };
+    let refund = RefundInfo::initiated(&owed, reason, &at);
     let payment = booking.payment.clone().map(|p| PaymentInfo {
         status: PaymentStatus::RefundInitiated,
         ..p
@@ -64,7 +78,7 @@ pub async fn cancel_with_refund(
         deps,
         vec![
             booking_event(EventKind::BookingCancelled, &cancelled),
-            booking_event(EventKind::RefundInitiated, &cancelled),
+            refund_event(&cancelled, &refund),
             booking_event(EventKind::SeatsReleased, &cancelled),
         ],
     );

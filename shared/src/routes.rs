@@ -41,6 +41,9 @@ routes! {
     "POST" "/api/v1/shows/{showId}/cancel" => "cancel-show",
     "GET" "/api/v1/me/notifications" => "list-notifications",
     "POST" "/api/v1/shows/{showId}/waitlist" => "join-waitlist",
+    "PUT" "/api/v1/shows/{showId}/queue" => "put-show-queue",
+    "POST" "/api/v1/shows/{showId}/queue" => "join-queue",
+    "GET" "/api/v1/shows/{showId}/queue/me" => "get-queue-status",
 }
 
 /// Matches a concrete path against a route template such as `/api/v1/shows/{showId}/seats`,

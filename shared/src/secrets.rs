@@ -18,8 +18,8 @@ pub enum SecretSet {
     JwtKeys,
     /// `ticketSigningKey`: the functions that issue or verify ticket codes.
     TicketKeys,
-    /// `stripeWebhookSecret`, `sandboxWebhookSecret` (where the sandbox exists): the webhook's
-    /// verification and the sandbox's signing.
+    /// `stripeWebhookSecret`, `stripeSecretKey`, `sandboxWebhookSecret` (where the sandbox
+    /// exists): the webhook's verification, Stripe's API (intents, refunds) and the sandbox's signing.
     PaymentKeys,
     /// `adminAccounts`: a string holding the JSON array `[{email, name, passwordHash}]`; login
     /// and the sign-ups that must not take a configured admin's email.
@@ -112,6 +112,15 @@ impl SecretSet {
             SecretSet::PaymentKeys => {
                 config.stripe_webhook_secret =
                     Some(required("stripeWebhookSecret", MIN_STRIPE_CHARS)?);
+                let api_key = required("stripeSecretKey", MIN_STRIPE_CHARS)?;
+                if !(api_key.expose().starts_with("sk_") || api_key.expose().starts_with("rk_")) {
+                    return Err(ConfigError::Secret {
+                        secret: id,
+                        key: "stripeSecretKey",
+                        reason: "is not a Stripe secret or restricted key (sk_… or rk_…)".into(),
+                    });
+                }
+                config.stripe_secret_key = Some(api_key);
                 // Only where the sandbox exists: in prod its key has no business being there.
                 config.sandbox_webhook_secret = if config.sandbox_enabled {
                     Some(required("sandboxWebhookSecret", MIN_KEY_CHARS)?)
@@ -235,8 +244,10 @@ mod tests {
             (SecretSet::JwtKeys, true, format!(r#"{{"jwtSecret":["{KEY}"]}}"#), "jwtSecret"),
             (SecretSet::TicketKeys, true, "{}".into(), "ticketSigningKey"),
             (SecretSet::TicketKeys, true, r#"{"ticketSigningKey":"0123"}"#.into(), "ticketSigningKey"),
-            (SecretSet::PaymentKeys, true, format!(r#"{{"sandboxWebhookSecret":"{KEY}"}}"#), "stripeWebhookSecret"),
-            (SecretSet::PaymentKeys, true, r#"{"stripeWebhookSecret":"whsec_0123456789abcdef"}"#.into(), "sandboxWebhookSecret"),
+            (SecretSet::PaymentKeys, true, format!(r#"{{"sandboxWebhookSecret":"{KEY}","stripeSecretKey":"sk_test_0123456789abcdef"}}"#), "stripeWebhookSecret"),
+            (SecretSet::PaymentKeys, true, r#"{"stripeWebhookSecret":"whsec_0123456789abcdef","stripeSecretKey":"sk_test_0123456789abcdef"}"#.into(), "sandboxWebhookSecret"),
+            (SecretSet::PaymentKeys, false, r#"{"stripeWebhookSecret":"whsec_0123456789abcdef"}"#.into(), "stripeSecretKey"),
+            (SecretSet::PaymentKeys, false, r#"{"stripeWebhookSecret":"whsec_0123456789abcdef","stripeSecretKey":"pk_test_0123456789abcdef"}"#.into(), "stripeSecretKey"),
             (SecretSet::AdminAccounts, true, r#"{"adminAccounts":"not json"}"#.into(), "adminAccounts"),
             (SecretSet::AdminAccounts, true, r#"{"adminAccounts":"[{\"email\":\"a@b.co\",\"name\":\"A\",\"passwordHash\":\"hunter2hunter2\"}]"}"#.into(), "adminAccounts"),
             (SecretSet::AdminAccounts, true, r#"{"adminAccounts":"[{\"email\":\"a@b.co\",\"name\":\"A\",\"passwordHash\":\"$argon2i$v=19$m=16,t=2,p=1$c2FsdHNhbHQ$YWJj\"}]"}"#.into(), "adminAccounts"),
@@ -257,6 +268,8 @@ mod tests {
                 "0123\"",
                 "hunter2",
                 "whsec_0123456789abcdef",
+                "sk_test_0123456789abcdef",
+                "pk_test_0123456789abcdef",
             ] {
                 assert!(!text.contains(value), "{json}: the value leaked: {text}");
             }
@@ -265,7 +278,7 @@ mod tests {
 
     #[test]
     fn the_sandbox_key_is_required_only_where_the_sandbox_exists() {
-        let stripe_only = r#"{"stripeWebhookSecret":"whsec_0123456789abcdef"}"#;
+        let stripe_only = r#"{"stripeWebhookSecret":"whsec_0123456789abcdef","stripeSecretKey":"sk_test_0123456789abcdef"}"#;
         let mut prod = config(false);
         SecretSet::PaymentKeys
             .apply(&mut prod, stripe_only)

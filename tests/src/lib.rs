@@ -326,6 +326,19 @@ impl TestStack {
 
     /// The triggers with the functions' containers made from `deps` (e.g. a faulty client).
     pub fn start_triggers_with(&self, deps: &Deps) -> boxoffice_local::triggers::Triggers {
+        self.start_triggers_except_with(deps, &[])
+    }
+
+    /// The triggers of every function but `except` (which the test invokes itself).
+    pub fn start_triggers_except(&self, except: &[&str]) -> boxoffice_local::triggers::Triggers {
+        self.start_triggers_except_with(self.deps(), except)
+    }
+
+    fn start_triggers_except_with(
+        &self,
+        deps: &Deps,
+        except: &[&str],
+    ) -> boxoffice_local::triggers::Triggers {
         boxoffice_local::triggers::start(
             &self.stack.template,
             &self.stack.provisioned,
@@ -335,6 +348,7 @@ impl TestStack {
                 failed_visibility_seconds: 1,
                 schedule_interval: None,
                 schedules: false,
+                except: except.iter().map(|f| (*f).to_owned()).collect(),
             },
         )
     }
@@ -720,5 +734,75 @@ where
             panic!("timed out after {seconds}s waiting for {what}");
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A stack's gateway served on a loopback port (for callers outside the process: localstripe's
+/// webhooks). It stops serving when dropped.
+pub struct Served {
+    pub port: u16,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestStack {
+    /// The gateway on a free loopback port, registered with localstripe as this stage's Stripe
+    /// webhook endpoint (signed with this stack's `stripeWebhookSecret`), as an operator registers
+    /// the stage's endpoint in Stripe's dashboard. Several stacks share one localstripe: each
+    /// registers under its own name, and the events of another stack's intents reach this one
+    /// signed with that stack's secret, so they are refused (400) here and change nothing.
+    pub async fn serve_for_stripe(&self) -> Served {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap_or_else(|e| panic!("binding a loopback port: {e}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("the bound port: {e}"))
+            .port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(self.gateway.clone().serve(listener, async {
+            let _ = stopped.await;
+        }));
+        let name = format!("stack-{}", ulid::Ulid::new());
+        boxoffice_local::stripe::register_webhook(
+            self.deps(),
+            &name,
+            &format!("http://127.0.0.1:{port}/api/v1"),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("registering the Stripe webhook with localstripe: {e}"));
+        Served { port, _stop: stop }
+    }
+
+    /// A call to localstripe's API (as a Stripe.js client or the dashboard would make it), its
+    /// JSON answer and status.
+    pub async fn localstripe(&self, path: &str, form: &[(&str, String)]) -> (u16, Value) {
+        let stripe = self
+            .deps()
+            .stripe()
+            .unwrap_or_else(|e| panic!("the local stack has a Stripe client: {e}"));
+        let (status, body) = stripe
+            .send(path, form, None)
+            .await
+            .unwrap_or_else(|e| panic!("localstripe {path}: {e}"));
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// GET from localstripe's API.
+    pub async fn localstripe_get(&self, path: &str) -> Value {
+        let stripe = self
+            .deps()
+            .stripe()
+            .unwrap_or_else(|e| panic!("the local stack has a Stripe client: {e}"));
+        let (status, body) = stripe
+            .get(path)
+            .await
+            .unwrap_or_else(|e| panic!("localstripe {path}: {e}"));
+        assert_eq!(
+            status,
+            200,
+            "GET {path}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
     }
 }

@@ -13,7 +13,7 @@ use boxoffice::{
         payment::{decide, refuse_lost_sale, Decision, PaymentMessage, RefundReason},
         ticket::ticket_for,
     },
-    events::{booking_event, outbox, publish, EventKind},
+    events::{booking_event, outbox, publish, refund_event, EventKind},
     ids::new_id,
     store::payments::{Applied, Marker},
     ApiError, Deps,
@@ -201,7 +201,7 @@ async fn store_refund(
     else {
         return Err(ApiError::Internal("store_refund needs a refund".into()));
     };
-    let mut events = vec![booking_event(EventKind::RefundInitiated, booking)];
+    let mut events = vec![refund_event(booking, &refund)];
     if release {
         events.push(booking_event(EventKind::BookingExpired, booking));
     }

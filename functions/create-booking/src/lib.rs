@@ -4,7 +4,8 @@
 
 use boxoffice::{
     domain::{
-        booking::{check_seat_ids, check_show, new_hold, Booking, HoldPolicy, HoldRequest},
+        booking::{check_seat_ids, check_show, new_hold, HoldPolicy, HoldRequest},
+        limits,
         user::Role,
     },
     http::{body_bytes, idempotency_key, json_text, parse_json, serve, HttpResult},
@@ -48,6 +49,20 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
     let now = deps.clock.now();
     // Checked before the offer is looked up: a show that cannot be booked costs no read.
     check_show(&show, &body.seat_ids, now)?;
+    // A queue-mode show sells only to customers the waiting room admitted.
+    if show.queue_mode {
+        boxoffice::queue::require_admission(
+            &deps.config.jwt,
+            boxoffice::http::header(&req, boxoffice::queue::ADMISSION_HEADER),
+            &caller.user_id,
+            &show.show_id,
+            now.timestamp(),
+        )?;
+    }
+    // The per-customer seat cap (its counter rides in the hold's transaction).
+    let seat_cap = limits::seat_cap(show.max_seats_per_customer);
+    let seat_cap_room = limits::seat_cap_room(seat_cap, body.seat_ids.len())
+        .ok_or(ApiError::SeatLimitReached { limit: seat_cap })?;
     let city = city.ok_or_else(|| {
         ApiError::Internal(format!(
             "show {} names unknown city {}",
@@ -94,18 +109,17 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
             }),
             rate_limit_per_minute: deps.config.booking_rate_limit_per_minute,
             coupon_limit: offer.as_ref().and_then(|o| o.per_user_limit),
+            seat_cap_room,
+            admitted_from_queue: show.queue_mode,
         })
         .await?;
-    answer(placed, booking, &request_hash, response_body)
-}
-
-/// The hold's answer: 201 with the booking, the stored answer of a replay, or why not.
-fn answer(
-    placed: Placed,
-    booking: Booking,
-    request_hash: &str,
-    response_body: String,
-) -> HttpResult {
+    // Every attempt counts toward the rate window. A committed hold counted itself in
+    // its transaction; a cancelled one wrote nothing, so a loser pays one small UpdateItem.
+    if limits::counts_after_transaction(attempt_outcome(&placed)) {
+        deps.store
+            .count_failed_attempt(&caller.user_id, now.timestamp())
+            .await?;
+    }
     match placed {
         Placed::Placed { retries } => {
             boxoffice::metrics::emit(
@@ -132,9 +146,22 @@ fn answer(
             })
         }
         Placed::RateLimited { retry_after_secs } => Err(ApiError::RateLimited { retry_after_secs }),
+        Placed::SeatCapReached => Err(ApiError::SeatLimitReached { limit: seat_cap }),
         Placed::CouponLimitReached => Err(ApiError::validation(format!(
             "coupon {} has reached its use limit for you",
             booking.coupon.map(|c| c.code).unwrap_or_default()
         ))),
+    }
+}
+
+fn attempt_outcome(placed: &Placed) -> limits::AttemptOutcome {
+    use limits::AttemptOutcome as A;
+    match placed {
+        Placed::Placed { .. } => A::Held,
+        Placed::Replay(_) => A::Replayed,
+        Placed::RateLimited { .. } => A::RateLimited,
+        Placed::SeatsTaken(_) => A::SeatsTaken,
+        Placed::SeatCapReached => A::SeatCapReached,
+        Placed::CouponLimitReached => A::CouponLimitReached,
     }
 }

@@ -32,6 +32,8 @@ struct ShowBody {
     format: String,
     currency: String,
     prices: BTreeMap<SeatType, i64>,
+    /// The per-customer seat cap of this show (issue 15; default 10).
+    max_seats_per_customer: Option<u32>,
 }
 
 const MAX_PRICE: i64 = 100_000_000;
@@ -45,6 +47,14 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 async fn create_show(deps: &Deps, req: Request) -> HttpResult {
     let caller = deps.caller(&req, &[Role::Partner])?;
     let body: ShowBody = parse_json(&req)?;
+    if let Some(cap) = body.max_seats_per_customer {
+        if !boxoffice::domain::limits::valid_seat_cap(cap) {
+            return Err(ApiError::validation(format!(
+                "maxSeatsPerCustomer must be 1–{}.",
+                boxoffice::domain::limits::MAX_SEAT_CAP
+            )));
+        }
+    }
 
     let start: DateTime<Utc> = DateTime::parse_from_rfc3339(&body.start_time)
         .map_err(|_| {
@@ -165,6 +175,8 @@ async fn create_show(deps: &Deps, req: Request) -> HttpResult {
         layout: screen.layout.clone(),
         status: ShowStatus::Scheduled,
         slots: occupied_slots(start, movie.duration_mins, deps.config.cleaning_gap_minutes),
+        max_seats_per_customer: body.max_seats_per_customer,
+        queue_mode: false,
     };
     match deps.store.create_show(&show).await? {
         CreateShow::Created => created(&ShowView::from(&show)),

@@ -8,7 +8,7 @@ use boxoffice::{
     domain::user::Role,
     http::{body_bytes, idempotency_key, json_text, parse_json, path_param, serve, HttpResult},
     ids::new_id,
-    payments::sandbox_intent_id,
+    payments::{sandbox_intent_id, stripe::StripeError, Provider},
     store::{bookings::IdempotencyRecord, payments::StartPayment},
     ApiError, Deps,
 };
@@ -24,10 +24,25 @@ struct PaymentBody {
     return_url: String,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+boxoffice::http_entry!(handler, [JwtKeys, PaymentKeys]);
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| initiate_payment(deps, req)).await
+}
+
+/// The payment's id, which is also Stripe's idempotency key: the same for a retried request (same
+/// caller, same `Idempotency-Key`, same booking), so a retry that reaches Stripe again gets the
+/// intent the first attempt created there; a new one for a request without a key.
+fn payment_id_for(user_id: &str, key: Option<&str>, booking_id: &str) -> String {
+    match key {
+        Some(key) => {
+            let digest = Sha256::digest(format!("{user_id}\n{key}\n{booking_id}"));
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(&digest[..16]);
+            format!("pay_{}", ulid::Ulid::from_bytes(bytes))
+        }
+        None => new_id("pay"),
+    }
 }
 
 /// Why this booking cannot start a payment now, as the contract's error.
@@ -53,11 +68,15 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
     let key = idempotency_key(&req)?;
     let booking_id = path_param(&req, "bookingId")?;
     let body: PaymentBody = parse_json(&req)?;
-    if body.provider != "sandbox" || !deps.config.sandbox_enabled {
-        return Err(ApiError::validation(
-            "provider must be \"sandbox\" (the only provider that creates intents here).",
-        ));
-    }
+    let provider = match Provider::from_name(&body.provider, &deps.config) {
+        Some(p) => p,
+        None if deps.config.sandbox_enabled => {
+            return Err(ApiError::validation(
+                "provider must be \"stripe\" or \"sandbox\".",
+            ))
+        }
+        None => return Err(ApiError::validation("provider must be \"stripe\".")),
+    };
     let url_ok = (body.return_url.starts_with("https://")
         || body.return_url.starts_with("http://"))
         && body.return_url.len() <= 2048
@@ -96,23 +115,49 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
         return Err(refused);
     }
 
-    let intent = sandbox_intent_id(&booking.booking_id);
-    let separator = if body.return_url.contains('?') {
-        '&'
-    } else {
-        '?'
+    let payment_id = payment_id_for(&caller.user_id, key.as_deref(), &booking.booking_id);
+    let (intent, redirect_url, provider_payload) = match provider {
+        Provider::Stripe => {
+            let intent = deps
+                .stripe()?
+                .create_payment_intent(
+                    booking.pricing.total,
+                    &booking.pricing.currency,
+                    &booking.booking_id,
+                    &payment_id,
+                )
+                .await
+                .map_err(|e| match e {
+                    StripeError::Transient(m) => ApiError::ServiceUnavailable(m),
+                    other => ApiError::internal(other),
+                })?;
+            let payload =
+                json!({ "paymentIntentId": intent.id, "clientSecret": intent.client_secret });
+            (intent.id, String::new(), payload)
+        }
+        Provider::Sandbox => {
+            let intent = sandbox_intent_id(&booking.booking_id);
+            let separator = if body.return_url.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            let url = format!(
+                "{}{separator}bookingId={}&paymentIntentId={intent}",
+                body.return_url, booking.booking_id
+            );
+            let payload = json!({ "paymentIntentId": intent, "redirectUrl": url });
+            (intent, url, payload)
+        }
     };
     let payment = PaymentInfo {
-        payment_id: new_id("pay"),
-        provider: body.provider,
-        payment_intent_id: intent.clone(),
+        payment_id,
+        provider: provider.name().to_owned(),
+        payment_intent_id: intent,
         amount: booking.pricing.total,
         currency: booking.pricing.currency.clone(),
         status: PaymentStatus::Initiated,
-        redirect_url: format!(
-            "{}{separator}bookingId={}&paymentIntentId={intent}",
-            body.return_url, booking.booking_id
-        ),
+        redirect_url,
         created_at: rfc3339(now),
     };
     let hold_until = booking
@@ -125,7 +170,7 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
         "amount": payment.amount,
         "currency": payment.currency,
         "provider": payment.provider,
-        "providerPayload": { "paymentIntentId": intent, "redirectUrl": payment.redirect_url },
+        "providerPayload": provider_payload,
         "holdExpiresAt": chrono::DateTime::from_timestamp(hold_until, 0).map(rfc3339),
     })
     .to_string();

@@ -43,6 +43,26 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         }
         Err(_) => return Ok(json!({ "ignored": detail_type })),
     };
+    if let DomainEvent::QueueAdmitted(q) = &event {
+        let n = Notification {
+            notification_id: notification_id(&q.event_id),
+            kind: "QUEUE_ADMITTED".into(),
+            booking_id: None,
+            show_id: Some(q.show_id.clone()),
+            message: format!(
+                "It is your turn: you may book show {} now, until {}.",
+                q.show_id,
+                q.book_by.as_deref().unwrap_or("your admission window ends")
+            ),
+            created_at: q
+                .occurred_at
+                .clone()
+                .or(bus_time)
+                .unwrap_or_else(|| rfc3339(deps.clock.now())),
+        };
+        let written = inbox(deps, channel_for(deps).0.as_ref(), &q.user_id, &n).await?;
+        return Ok(json!({ "notified": written }));
+    }
     let Some(d) = event.booking() else {
         return Ok(json!({ "ignored": detail_type }));
     };
@@ -110,7 +130,7 @@ pub fn notification_text(event: &DomainEvent) -> Option<(&'static str, String)> 
             "SHOW_CANCELLED",
             format!("The show of booking {bk} was cancelled; any payment is refunded."),
         ),
-        DomainEvent::SeatsReleased(_) => return None,
+        DomainEvent::SeatsReleased(_) | DomainEvent::QueueAdmitted(_) => return None,
     })
 }
 
@@ -258,6 +278,7 @@ mod tests {
             seat_ids: vec!["A1".into(), "A2".into()],
             amount: 1200,
             currency: "INR".into(),
+            refund_id: None,
             occurred_at: None,
         };
         let cases = [

@@ -8,6 +8,7 @@ pub mod iam;
 pub mod provision;
 pub mod registry;
 pub mod seed;
+pub mod stripe;
 pub mod template;
 pub mod triggers;
 
@@ -87,6 +88,9 @@ pub fn local_secret_strings(overrides: &HashMap<&str, String>) -> HashMap<String
             SecretSet::PaymentKeys,
             serde_json::json!({
                 "stripeWebhookSecret": key("STRIPE_WEBHOOK_SECRET"),
+                // localstripe takes any key of this shape; nothing local is a real Stripe key.
+                "stripeSecretKey": given("STRIPE_SECRET_KEY")
+                    .unwrap_or_else(|| format!("sk_test_{}", random_secret())),
                 "sandboxWebhookSecret": key("SANDBOX_WEBHOOK_SECRET"),
             }),
         ),

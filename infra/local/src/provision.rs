@@ -237,5 +237,39 @@ pub async fn provision(
             out.rule_queues.insert(f.name.clone(), url);
         }
     }
+
+    // Rules that deliver to the template's own queues (the refund requests).
+    for rule in &template.queue_rules {
+        let bus_name = rule
+            .bus
+            .as_ref()
+            .and_then(|b| out.bus_names.get(b).cloned())
+            .unwrap_or_else(|| "default".into());
+        let rule_name = format!("{prefix}-{}", rule.logical_id);
+        events
+            .put_rule()
+            .name(&rule_name)
+            .event_bus_name(&bus_name)
+            .event_pattern(rule.pattern.to_string())
+            .send()
+            .await?;
+        for (i, queue) in rule.queues.iter().enumerate() {
+            let arn = arns
+                .get(queue)
+                .ok_or_else(|| format!("{}: unknown target queue {queue}", rule.logical_id))?;
+            events
+                .put_targets()
+                .rule(&rule_name)
+                .event_bus_name(&bus_name)
+                .targets(
+                    aws_sdk_eventbridge::types::Target::builder()
+                        .id(format!("queue-{i}"))
+                        .arn(arn)
+                        .build()?,
+                )
+                .send()
+                .await?;
+        }
+    }
     Ok(out)
 }

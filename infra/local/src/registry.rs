@@ -126,6 +126,9 @@ http_functions! {
     "cancel-show" => cancel_show,
     "list-notifications" => list_notifications,
     "join-waitlist" => join_waitlist,
+    "put-show-queue" => put_show_queue,
+    "join-queue" => join_queue,
+    "get-queue-status" => get_queue_status,
 }
 
 macro_rules! sqs_functions {
@@ -159,6 +162,7 @@ macro_rules! sqs_functions {
 
 sqs_functions! {
     "confirm-payment" => confirm_payment,
+    "refund-payment" => refund_payment,
 }
 
 macro_rules! event_functions {
@@ -192,6 +196,7 @@ macro_rules! event_functions {
 event_functions! {
     "expire-holds" => expire_holds,
     "notify" => notify,
+    "queue-sequencer" => queue_sequencer,
 }
 
 /// Every function the local stack can run.

@@ -150,7 +150,7 @@ pub async fn seed_catalog(
     deps: &Deps,
     admin: &User,
     partner: &User,
-) -> Result<usize, String> {
+) -> Result<(usize, Option<String>), String> {
     let now = deps.clock.now_epoch();
     let jwt = &deps.config.jwt;
     let admin_token = issue_token(jwt, &admin.user_id, &admin.email, Role::Admin, now)
@@ -198,6 +198,7 @@ pub async fn seed_catalog(
         ),
     ];
     let mut shows = 0;
+    let mut queued = None;
     for (t, (city, name, area, screens)) in theatres.into_iter().enumerate() {
         let layouts: Vec<Value> = screens.iter().enumerate().map(|(i, (r, n))| json!({"name": format!("Screen {}", i + 1), "layout": screen(*r, *n)})).collect();
         let body = json!({"name": name, "cityId": city, "area": area, "address": format!("{} {area}", 10 + t), "screens": layouts});
@@ -242,11 +243,27 @@ pub async fn seed_catalog(
                     let body = json!({"theatreId": theatre["theatreId"], "screenId": scr["screenId"], "movieId": movie,
                         "startTime": start.to_rfc3339(), "language": lang, "format": if s == 0 { "IMAX 2D" } else { "2D" },
                         "currency": city_def.currency, "prices": {"REGULAR": regular, "PREMIUM": premium, "RECLINER": recliner, "WHEELCHAIR": regular}});
-                    post(gw, "POST", "/api/v1/shows", &partner_token, body).await?;
+                    let show = post(gw, "POST", "/api/v1/shows", &partner_token, body).await?;
                     shows += 1;
+                    // The waiting room's demo: tomorrow's 19:30 IMAX show at Orion Screens
+                    // goes on sale three minutes after start-up, at 2 customers a second.
+                    if (t, s, day, hour) == (0, 0, 1, 19) {
+                        let id = show["showId"].as_str().unwrap_or_default().to_owned();
+                        let on_sale = boxoffice::queue::epoch_time(now + 180);
+                        let q = json!({"onSaleAt": on_sale, "admissionRatePerSecond": 2, "admissionWindowSeconds": 600});
+                        post(
+                            gw,
+                            "PUT",
+                            &format!("/api/v1/shows/{id}/queue"),
+                            &partner_token,
+                            q,
+                        )
+                        .await?;
+                        queued = Some(id);
+                    }
                 }
             }
         }
     }
-    Ok(shows)
+    Ok((shows, queued))
 }

@@ -76,6 +76,18 @@ pub struct Template {
     pub buses: Vec<String>,
     /// Secrets Manager secrets, by logical id.
     pub secrets: Vec<String>,
+    /// EventBridge rules of their own (`AWS::Events::Rule`) that deliver to queues of the template.
+    pub queue_rules: Vec<QueueRuleDef>,
+}
+
+/// A rule whose targets are queues (a function's own rules are its `Trigger::EventRule`).
+#[derive(Debug, Clone)]
+pub struct QueueRuleDef {
+    pub logical_id: String,
+    pub bus: Option<String>,
+    pub pattern: serde_json::Value,
+    /// The queues' logical ids.
+    pub queues: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +164,7 @@ impl Template {
         let mut queues = Vec::new();
         let mut buses = Vec::new();
         let mut secrets = Vec::new();
+        let mut queue_rules = Vec::new();
         for (id, res) in resources {
             let id = id
                 .as_str()
@@ -173,6 +186,18 @@ impl Template {
                 }),
                 Some("AWS::Events::EventBus") => buses.push(id),
                 Some("AWS::SecretsManager::Secret") => secrets.push(id),
+                Some("AWS::Events::Rule") => queue_rules.push(QueueRuleDef {
+                    bus: props.get("EventBusName").and_then(reference),
+                    pattern: yaml_to_json(props.get("EventPattern").unwrap_or(&Value::Null)),
+                    queues: props
+                        .get("Targets")
+                        .and_then(Value::as_sequence)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|t| t.get("Arn").and_then(reference))
+                        .collect(),
+                    logical_id: id,
+                }),
                 _ => {}
             }
         }
@@ -190,6 +215,7 @@ impl Template {
             queues,
             buses,
             secrets,
+            queue_rules,
         })
     }
 

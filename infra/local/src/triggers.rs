@@ -24,6 +24,8 @@ pub struct TriggerOptions {
     pub schedule_interval: Option<Duration>,
     /// Whether schedules run at all (tests drive them by hand).
     pub schedules: bool,
+    /// Functions whose triggers do not run (a test invokes them itself).
+    pub except: Vec<String>,
 }
 
 impl Default for TriggerOptions {
@@ -32,6 +34,7 @@ impl Default for TriggerOptions {
             failed_visibility_seconds: 2,
             schedule_interval: Some(Duration::from_secs(10)),
             schedules: true,
+            except: Vec::new(),
         }
     }
 }
@@ -79,7 +82,11 @@ pub fn start(
     // One container per function for all its triggers, as one Lambda function's would be.
     let functions = registry::Functions::new(deps.clone());
     let mut tasks = Vec::new();
-    for f in &template.functions {
+    for f in template
+        .functions
+        .iter()
+        .filter(|f| !options.except.contains(&f.name))
+    {
         for t in &f.triggers {
             if let Trigger::Schedule { expression } = t {
                 if options.schedules {

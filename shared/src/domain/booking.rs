@@ -153,6 +153,10 @@ pub struct Booking {
     pub ticket: Option<TicketInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admitted_at: Option<String>,
+    /// Whether the hold added its seats to the customer's per-show seat cap counter (every hold
+    /// since the cap exists), so leaving the seats gives them back; false for older bookings.
+    #[serde(default)]
+    pub counts_toward_seat_cap: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,14 +194,31 @@ pub struct PaymentInfo {
     pub created_at: String,
 }
 
+/// A refund as the booking shows it; the refund's own record (`store::refunds`) is the source of
+/// truth that the refund worker pays from (see `domain::refund`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundInfo {
-    /// `INITIATED`, then `COMPLETED` when the provider confirms it.
+    /// `INITIATED`, then `SUCCEEDED` once the provider paid it (or `FAILED`, for an operator).
     pub status: String,
     pub amount: i64,
     pub reason: String,
     pub initiated_at: String,
+    /// One per (booking, payment intent): `domain::refund::refund_id`. Absent on refunds recorded
+    /// before refund records existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// The provider's id of the refund it paid (`re_…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -208,17 +229,28 @@ pub struct TicketInfo {
     pub seat_ids: Vec<String>,
 }
 
-pub const REFUND_INITIATED: &str = "INITIATED";
-pub const REFUND_COMPLETED: &str = "COMPLETED";
-
 impl RefundInfo {
-    /// A refund of `amount` initiated at `at`, for `reason`: the one place a refund is made.
-    pub fn initiated(amount: i64, reason: super::payment::RefundReason, at: &str) -> RefundInfo {
+    /// A refund of what is `owed`, initiated at `at`, for `reason`: the one place a refund is
+    /// made. Its id is the booking's and the payment intent's (`domain::refund::refund_id`).
+    pub fn initiated(
+        owed: &super::refund::Owed,
+        reason: super::payment::RefundReason,
+        at: &str,
+    ) -> RefundInfo {
         RefundInfo {
-            status: REFUND_INITIATED.into(),
-            amount,
+            status: super::refund::INITIATED.into(),
+            amount: owed.amount,
             reason: reason.as_str().into(),
             initiated_at: at.into(),
+            refund_id: Some(super::refund::refund_id(
+                owed.booking_id,
+                owed.payment_intent_id,
+            )),
+            payment_intent_id: Some(owed.payment_intent_id.into()),
+            provider: Some(owed.provider.into()),
+            currency: Some(owed.currency.into()),
+            provider_refund_id: None,
+            settled_at: None,
         }
     }
 }
@@ -368,34 +400,8 @@ pub fn new_hold(
         refund: None,
         ticket: None,
         admitted_at: None,
+        counts_toward_seat_cap: true,
     })
-}
-
-// ---- The hold rate limit ----
-
-/// The rate limit's window: holds per user and calendar minute (the limit is configured,
-/// `BOOKING_RATE_LIMIT_PER_MINUTE`); the store counts attempts in the same transaction as the hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateWindow {
-    /// Minutes since the epoch.
-    pub minute: i64,
-    /// When the window's counter may be dropped (TTL): a minute after the window ends.
-    pub expires_at: i64,
-}
-
-impl RateWindow {
-    pub fn at(now: i64) -> RateWindow {
-        let minute = now.div_euclid(60);
-        RateWindow {
-            minute,
-            expires_at: (minute + 2) * 60,
-        }
-    }
-
-    /// A refused caller's `Retry-After`: until the next window, at least a second.
-    pub fn retry_after_secs(&self, now: i64) -> u64 {
-        (60 - now.rem_euclid(60)).max(1) as u64
-    }
 }
 
 // ---- Cancellation and expiry ----
@@ -518,6 +524,8 @@ mod hold_tests {
             capacity: 3,
             status: ShowStatus::Scheduled,
             slots: vec![],
+            max_seats_per_customer: None,
+            queue_mode: false,
         }
     }
 
@@ -793,15 +801,5 @@ mod hold_tests {
         assert!(!hold_lapsed(100, 99));
         assert!(!hold_lapsed(100, 100));
         assert!(hold_lapsed(100, 101));
-    }
-
-    #[test]
-    fn the_rate_window_is_the_calendar_minute() {
-        let w = RateWindow::at(120);
-        assert_eq!((w.minute, w.expires_at), (2, 240));
-        assert_eq!(RateWindow::at(179), w);
-        assert_eq!(w.retry_after_secs(120), 60);
-        assert_eq!(w.retry_after_secs(179), 1);
-        assert_eq!(RateWindow::at(-1).minute, -1);
     }
 }

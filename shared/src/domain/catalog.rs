@@ -64,6 +64,12 @@ pub struct Show {
     pub status: ShowStatus,
     /// Screen slots claimed by this show (freed when it is cancelled).
     pub slots: Vec<i64>,
+    /// Seats one customer may hold plus buy for this show (`domain::limits`; default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seats_per_customer: Option<u32>,
+    /// Sold through the waiting room: bookings need an admission token (`domain::queue`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub queue_mode: bool,
 }
 
 impl Show {

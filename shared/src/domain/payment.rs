@@ -12,7 +12,7 @@
 //! | succeeded | FAILED, EXPIRED, CANCELLED | `Refund(NoLongerPayable)`                          |
 //! | failed    | PAYMENT_PENDING            | `Fail`: FAILED, seats released                     |
 //! | failed    | any other                  | `Record`: remembered, nothing changes              |
-//! | refunded  | any                        | `Record` with the refund COMPLETED                 |
+//! | refunded  | any                        | `Record` with the refund SUCCEEDED                 |
 //!
 //! and when a `Sell` is refused by the store (a seat is no longer held by this booking):
 //! `refuse_lost_sale`, a `Refund(SeatsLost)`.
@@ -25,6 +25,7 @@
 //! is refunded as seats lost. Never an oversell, never a kept payment without a sale.
 
 use super::booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo};
+use super::refund::Owed;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -181,9 +182,16 @@ fn refund_decision(
     reason: RefundReason,
     at: &str,
 ) -> Decision {
+    let owed = Owed {
+        booking_id: &booking.booking_id,
+        payment_intent_id: &payment.payment_intent_id,
+        provider: &payment.provider,
+        amount,
+        currency: &payment.currency,
+    };
     Decision::Refund {
+        refund: RefundInfo::initiated(&owed, reason, at),
         payment,
-        refund: RefundInfo::initiated(amount, reason, at),
         reason,
         release: booking.status == BookingStatus::PaymentPending,
     }
@@ -251,14 +259,21 @@ pub fn decide(
             reason: RecordReason::FailureAfterTheFact,
         },
         PaymentOutcome::Refunded => {
+            let owed = Owed {
+                booking_id: &booking.booking_id,
+                payment_intent_id: &m.payment_intent_id,
+                provider: &m.provider,
+                amount: m.amount,
+                currency: &m.currency,
+            };
             let initiated = booking
                 .refund
                 .clone()
-                .unwrap_or_else(|| RefundInfo::initiated(m.amount, RefundReason::ByProvider, &at));
+                .unwrap_or_else(|| RefundInfo::initiated(&owed, RefundReason::ByProvider, &at));
             Decision::Record {
                 payment: payment(PaymentStatus::Refunded),
                 refund: Some(RefundInfo {
-                    status: super::booking::REFUND_COMPLETED.into(),
+                    status: super::refund::SUCCEEDED.into(),
                     ..initiated
                 }),
                 reason: RecordReason::ProviderRefunded,
@@ -351,6 +366,7 @@ mod tests {
             refund: None,
             ticket: None,
             admitted_at: None,
+            counts_toward_seat_cap: true,
         }
     }
 
@@ -598,7 +614,13 @@ mod tests {
         // One we initiated: its reason and time are kept.
         let mut b = booking(Cancelled, Some(intent(PaymentStatus::RefundInitiated)));
         b.refund = Some(RefundInfo::initiated(
-            1000,
+            &Owed {
+                booking_id: &b.booking_id,
+                payment_intent_id: "pi_1",
+                provider: "sandbox",
+                amount: 1000,
+                currency: "INR",
+            },
             RefundReason::CancelledByCustomer,
             "2027-01-15T09:00:00Z",
         ));
@@ -612,7 +634,7 @@ mod tests {
             panic!("{d:?}")
         };
         assert_eq!(payment.status, PaymentStatus::Refunded);
-        assert_eq!(refund.status, "COMPLETED");
+        assert_eq!(refund.status, "SUCCEEDED");
         assert_eq!(refund.reason, "cancelled by the customer");
         assert_eq!(refund.initiated_at, "2027-01-15T09:00:00Z");
         // One the provider made on its own, whatever the booking's state.
@@ -632,7 +654,7 @@ mod tests {
                     refund.reason.as_str(),
                     refund.amount
                 ),
-                ("COMPLETED", "refunded by the provider", 1000)
+                ("SUCCEEDED", "refunded by the provider", 1000)
             );
         }
     }

@@ -23,18 +23,20 @@ pub struct TicketClaims {
     pub seat_ids: Vec<String>,
 }
 
-fn mac(key: &[u8], payload: &str) -> Hmac<Sha256> {
+fn mac(prefix: &str, key: &[u8], payload: &str) -> Hmac<Sha256> {
     let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC key"); // infallible: HMAC takes any key length
-    m.update(PREFIX.as_bytes());
+    m.update(prefix.as_bytes());
     m.update(b".");
     m.update(payload.as_bytes());
     m
 }
 
-pub fn issue(key: &[u8], claims: &TicketClaims) -> String {
+/// `<prefix>.<base64url JSON>.<base64url HMAC-SHA256 of prefix.payload>`: the ticket codes' and
+/// the waiting room's tokens' one format.
+pub(crate) fn sign_claims<T: Serialize>(prefix: &str, key: &[u8], claims: &T) -> String {
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap_or_default());
-    let sig = URL_SAFE_NO_PAD.encode(mac(key, &payload).finalize().into_bytes());
-    format!("{PREFIX}.{payload}.{sig}")
+    let sig = URL_SAFE_NO_PAD.encode(mac(prefix, key, &payload).finalize().into_bytes());
+    format!("{prefix}.{payload}.{sig}")
 }
 
 /// The ticket `ticket_id` of a booking being confirmed: its code signed under `key`.
@@ -57,20 +59,37 @@ pub fn ticket_for(
     }
 }
 
-/// The claims of a genuine code; `None` for anything forged, altered or malformed.
-pub fn verify(key: &[u8], code: &str) -> Option<TicketClaims> {
-    if key.is_empty() || code.len() > 4096 {
+/// The claims of a genuine `sign_claims` code; `None` for anything forged, altered or malformed.
+pub(crate) fn verify_claims<T: serde::de::DeserializeOwned>(
+    prefix: &str,
+    key: &[u8],
+    code: &str,
+    max_len: usize,
+) -> Option<T> {
+    if key.is_empty() || code.len() > max_len {
         return None;
     }
     let mut parts = code.trim().split('.');
-    let (Some(PREFIX), Some(payload), Some(sig), None) =
+    let (Some(p), Some(payload), Some(sig), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
+    if p != prefix {
+        return None;
+    }
     let sig = URL_SAFE_NO_PAD.decode(sig).ok()?;
-    mac(key, payload).verify_slice(&sig).ok()?;
+    mac(prefix, key, payload).verify_slice(&sig).ok()?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+pub fn issue(key: &[u8], claims: &TicketClaims) -> String {
+    sign_claims(PREFIX, key, claims)
+}
+
+/// The claims of a genuine code; `None` for anything forged, altered or malformed.
+pub fn verify(key: &[u8], code: &str) -> Option<TicketClaims> {
+    verify_claims(PREFIX, key, code, 4096)
 }
 
 #[cfg(test)]

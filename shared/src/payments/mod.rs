@@ -3,6 +3,7 @@
 //! endpoint, which signs its webhooks exactly as the provider would).
 
 pub mod signature;
+pub mod stripe;
 
 use crate::{config::Config, error::ApiError};
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ impl Provider {
         signature: Option<&str>,
         body: &[u8],
         now: i64,
-    ) -> Result<PaymentMessage, ApiError> {
+    ) -> Result<Option<PaymentMessage>, ApiError> {
         signature::verify(self.secret(config)?, signature, body, now).map_err(|e| {
             let reason = match e {
                 SignatureError::Missing => "missing",
@@ -77,10 +78,10 @@ impl Provider {
             ApiError::InvalidSignature
         })?;
         match self {
-            Provider::Sandbox => parse_sandbox(body),
+            Provider::Sandbox => parse_sandbox(body).map(Some),
             Provider::Stripe => parse_stripe(body),
         }
-        .and_then(PaymentMessage::checked)
+        .and_then(|m| m.map(PaymentMessage::checked).transpose())
         .map_err(|m| ApiError::validation(format!("Unreadable {} event: {m}", self.name())))
     }
 }
@@ -130,7 +131,8 @@ struct StripeEvent {
 
 #[derive(Deserialize)]
 struct StripeData {
-    object: StripeObject,
+    /// Read only for the event types we use: others may carry any object.
+    object: serde_json::Value,
 }
 
 /// The fields we read of a PaymentIntent or a Charge.
@@ -148,25 +150,40 @@ struct StripeObject {
     metadata: std::collections::HashMap<String, String>,
 }
 
-fn parse_stripe(body: &[u8]) -> Result<PaymentMessage, String> {
+/// Stripe's events as a message for `confirm-payment`, or `None` for an event that changes
+/// nothing here: a type we do not use (answered 200: a 4xx makes Stripe retry for days and then
+/// disable the endpoint), or `payment_intent.payment_failed`, which is not final (the customer may
+/// retry the same intent; the seats stay held until `payment_intent.canceled` or the hold ends).
+fn parse_stripe(body: &[u8]) -> Result<Option<PaymentMessage>, String> {
     let e: StripeEvent = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let o = e.data.object;
-    let (outcome, intent, amount) = match e.kind.as_str() {
-        "payment_intent.succeeded" => (PaymentOutcome::Succeeded, o.id, o.amount),
-        "payment_intent.payment_failed" => (PaymentOutcome::Failed, o.id, o.amount),
-        "charge.refunded" => (
-            PaymentOutcome::Refunded,
+    let outcome = match e.kind.as_str() {
+        "payment_intent.succeeded" => PaymentOutcome::Succeeded,
+        "payment_intent.canceled" => PaymentOutcome::Failed,
+        "charge.refunded" => PaymentOutcome::Refunded,
+        "payment_intent.payment_failed" => {
+            tracing::info!(event_id = %e.id, "payment attempt failed; the intent stays open");
+            return Ok(None);
+        }
+        other => {
+            tracing::info!(event_id = %e.id, kind = other, "Stripe event type not used: ignored");
+            return Ok(None);
+        }
+    };
+    let o: StripeObject = serde_json::from_value(e.data.object).map_err(|e| e.to_string())?;
+    let (intent, amount) = match outcome {
+        PaymentOutcome::Refunded => (
             o.payment_intent.ok_or("charge without payment_intent")?,
             o.amount_refunded,
         ),
-        other => return Err(format!("unhandled event type {other}")),
+        _ => (o.id, o.amount),
     };
-    let booking_id = o
-        .metadata
-        .get("bookingId")
-        .cloned()
-        .ok_or("metadata.bookingId is missing")?;
-    Ok(PaymentMessage {
+    let Some(booking_id) = o.metadata.get("bookingId").cloned() else {
+        // Not an intent of ours (another integration on the same account): nothing to sell or
+        // refund here, and a 4xx would only make Stripe retry it for days.
+        tracing::warn!(event_id = %e.id, payment_intent = %intent, "Stripe event without our bookingId: ignored");
+        return Ok(None);
+    };
+    Ok(Some(PaymentMessage {
         provider: "stripe".into(),
         event_id: e.id,
         outcome,
@@ -175,7 +192,7 @@ fn parse_stripe(body: &[u8]) -> Result<PaymentMessage, String> {
         amount,
         currency: o.currency.to_uppercase(),
         occurred_at: e.created,
-    })
+    }))
 }
 
 /// The body and signature header the sandbox provider sends for an outcome.
@@ -191,17 +208,21 @@ pub fn sandbox_webhook(
 
 /// What `payment-webhook` does, and `sandbox-complete` after signing: verify the signature over the
 /// raw body, normalise, enqueue for `confirm-payment`. No DynamoDB work. A failed send is a 503, so
-/// the provider retries: nothing is acknowledged that was not queued.
+/// the provider retries: nothing is acknowledged that was not queued. An event that changes
+/// nothing here (`None`) is acknowledged and not queued.
 pub async fn accept_webhook(
     deps: &crate::Deps,
     provider: Provider,
     signature: Option<&str>,
     body: &[u8],
-) -> Result<PaymentMessage, ApiError> {
+) -> Result<Option<PaymentMessage>, ApiError> {
     if body.len() > crate::http::MAX_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge);
     }
-    let message = provider.verify(&deps.config, signature, body, deps.clock.now_epoch())?;
+    let Some(message) = provider.verify(&deps.config, signature, body, deps.clock.now_epoch())?
+    else {
+        return Ok(None);
+    };
     let text = serde_json::to_string(&message).map_err(ApiError::internal)?;
     deps.sqs
         .send_message()
@@ -215,7 +236,7 @@ pub async fn accept_webhook(
             )
         })?;
     tracing::info!(provider = provider.name(), event_id = %message.event_id, booking_id = %message.booking_id, "webhook queued");
-    Ok(message)
+    Ok(Some(message))
 }
 
 /// Sandbox intents name their booking, so the sandbox needs no lookup table.
@@ -237,7 +258,7 @@ mod tests {
     fn stripe_events_normalise() {
         let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1795000000,"livemode":false,
             "data":{"object":{"id":"pi_1","object":"payment_intent","amount":79060,"currency":"inr","metadata":{"bookingId":"bk_1"}}}}"#;
-        let m = parse_stripe(body).expect("parses");
+        let m = parse_stripe(body).expect("parses").expect("a message");
         assert_eq!(
             (
                 m.outcome,
@@ -250,10 +271,31 @@ mod tests {
         );
         let refund = br#"{"id":"evt_2","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","amount":100,"amount_refunded":100,"currency":"usd","payment_intent":"pi_1","metadata":{"bookingId":"bk_1"}}}}"#;
         assert_eq!(
-            parse_stripe(refund).expect("parses").outcome,
-            PaymentOutcome::Refunded
+            parse_stripe(refund).expect("parses").map(|m| m.outcome),
+            Some(PaymentOutcome::Refunded)
         );
-        assert!(parse_stripe(br#"{"id":"e","type":"customer.created","created":1,"data":{"object":{"id":"c","currency":"usd"}}}"#).is_err());
+        let canceled = br#"{"id":"evt_3","type":"payment_intent.canceled","created":1,"data":{"object":{"id":"pi_1","amount":100,"currency":"usd","metadata":{"bookingId":"bk_1"}}}}"#;
+        assert_eq!(
+            parse_stripe(canceled).expect("parses").map(|m| m.outcome),
+            Some(PaymentOutcome::Failed)
+        );
+    }
+
+    /// Acknowledged, never queued: types we do not use (whatever their object), a failed attempt
+    /// (not final at Stripe), an intent that is not ours.
+    #[test]
+    fn stripe_events_that_change_nothing_are_ignored() {
+        for body in [
+            r#"{"id":"e","type":"customer.created","created":1,"data":{"object":{"id":"c"}}}"#,
+            r#"{"id":"e","type":"payment_intent.payment_failed","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd","metadata":{"bookingId":"bk_1"}}}}"#,
+            r#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{"id":"pi_1","amount":1,"currency":"usd"}}}"#,
+        ] {
+            assert_eq!(parse_stripe(body.as_bytes()).expect(body), None, "{body}");
+        }
+        assert!(parse_stripe(
+            br#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{}}}"#
+        )
+        .is_err());
     }
 
     #[test]

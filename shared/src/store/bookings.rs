@@ -6,7 +6,7 @@ use super::{
     seats::{failed_seat_ids, hold_seat},
     Item, Page, Store, StoreError, TransactOutcome,
 };
-use crate::domain::booking::{Booking, BookingStatus, RateWindow, Transition};
+use crate::domain::booking::{Booking, BookingStatus, Transition};
 use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -82,6 +82,11 @@ pub struct PlaceBooking<'a> {
     pub rate_limit_per_minute: u32,
     /// The per-user limit of the booking's coupon, if it has one.
     pub coupon_limit: Option<i64>,
+    /// The most seats the customer may already hold or own for the show (the seat cap's
+    /// counter is part of the transaction: `domain::limits::seat_cap_room`).
+    pub seat_cap_room: i64,
+    /// The hold came with an admission token of a queue-mode show: its queue entry is marked used.
+    pub admitted_from_queue: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -105,6 +110,7 @@ pub enum Placed {
     RateLimited {
         retry_after_secs: u64,
     },
+    SeatCapReached,
     CouponLimitReached,
 }
 
@@ -146,28 +152,6 @@ fn booking_item(b: &Booking) -> BookingItem {
     }
 }
 
-/// The rate limit's counter: one attempt more in the user's window, refused (the transaction
-/// with it) once the window has `limit` attempts.
-fn rate_attempt(
-    table: &str,
-    user_id: &str,
-    window: &RateWindow,
-    limit: u32,
-) -> Result<TransactWriteItem, StoreError> {
-    let update = Update::builder()
-        .table_name(table)
-        .key(keys::PK, s(keys::rate_pk(user_id, window.minute)))
-        .key(keys::SK, s(keys::RATE_SK))
-        .update_expression("ADD attempts :one SET expires_at = :ttl")
-        .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":limit", n(limit as i64))
-        .expression_attribute_values(":ttl", n(window.expires_at))
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().update(update).build())
-}
-
 impl Store {
     /// Holds every seat and records the booking, the idempotency key, the rate window and the
     /// coupon use: all in one transaction, so all of it happens or none.
@@ -191,14 +175,22 @@ impl Store {
             "attribute_not_exists(pk)",
         )?);
 
-        let window = RateWindow::at(p.now);
         let rate_index = items.len();
-        items.push(rate_attempt(
+        items.push(super::limits::rate_window_update(
             self.table(),
             &b.user_id,
-            &window,
+            p.now,
             p.rate_limit_per_minute,
         )?);
+        let cap_index = items.len();
+        items.push(super::limits::seat_cap_take(
+            self.table(),
+            b,
+            p.seat_cap_room,
+        )?);
+        if p.admitted_from_queue {
+            items.push(super::queue::admission_use(self.table(), b, p.now)?);
+        }
 
         let idem_index = p.idempotency.as_ref().map(|_| items.len());
         if let Some((key, record)) = &p.idempotency {
@@ -244,14 +236,19 @@ impl Store {
             let item: IdempotencyItem = serde_dynamo::from_item(old)?;
             return Ok(Placed::Replay(item.record));
         }
+        // A full rate window wins over everything else: an attempt past the limit is a 429
+        // whatever its seats (so ten 409s are followed by a 429, not an eleventh 409).
+        if failed(rate_index) {
+            return Ok(Placed::RateLimited {
+                retry_after_secs: super::limits::retry_after(p.now),
+            });
+        }
         let taken = failed_seat_ids(&reasons, &seat_ids);
         if !taken.is_empty() {
             return Ok(Placed::SeatsTaken(taken));
         }
-        if failed(rate_index) {
-            return Ok(Placed::RateLimited {
-                retry_after_secs: window.retry_after_secs(p.now),
-            });
+        if failed(cap_index) {
+            return Ok(Placed::SeatCapReached);
         }
         if coupon_index.is_some_and(failed) {
             return Ok(Placed::CouponLimitReached);
@@ -352,6 +349,7 @@ impl Store {
                     .map_err(build_err)?;
                 items.push(TransactWriteItem::builder().update(update).build());
             }
+            items.extend(super::limits::seat_cap_release(self.table(), booking)?);
             match self.transact(items).await? {
                 TransactOutcome::Committed { .. } => return Ok(Release::Done),
                 TransactOutcome::ConditionFailed { reasons, .. } => {

@@ -156,3 +156,14 @@ pub fn outbox_gsi1sk(created_at: i64, event_id: &str) -> String {
 pub fn outbox_gsi1sk_before(created_before: i64) -> String {
     format!("{created_before:012}#")
 }
+
+/// A refund's own record (`store::refunds`): one per (booking, payment intent).
+pub fn refund_pk(refund_id: &str) -> String {
+    format!("REFUND#{refund_id}")
+}
+pub const REFUND_SK: &str = "REFUND";
+/// A customer's count of seats held plus bought for one show (the per-customer seat cap).
+pub fn seat_cap_pk(show_id: &str, user_id: &str) -> String {
+    format!("SEATCAP#{show_id}#{user_id}")
+}
+pub const SEAT_CAP_SK: &str = "SEATCAP";

@@ -234,6 +234,9 @@ impl Store {
             self.marker(marker)?,
         ];
         items.extend(self.outbox_puts(outbox)?);
+        if let Some(r) = refund {
+            items.extend(self.refund_put(booking, r)?);
+        }
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(Applied::Done),
             TransactOutcome::ConditionFailed { reasons, .. } if condition_failed(&reasons, 1) => {
@@ -262,6 +265,9 @@ impl Store {
         }
         let mut extra_items = vec![self.marker(marker)?];
         extra_items.extend(self.outbox_puts(outbox)?);
+        if let Some(r) = refund {
+            extra_items.extend(self.refund_put(booking, r)?);
+        }
         let outcome = self
             .release_pending_with(booking, transition, at, &extra, extra_items)
             .await?;
@@ -303,6 +309,8 @@ impl Store {
         }
         items.push(self.listing_sold(booking, false)?);
         items.extend(self.outbox_puts(outbox)?);
+        items.extend(self.refund_put(booking, refund)?);
+        items.extend(super::limits::seat_cap_release(self.table(), booking)?);
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(true),
             TransactOutcome::ConditionFailed { reasons, .. } => {

@@ -527,6 +527,60 @@ async fn tour(s: &TestStack) {
         "join-waitlist",
     );
 
+    // The waiting room: a show put in queue mode (put-show-queue), joined before its on-sale
+    // time (join-queue), the draw and the admission with its notification (queue-sequencer),
+    // the status with the admission token (get-queue-status), and a booking with it.
+    let queued = show(0, ist(4, 18, 0)).await;
+    let on_sale = s.deps().clock.now_epoch() + 30;
+    ok(
+        s.call("PUT", &format!("/api/v1/shows/{queued}/queue"))
+            .token(&partner)
+            .json(&json!({"onSaleAt": boxoffice::queue::epoch_time(on_sale), "admissionRatePerSecond": 10}))
+            .send()
+            .await,
+        200,
+        "put-show-queue",
+    );
+    ok(
+        s.call("POST", &format!("/api/v1/shows/{queued}/queue"))
+            .token(&customer)
+            .send()
+            .await,
+        201,
+        "join-queue",
+    );
+    s.deps().clock.advance(chrono::Duration::seconds(45));
+    let functions = registry::Functions::new(s.deps().clone());
+    let sequenced = registry::invoke_event(
+        "queue-sequencer",
+        &functions,
+        scheduled_event("queue-sequencer"),
+    )
+    .await;
+    assert!(
+        matches!(&sequenced, Some(Ok(r)) if r["queues"][0]["admitted"].as_u64() == Some(1)),
+        "{sequenced:?}"
+    );
+    let admission = eventually("the admission token", 120, || async {
+        let st = s
+            .call("GET", &format!("/api/v1/shows/{queued}/queue/me"))
+            .token(&customer)
+            .send()
+            .await;
+        st.body["admission"]["token"].as_str().map(str::to_owned)
+    })
+    .await;
+    ok(
+        s.call("POST", "/api/v1/bookings")
+            .token(&customer)
+            .header("x-admission-token", &admission)
+            .json(&json!({"showId": queued, "seatIds": ["R1-1"]}))
+            .send()
+            .await,
+        201,
+        "create-booking with an admission",
+    );
+
     // The schedules: reminders for the show in the next two hours (a booking there is confirmed
     // again first), then the sweep, once the holds above are past their time.
     let c = id(
@@ -536,7 +590,6 @@ async fn tour(s: &TestStack) {
     let c_intent = pay(c.clone()).await;
     complete(c_intent, "succeeded").await;
     confirmed(c).await;
-    let functions = registry::Functions::new(s.deps().clone());
     let reminders = registry::invoke_event("notify", &functions, scheduled_event("notify")).await;
     assert!(
         matches!(&reminders, Some(Ok(r)) if r["reminders"].as_u64() >= Some(1)),
@@ -561,6 +614,16 @@ async fn tour(s: &TestStack) {
             .as_array()
             .is_some_and(|l| l.iter().any(|x| x["type"] == "REFUND_INITIATED"))
             .then_some(())
+    })
+    .await;
+    // The refund worker (RefundsQueue, fed by the RefundInitiated rule) pays booking `a`'s refund.
+    eventually("booking a's refund paid by refund-payment", 120, || async {
+        let b = s
+            .call("GET", &format!("/api/v1/bookings/{a}"))
+            .token(&customer)
+            .send()
+            .await;
+        (b.body["refund"]["status"] == "SUCCEEDED").then_some(())
     })
     .await;
     ok(

@@ -1,0 +1,1 @@
+boxoffice::http_main!(get_queue_status);

@@ -1,0 +1,1 @@
+boxoffice::http_main!(put_show_queue);

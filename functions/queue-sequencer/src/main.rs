@@ -1,0 +1,1 @@
+boxoffice::event_main!(queue_sequencer);

@@ -1,0 +1,1 @@
+boxoffice::sqs_main!(refund_payment);

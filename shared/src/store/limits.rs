@@ -1,0 +1,131 @@
+//! The per-customer limits of the hold path (issue 15): the rate window every attempt counts
+//! toward, and the seats-per-show counter, both items of the customer's own (never a hot item).
+
+use super::{build_err, keys, n, s, Store, StoreError};
+use crate::domain::booking::Booking;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+/// Counts one attempt in a rate window (the expression of the hold's Update and of a loser's).
+const COUNT_ATTEMPT: &str = "ADD attempts :one SET expires_at = :ttl";
+
+/// The current one-minute window of a moment (epoch seconds) and when its counter may vanish.
+fn window(now: i64) -> (i64, i64) {
+    let w = now.div_euclid(60);
+    (w, (w + 2) * 60)
+}
+
+/// Seconds until the window of `now` closes (the 429's Retry-After).
+pub fn retry_after(now: i64) -> u64 {
+    (60 - now.rem_euclid(60)).max(1) as u64
+}
+
+/// The hold transaction's rate-window item: counts this attempt, conditioned on the window not
+/// being full yet.
+pub fn rate_window_update(
+    table: &str,
+    user_id: &str,
+    now: i64,
+    limit: u32,
+) -> Result<TransactWriteItem, StoreError> {
+    let (w, ttl) = window(now);
+    let update = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(keys::rate_pk(user_id, w)))
+        .key(keys::SK, s(keys::RATE_SK))
+        .update_expression(COUNT_ATTEMPT)
+        .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":limit", n(limit as i64))
+        .expression_attribute_values(":ttl", n(ttl))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The hold transaction's seat-cap item: adds the booking's seats to what the customer holds
+/// or owns for the show, conditioned on the sum staying within the cap (`room` is
+/// `domain::limits::seat_cap_room`).
+pub fn seat_cap_take(
+    table: &str,
+    booking: &Booking,
+    room: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let update = Update::builder()
+        .table_name(table)
+        .key(
+            keys::PK,
+            s(keys::seat_cap_pk(&booking.show_id, &booking.user_id)),
+        )
+        .key(keys::SK, s(keys::SEAT_CAP_SK))
+        .update_expression("ADD seats :n")
+        .condition_expression("attribute_not_exists(seats) OR seats <= :room")
+        .expression_attribute_values(":n", n(booking.seats.len() as i64))
+        .expression_attribute_values(":room", n(room))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// The seat-cap give-back that rides in a transaction moving the booking out of a seat-holding
+/// state (expired, cancelled, failed, refunded): `None` for a booking placed before the cap
+/// existed (it never counted). Unconditional: the transition's own condition on the booking's
+/// status makes it happen once.
+pub fn seat_cap_release(
+    table: &str,
+    booking: &Booking,
+) -> Result<Option<TransactWriteItem>, StoreError> {
+    if !booking.counts_toward_seat_cap {
+        return Ok(None);
+    }
+    let update = Update::builder()
+        .table_name(table)
+        .key(
+            keys::PK,
+            s(keys::seat_cap_pk(&booking.show_id, &booking.user_id)),
+        )
+        .key(keys::SK, s(keys::SEAT_CAP_SK))
+        .update_expression("ADD seats :minus")
+        .expression_attribute_values(":minus", n(-(booking.seats.len() as i64)))
+        .build()
+        .map_err(build_err)?;
+    Ok(Some(TransactWriteItem::builder().update(update).build()))
+}
+
+impl Store {
+    /// Counts a booking attempt whose transaction was cancelled (a 409 or a 422 wrote nothing,
+    /// its rate-window item included): one small unconditional UpdateItem, only on that path.
+    pub async fn count_failed_attempt(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
+        let (w, ttl) = window(now);
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::rate_pk(user_id, w)))
+            .key(keys::SK, s(keys::RATE_SK))
+            .update_expression(COUNT_ATTEMPT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n(ttl))
+            .send()
+            .await
+            .map_err(super::classify)?;
+        Ok(())
+    }
+
+    /// Seats the customer holds plus owns for the show, as the cap counts them.
+    pub async fn seats_counted(&self, show_id: &str, user_id: &str) -> Result<i64, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::seat_cap_pk(show_id, user_id)))
+            .key(keys::SK, s(keys::SEAT_CAP_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(super::classify)?;
+        Ok(out
+            .item
+            .and_then(|i| i.get("seats").and_then(|v| v.as_n().ok()).cloned())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+}

@@ -1,0 +1,228 @@
+//! Refund records: the source of truth the refund worker pays from. Written (conditionally: never
+//! over another refund) in the same transaction that decides the refund, so a refund exists
+//! exactly when its decision committed; the `RefundInitiated` event in the same transaction's
+//! outbox is the worker's request, re-driven like every event until published.
+
+use super::{build_err, classify, keys, n, s, Store, StoreError};
+use crate::domain::{
+    booking::{Booking, RefundInfo},
+    refund,
+};
+use aws_sdk_dynamodb::{
+    operation::update_item::UpdateItemError,
+    types::{Put, TransactWriteItem},
+};
+use serde::{Deserialize, Serialize};
+
+/// A refund record as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundRecord {
+    pub refund_id: String,
+    pub booking_id: String,
+    pub payment_intent_id: String,
+    pub provider: String,
+    pub amount: i64,
+    pub currency: String,
+    pub reason: String,
+    /// `INITIATED`, `SUCCEEDED` or `FAILED` (`domain::refund`).
+    pub status: String,
+    pub created_at: String,
+    /// Epoch seconds of the live claim of a worker that is paying it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_refund_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RefundItem<'a> {
+    pk: String,
+    sk: &'static str,
+    #[serde(flatten)]
+    record: &'a RefundRecord,
+}
+
+impl Store {
+    /// The refund record's Put for the transaction that decides `refund` on `booking`, if it is a
+    /// refund to pay (an initiated one with a record id). Conditional: a refund id is written once,
+    /// so a second decision of the same refund fails its transaction instead of resetting a paid
+    /// refund.
+    pub fn refund_put(
+        &self,
+        booking: &Booking,
+        refund: &RefundInfo,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let (Some(refund_id), Some(intent), Some(provider)) = (
+            refund.refund_id.as_ref(),
+            refund.payment_intent_id.as_ref(),
+            refund.provider.as_ref(),
+        ) else {
+            return Ok(None);
+        };
+        if refund.status != refund::INITIATED {
+            return Ok(None);
+        }
+        let record = RefundRecord {
+            refund_id: refund_id.clone(),
+            booking_id: booking.booking_id.clone(),
+            payment_intent_id: intent.clone(),
+            provider: provider.clone(),
+            amount: refund.amount,
+            currency: refund
+                .currency
+                .clone()
+                .unwrap_or_else(|| booking.pricing.currency.clone()),
+            reason: refund.reason.clone(),
+            status: refund::INITIATED.into(),
+            created_at: refund.initiated_at.clone(),
+            claimed_at: None,
+            provider_refund_id: None,
+            failure: None,
+            settled_at: None,
+        };
+        let item = RefundItem {
+            pk: keys::refund_pk(refund_id),
+            sk: keys::REFUND_SK,
+            record: &record,
+        };
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(serde_dynamo::to_item(item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_err)?;
+        Ok(Some(TransactWriteItem::builder().put(put).build()))
+    }
+
+    pub async fn get_refund(&self, refund_id: &str) -> Result<Option<RefundRecord>, StoreError> {
+        self.get_as(keys::refund_pk(refund_id), keys::REFUND_SK, true)
+            .await
+    }
+
+    /// Claims an unpaid refund for this delivery at `now`: `false` when it is settled or another
+    /// delivery holds a live claim (`domain::refund::CLAIM_SECONDS`).
+    pub async fn claim_refund(&self, refund_id: &str, now: i64) -> Result<bool, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::refund_pk(refund_id)))
+            .key(keys::SK, s(keys::REFUND_SK))
+            .update_expression("SET claimed_at = :now")
+            .condition_expression(
+                "#status = :initiated AND (attribute_not_exists(claimed_at) OR claimed_at <= :stale)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":initiated", s(refund::INITIATED))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale", n(now - refund::CLAIM_SECONDS))
+            .send()
+            .await;
+        conditional(out.map(|_| ()))
+    }
+
+    /// Gives a claim back (a passing failure: the redelivery pays it at once).
+    pub async fn release_refund_claim(
+        &self,
+        refund_id: &str,
+        claimed_at: i64,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::refund_pk(refund_id)))
+            .key(keys::SK, s(keys::REFUND_SK))
+            .update_expression("REMOVE claimed_at")
+            .condition_expression("claimed_at = :mine")
+            .expression_attribute_values(":mine", n(claimed_at))
+            .send()
+            .await;
+        conditional(out.map(|_| ()))
+    }
+
+    /// Settles a claimed refund (`SUCCEEDED` with the provider's refund id, or `FAILED` with why),
+    /// then shows it on the booking. The record is the truth: the booking's copy is updated only
+    /// while it still shows this refund.
+    pub async fn settle_refund(
+        &self,
+        record: &RefundRecord,
+        status: &str,
+        provider_refund_id: Option<&str>,
+        failure: Option<&str>,
+        at: &str,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::refund_pk(&record.refund_id)))
+            .key(keys::SK, s(keys::REFUND_SK))
+            .update_expression(
+                "SET #status = :s, settled_at = :at, provider_refund_id = :pr, failure = :f REMOVE claimed_at",
+            )
+            .condition_expression("#status = :initiated")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":s", s(status))
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":initiated", s(refund::INITIATED));
+        update = update
+            .expression_attribute_values(":pr", opt_s(provider_refund_id))
+            .expression_attribute_values(":f", opt_s(failure));
+        if !conditional(update.send().await.map(|_| ()))? {
+            return Ok(false);
+        }
+        let shown = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::booking_pk(&record.booking_id)))
+            .key(keys::SK, s(keys::BOOKING_SK))
+            .update_expression(
+                "SET refund.#status = :s, refund.settledAt = :at, refund.providerRefundId = :pr",
+            )
+            .condition_expression("refund.refundId = :id")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":s", s(status))
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":pr", opt_s(provider_refund_id))
+            .expression_attribute_values(":id", s(record.refund_id.clone()))
+            .send()
+            .await;
+        if !conditional(shown.map(|_| ()))? {
+            tracing::info!(refund_id = %record.refund_id, booking_id = %record.booking_id,
+                "the booking shows another refund now; this one is settled on its record");
+        }
+        Ok(true)
+    }
+}
+
+fn opt_s(v: Option<&str>) -> aws_sdk_dynamodb::types::AttributeValue {
+    match v {
+        Some(v) => s(v),
+        None => aws_sdk_dynamodb::types::AttributeValue::Null(true),
+    }
+}
+
+/// `Ok(false)` for a failed condition (by its type), the error otherwise.
+fn conditional<R>(
+    out: Result<(), aws_smithy_runtime_api::client::result::SdkError<UpdateItemError, R>>,
+) -> Result<bool, StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match out {
+        Ok(()) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(e)),
+    }
+}

@@ -1,0 +1,402 @@
+//! Real money's path, end to end against localstripe (a stateful local Stripe): hold → Stripe
+//! PaymentIntent (our metadata, our idempotency) → the card confirmed on localstripe → its signed
+//! `payment_intent.*` webhook → our endpoint → SQS → confirm-payment → CONFIRMED with a ticket.
+//! Where localstripe cannot produce an event (types we do not use), the test signs a Stripe-shaped
+//! event itself with the stage's webhook secret.
+
+use boxoffice::{domain::user::Role, payments::signature::sign};
+use boxoffice_tests::{eventually, fixtures::ist, stack_with, Reply, TestStack};
+use serde_json::{json, Value};
+
+const GOOD_CARD: &str = "4242424242424242";
+/// localstripe declines charges on this card (Stripe's "charge fails after attaching").
+const DECLINED_CARD: &str = "4000000000000341";
+
+async fn stack() -> TestStack {
+    stack_with(&[
+        ("HOLD_SECONDS", "600"),
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000"),
+    ])
+    .await
+}
+
+struct Held {
+    token: String,
+    booking_id: String,
+    total: i64,
+    currency: String,
+}
+
+async fn held(s: &TestStack, show: &str, seats: &[&str]) -> Held {
+    let (_, token) = s.user(Role::Customer).await;
+    let b = s
+        .call("POST", "/api/v1/bookings")
+        .token(&token)
+        .json(&json!({"showId": show, "seatIds": seats}))
+        .send()
+        .await;
+    assert_eq!(b.status, 201, "{}", b.text);
+    Held {
+        token,
+        booking_id: b.body["bookingId"].as_str().expect("id").to_owned(),
+        total: b.body["pricing"]["total"].as_i64().expect("total"),
+        currency: b.body["pricing"]["currency"]
+            .as_str()
+            .expect("currency")
+            .to_owned(),
+    }
+}
+
+async fn initiate(s: &TestStack, h: &Held, key: &str) -> Reply {
+    s.call(
+        "POST",
+        &format!("/api/v1/bookings/{}/payments", h.booking_id),
+    )
+    .token(&h.token)
+    .header("idempotency-key", key)
+    .json(&json!({"provider": "stripe", "returnUrl": "https://app.example.com/done"}))
+    .send()
+    .await
+}
+
+/// A card payment method on localstripe, as Stripe.js makes one in the customer's browser.
+async fn card(s: &TestStack, number: &str) -> String {
+    let (status, pm) = s
+        .localstripe(
+            "/v1/payment_methods",
+            &[
+                ("type", "card".into()),
+                ("card[number]", number.into()),
+                ("card[exp_month]", "12".into()),
+                ("card[exp_year]", "2030".into()),
+                ("card[cvc]", "123".into()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{pm}");
+    pm["id"].as_str().expect("pm id").to_owned()
+}
+
+/// The customer pays the intent with `number`: the payment method set on the intent, then the
+/// intent confirmed (localstripe answers "Not implemented" to a confirm carrying the method).
+async fn pay(s: &TestStack, intent: &str, number: &str) -> (u16, Value) {
+    let pm = card(s, number).await;
+    let (status, v) = s
+        .localstripe(
+            &format!("/v1/payment_intents/{intent}"),
+            &[("payment_method", pm)],
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    s.localstripe(&format!("/v1/payment_intents/{intent}/confirm"), &[])
+        .await
+}
+
+async fn booking(s: &TestStack, h: &Held) -> Value {
+    s.call("GET", &format!("/api/v1/bookings/{}", h.booking_id))
+        .token(&h.token)
+        .send()
+        .await
+        .body
+}
+
+async fn wait_status(s: &TestStack, h: &Held, want: &str) -> Value {
+    eventually(&format!("booking {} {want}", h.booking_id), 120, || async {
+        let v = booking(s, h).await;
+        (v["status"] == want).then_some(v)
+    })
+    .await
+}
+
+async fn refunds_on_localstripe(s: &TestStack, intent: &str) -> Vec<Value> {
+    let list = s
+        .localstripe_get(&format!("/v1/refunds?payment_intent={intent}"))
+        .await;
+    list["data"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_payment_on_localstripe_confirms_through_its_signed_webhook() {
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let h = held(&s, &show, &["R0-3", "R0-4"]).await;
+
+    let first = initiate(&s, &h, "pay-once").await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(first.body["provider"], "stripe");
+    assert_eq!(first.body["amount"], h.total);
+    let intent = first.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+    assert!(intent.starts_with("pi_"), "{intent}");
+    let client_secret = first.body["providerPayload"]["clientSecret"]
+        .as_str()
+        .expect("client secret");
+    assert!(client_secret.starts_with(&format!("{intent}_secret_")));
+    // A retried request (same key) answers the same intent: our idempotency record, since
+    // localstripe keeps none.
+    let again = initiate(&s, &h, "pay-once").await;
+    assert_eq!((again.status, &again.body), (201, &first.body));
+
+    // The intent on Stripe's side: our amount and currency, our booking and payment ids.
+    let pi = s
+        .localstripe_get(&format!("/v1/payment_intents/{intent}"))
+        .await;
+    assert_eq!(pi["amount"], h.total);
+    assert_eq!(pi["currency"], h.currency.to_lowercase());
+    assert_eq!(pi["metadata"]["bookingId"], h.booking_id.as_str());
+    assert_eq!(pi["metadata"]["paymentId"], first.body["paymentId"]);
+
+    let (status, paid) = pay(&s, &intent, GOOD_CARD).await;
+    assert_eq!(
+        (status, &paid["status"]),
+        (200, &json!("succeeded")),
+        "{paid}"
+    );
+
+    let confirmed = wait_status(&s, &h, "CONFIRMED").await;
+    assert_eq!(confirmed["payment"]["status"], "SUCCEEDED");
+    assert_eq!(confirmed["payment"]["paymentIntentId"], intent.as_str());
+    assert!(confirmed["ticket"]["ticketId"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("tkt_")));
+    assert_eq!(confirmed["ticket"]["seatIds"], json!(["R0-3", "R0-4"]));
+    assert!(refunds_on_localstripe(&s, &intent).await.is_empty());
+    triggers.stop().await;
+}
+
+/// `payment_intent.payment_failed` is not final at Stripe: the customer retries the same intent
+/// with another card, and that success sells, with no refund anywhere. localstripe declines the
+/// first card for real (and sends its `payment_failed`), but cannot take a second attempt on the
+/// intent, so the test signs the failure (delivered first, for certain) and the success itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_card_then_a_good_one_on_the_same_intent_confirms_without_a_refund() {
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let h = held(&s, &show, &["R1-5"]).await;
+    let p = initiate(&s, &h, "pay-twice").await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let intent = p.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+
+    let (status, declined) = pay(&s, &intent, DECLINED_CARD).await;
+    assert_eq!(status, 402, "the card is declined: {declined}");
+    let event = |kind: &str| {
+        let mut pi = intent_object(&h, &intent);
+        pi["status"] = json!(if kind.ends_with("succeeded") {
+            "succeeded"
+        } else {
+            "requires_payment_method"
+        });
+        json!({"id": format!("evt_{kind}_{intent}"), "object": "event", "type": kind,
+            "created": s.deps().clock.now_epoch(), "data": {"object": pi}})
+    };
+    let failed = deliver_stripe_event(&s, &event("payment_intent.payment_failed")).await;
+    assert_eq!(failed.status, 200, "{}", failed.text);
+    assert_eq!(booking(&s, &h).await["status"], "PAYMENT_PENDING");
+    let succeeded = deliver_stripe_event(&s, &event("payment_intent.succeeded")).await;
+    assert_eq!(succeeded.status, 200, "{}", succeeded.text);
+
+    let confirmed = wait_status(&s, &h, "CONFIRMED").await;
+    assert_eq!(confirmed["payment"]["status"], "SUCCEEDED");
+    assert!(
+        confirmed.get("refund").is_none_or(Value::is_null),
+        "{confirmed}"
+    );
+    assert!(refunds_on_localstripe(&s, &intent).await.is_empty());
+    triggers.stop().await;
+}
+
+/// The PaymentIntent object of `h`'s payment as Stripe puts it in its events.
+fn intent_object(h: &Held, intent: &str) -> Value {
+    json!({"id": intent, "object": "payment_intent", "amount": h.total,
+        "currency": h.currency.to_lowercase(), "metadata": {"bookingId": h.booking_id}})
+}
+
+/// A Stripe-shaped event, signed with the stage's Stripe webhook secret, delivered to our
+/// endpoint.
+async fn deliver_stripe_event(s: &TestStack, event: &Value) -> Reply {
+    let body = event.to_string();
+    let secret = s
+        .deps()
+        .config
+        .stripe_webhook_secret
+        .as_ref()
+        .expect("the local stack loads every secret");
+    let header = sign(
+        secret.expose().as_bytes(),
+        s.deps().clock.now_epoch(),
+        body.as_bytes(),
+    );
+    s.call("POST", "/api/v1/payments/webhooks/stripe")
+        .header("stripe-signature", &header)
+        .raw("application/json", body)
+        .send()
+        .await
+}
+
+/// Event types we do not use, a failed attempt (not final), and an intent that is not ours are
+/// answered 200 (a 4xx would make Stripe retry for days, then disable the endpoint) and queue
+/// nothing; a forged one is still refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stripe_events_that_change_nothing_are_acknowledged_and_never_queued() {
+    let s = stack().await;
+    let now = s.deps().clock.now_epoch();
+    let booking = boxoffice::ids::new_id("bk");
+    let intent = |kind: &str, metadata: Value| {
+        json!({"id": format!("evt_{kind}"), "object": "event", "type": kind, "created": now,
+            "data": {"object": {"id": "pi_x", "object": "payment_intent", "amount": 1000,
+                "currency": "inr", "metadata": metadata}}})
+    };
+    for event in [
+        json!({"id": "evt_c", "object": "event", "type": "customer.created", "created": now,
+            "data": {"object": {"id": "cus_1", "object": "customer"}}}),
+        intent(
+            "payment_intent.payment_failed",
+            json!({"bookingId": booking}),
+        ),
+        intent("payment_intent.created", json!({"bookingId": booking})),
+        intent("payment_intent.succeeded", json!({})),
+    ] {
+        let r = deliver_stripe_event(&s, &event).await;
+        assert_eq!(
+            (r.status, &r.body),
+            (200, &json!({"received": true})),
+            "{event}"
+        );
+    }
+    assert_eq!(
+        s.queue_depth("PaymentsQueue").await,
+        0,
+        "nothing was queued"
+    );
+
+    let forged = s
+        .call("POST", "/api/v1/payments/webhooks/stripe")
+        .header(
+            "stripe-signature",
+            &format!("t={now},v1={}", "0".repeat(64)),
+        )
+        .raw(
+            "application/json",
+            intent("payment_intent.succeeded", json!({"bookingId": booking})).to_string(),
+        )
+        .send()
+        .await;
+    assert_eq!((forged.status, forged.code()), (400, "INVALID_SIGNATURE"));
+    // And a used type still queues: the endpoint is not simply ignoring Stripe.
+    let sold = deliver_stripe_event(
+        &s,
+        &intent("payment_intent.succeeded", json!({"bookingId": booking})),
+    )
+    .await;
+    assert_eq!(sold.status, 200, "{}", sold.text);
+    assert_eq!(s.queue_depth("PaymentsQueue").await, 1);
+}
+
+/// The refund worker pays a cancelled card payment back on localstripe exactly once, though its
+/// request is delivered three times at once (and once more later): the refund record is claimed
+/// before the provider is called, and localstripe, unlike Stripe, ignores `Idempotency-Key`, so
+/// only our record can be what keeps it to one refund.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_card_payment_is_refunded_on_localstripe_once_though_delivered_three_times() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    // The refund worker runs only where the test calls it.
+    let triggers = s.start_triggers_except(&["refund-payment"]);
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let h = held(&s, &show, &["R1-7", "R1-8"]).await;
+    let p = initiate(&s, &h, "pay-then-cancel").await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let intent = p.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+    let (status, paid) = pay(&s, &intent, GOOD_CARD).await;
+    assert_eq!(
+        (status, &paid["status"]),
+        (200, &json!("succeeded")),
+        "{paid}"
+    );
+    wait_status(&s, &h, "CONFIRMED").await;
+
+    let c = s
+        .call("POST", &format!("/api/v1/bookings/{}/cancel", h.booking_id))
+        .token(&h.token)
+        .send()
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(c.body["refund"]["status"], "INITIATED");
+    assert_eq!(c.body["refund"]["amount"], h.total);
+    let refund_id = c.body["refund"]["refundId"]
+        .as_str()
+        .expect("refund id")
+        .to_owned();
+
+    // The request the RefundInitiated rule put on RefundsQueue.
+    let request = eventually("the refund request on RefundsQueue", 120, || async {
+        let out = s
+            .sqs()
+            .receive_message()
+            .queue_url(s.queue_url("RefundsQueue"))
+            .max_number_of_messages(1)
+            .send()
+            .await
+            .expect("received");
+        out.messages.unwrap_or_default().into_iter().next()
+    })
+    .await;
+    let body = request.body.clone().unwrap_or_default();
+    assert!(body.contains(&refund_id), "{body}");
+    let delivery = |n: usize| {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(format!("delivery-{n}"));
+        m.body = Some(body.clone());
+        m
+    };
+    let batch = |ns: &[usize]| {
+        let mut e = SqsEvent::default();
+        e.records = ns.iter().map(|n| delivery(*n)).collect();
+        e
+    };
+    // Three deliveries at once: two in one batch, one in a concurrent invocation.
+    let (a, b) = tokio::join!(
+        refund_payment::handler(s.deps(), batch(&[1, 2])),
+        refund_payment::handler(s.deps(), batch(&[3]))
+    );
+    assert!(a.batch_item_failures.is_empty() && b.batch_item_failures.is_empty());
+    let late = refund_payment::handler(s.deps(), batch(&[4])).await;
+    assert!(late.batch_item_failures.is_empty());
+
+    let refunds = refunds_on_localstripe(&s, &intent).await;
+    assert_eq!(refunds.len(), 1, "exactly one refund: {refunds:?}");
+    assert_eq!(refunds[0]["amount"], h.total);
+    assert_eq!(refunds[0]["metadata"]["refundId"], refund_id.as_str());
+    let after = booking(&s, &h).await;
+    assert_eq!(after["status"], "CANCELLED");
+    assert_eq!(after["refund"]["status"], "SUCCEEDED", "{after}");
+    assert_eq!(after["refund"]["providerRefundId"], refunds[0]["id"]);
+    let record = s
+        .deps()
+        .store
+        .get_refund(&refund_id)
+        .await
+        .expect("read")
+        .expect("the refund record");
+    assert_eq!(
+        (record.status.as_str(), record.amount, record.claimed_at),
+        ("SUCCEEDED", h.total, None)
+    );
+    triggers.stop().await;
+}
