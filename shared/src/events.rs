@@ -144,6 +144,23 @@ pub enum DomainEvent {
     QueueAdmitted(QueueAdmittedDetail),
 }
 
+/// The booking detail of an event (`&` or `&mut`), if it has one.
+macro_rules! booking_detail {
+    ($event:expr) => {
+        match $event {
+            DomainEvent::BookingConfirmed(d)
+            | DomainEvent::BookingCancelled(d)
+            | DomainEvent::BookingExpired(d)
+            | DomainEvent::PaymentFailed(d)
+            | DomainEvent::RefundInitiated(d)
+            | DomainEvent::SeatsReleased(d)
+            | DomainEvent::ShowCancelled(ShowCancelledDetail::Booking(d)) => Some(d),
+            DomainEvent::ShowCancelled(ShowCancelledDetail::Show(_))
+            | DomainEvent::QueueAdmitted(_) => None,
+        }
+    };
+}
+
 impl DomainEvent {
     pub fn kind(&self) -> EventKind {
         match self {
@@ -160,17 +177,7 @@ impl DomainEvent {
 
     /// The booking this event is about, if it is about one.
     pub fn booking(&self) -> Option<&BookingDetail> {
-        match self {
-            DomainEvent::BookingConfirmed(d)
-            | DomainEvent::BookingCancelled(d)
-            | DomainEvent::BookingExpired(d)
-            | DomainEvent::PaymentFailed(d)
-            | DomainEvent::RefundInitiated(d)
-            | DomainEvent::SeatsReleased(d)
-            | DomainEvent::ShowCancelled(ShowCancelledDetail::Booking(d)) => Some(d),
-            DomainEvent::ShowCancelled(ShowCancelledDetail::Show(_))
-            | DomainEvent::QueueAdmitted(_) => None,
-        }
+        booking_detail!(self)
     }
 
     pub fn event_id(&self) -> &str {
@@ -182,18 +189,16 @@ impl DomainEvent {
     }
 
     fn stamp(&mut self, at: &str) {
-        let slot = match self {
-            DomainEvent::ShowCancelled(ShowCancelledDetail::Show(d)) => &mut d.occurred_at,
-            DomainEvent::QueueAdmitted(d) => &mut d.occurred_at,
-            DomainEvent::BookingConfirmed(d)
-            | DomainEvent::BookingCancelled(d)
-            | DomainEvent::BookingExpired(d)
-            | DomainEvent::PaymentFailed(d)
-            | DomainEvent::RefundInitiated(d)
-            | DomainEvent::SeatsReleased(d)
-            | DomainEvent::ShowCancelled(ShowCancelledDetail::Booking(d)) => &mut d.occurred_at,
-        };
-        *slot = Some(at.to_owned());
+        let at = Some(at.to_owned());
+        match self {
+            DomainEvent::ShowCancelled(ShowCancelledDetail::Show(d)) => d.occurred_at = at,
+            DomainEvent::QueueAdmitted(d) => d.occurred_at = at,
+            other => {
+                if let Some(d) = booking_detail!(other) {
+                    d.occurred_at = at;
+                }
+            }
+        }
     }
 
     /// The `detail` as EventBridge carries it.

@@ -67,9 +67,44 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         // Not about a booking, or about one nobody owns (a payment for a booking we do not have).
         return Ok(json!({ "ignored": detail_type }));
     };
+    let Some((kind, message)) = notification_text(&event) else {
+        // SeatsReleased: no notification of its own; the waitlist may hear of the seats.
+        let told = notify_waitlist(
+            deps,
+            channel_for(deps).0.as_ref(),
+            &d.show_id,
+            d.seat_ids.len() as i64,
+            &d.event_id,
+        )
+        .await?;
+        return Ok(json!({ "waitlistNotified": told }));
+    };
+    // The change's own time (the outbox stamps it), so a re-published event (new EventBridge
+    // time) writes the same inbox item; then the bus's time, for events from elsewhere.
+    let created_at = d
+        .occurred_at
+        .clone()
+        .or(bus_time)
+        .unwrap_or_else(|| rfc3339(deps.clock.now()));
+    let n = Notification {
+        notification_id: notification_id(&d.event_id),
+        kind: kind.into(),
+        booking_id: Some(d.booking_id.clone()),
+        show_id: Some(d.show_id.clone()),
+        message,
+        created_at,
+    };
+    let written = inbox(deps, channel_for(deps).0.as_ref(), &d.user_id, &n).await?;
+    Ok(json!({ "notified": written }))
+}
+
+/// The customer's notification of a booking event (its type and text); `None` for an event that
+/// is not one (SeatsReleased, the show-level ShowCancelled).
+pub fn notification_text(event: &DomainEvent) -> Option<(&'static str, String)> {
+    let d = event.booking()?;
     let bk = &d.booking_id;
     let seats = d.seat_ids.join(", ");
-    let (kind, message) = match &event {
+    Some(match event {
         DomainEvent::BookingConfirmed(_) => (
             "BOOKING_CONFIRMED",
             format!("Booking {bk} is confirmed: seats {seats}. Your ticket is ready."),
@@ -96,37 +131,8 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
             "SHOW_CANCELLED",
             format!("The show of booking {bk} was cancelled; any payment is refunded."),
         ),
-        // Not about a booking: written above.
-        DomainEvent::QueueAdmitted(_) => return Ok(json!({ "ignored": detail_type })),
-        DomainEvent::SeatsReleased(_) => {
-            let told = notify_waitlist(
-                deps,
-                channel_for(deps).0.as_ref(),
-                &d.show_id,
-                d.seat_ids.len() as i64,
-                &d.event_id,
-            )
-            .await?;
-            return Ok(json!({ "waitlistNotified": told }));
-        }
-    };
-    // The change's own time (the outbox stamps it), so a re-published event (new EventBridge
-    // time) writes the same inbox item; then the bus's time, for events from elsewhere.
-    let created_at = d
-        .occurred_at
-        .clone()
-        .or(bus_time)
-        .unwrap_or_else(|| rfc3339(deps.clock.now()));
-    let n = Notification {
-        notification_id: notification_id(&d.event_id),
-        kind: kind.into(),
-        booking_id: Some(d.booking_id.clone()),
-        show_id: Some(d.show_id.clone()),
-        message,
-        created_at,
-    };
-    let written = inbox(deps, channel_for(deps).0.as_ref(), &d.user_id, &n).await?;
-    Ok(json!({ "notified": written }))
+        DomainEvent::SeatsReleased(_) | DomainEvent::QueueAdmitted(_) => return None,
+    })
 }
 
 /// The same source event always gives the same notification id.
@@ -255,4 +261,63 @@ pub async fn send_reminders(deps: &Deps, channel: &dyn Channel) -> Result<usize,
             .await?;
     }
     Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use boxoffice::events::{show_cancelled, BookingDetail, ShowCancelledDetail};
+
+    #[test]
+    fn each_booking_event_has_its_text_and_the_others_none() {
+        let d = BookingDetail {
+            event_id: "e".into(),
+            booking_id: "bk_1".into(),
+            user_id: "usr_1".into(),
+            show_id: "sh_1".into(),
+            theatre_id: "th_1".into(),
+            seat_ids: vec!["A1".into(), "A2".into()],
+            amount: 1200,
+            currency: "INR".into(),
+            refund_id: None,
+            occurred_at: None,
+        };
+        let cases = [
+            (
+                DomainEvent::BookingConfirmed(d.clone()),
+                "BOOKING_CONFIRMED",
+                "Booking bk_1 is confirmed: seats A1, A2. Your ticket is ready.",
+            ),
+            (
+                DomainEvent::BookingCancelled(d.clone()),
+                "BOOKING_CANCELLED",
+                "Booking bk_1 is cancelled.",
+            ),
+            (
+                DomainEvent::BookingExpired(d.clone()),
+                "BOOKING_EXPIRED",
+                "Your hold on seats A1, A2 expired before payment; booking bk_1 is closed.",
+            ),
+            (
+                DomainEvent::PaymentFailed(d.clone()),
+                "PAYMENT_FAILED",
+                "The payment for booking bk_1 failed; the seats were released.",
+            ),
+            (
+                DomainEvent::RefundInitiated(d.clone()),
+                "REFUND_INITIATED",
+                "A refund of 1200 INR for booking bk_1 is on its way.",
+            ),
+            (
+                DomainEvent::ShowCancelled(ShowCancelledDetail::Booking(d.clone())),
+                "SHOW_CANCELLED",
+                "The show of booking bk_1 was cancelled; any payment is refunded.",
+            ),
+        ];
+        for (event, kind, text) in cases {
+            assert_eq!(notification_text(&event), Some((kind, text.to_owned())));
+        }
+        assert_eq!(notification_text(&DomainEvent::SeatsReleased(d)), None);
+        assert_eq!(notification_text(&show_cancelled("sh_1")), None);
+    }
 }

@@ -50,13 +50,10 @@ mod tests {
     use crate::domain::booking::TicketInfo;
 
     fn claims() -> TicketClaims {
-        TicketClaims {
-            ticket_id: "tkt_1".into(),
-            booking_id: "bk_1".into(),
-            show_id: "sh_1".into(),
-            theatre_id: "th_1".into(),
-            seat_ids: vec!["A1".into()],
-        }
+        serde_json::from_value(serde_json::json!({
+            "t": "tkt_1", "b": "bk_1", "s": "sh_1", "th": "th_1", "seats": ["A1"]
+        }))
+        .expect("claims")
     }
 
     fn booking(status: BookingStatus, ticket_id: Option<&str>) -> Booking {

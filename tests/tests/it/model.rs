@@ -6,11 +6,14 @@
 //! history run (`history.rs`): neither touches a seat nor money. Customers are interchangeable
 //! (a symmetry reduction), so a discovered path names them by their place in the canonical state. Its transitions decide with the code's own rules: `domain::seat::can_hold` /
 //! `can_sell` (the store's seat conditions, held equal by `seat_conformance`) and the booking state
-//! machine `domain::booking::Transition`; confirm-payment's branch order is mirrored in `deliver`
-//! until it is a domain decision. The same invariants as the history checker (`history.rs`).
+//! machine `domain::booking::Transition`; a webhook is applied by confirm-payment's own decision
+//! (`domain::payment::decide`, and `refuse_lost_sale` when the sell condition refuses). The same invariants as the history checker (`history.rs`).
 
 use boxoffice::domain::{
-    booking::{BookingStatus, Transition},
+    booking::{BookedSeat, BookingStatus, PaymentInfo, PaymentStatus, Transition},
+    layout::SeatType,
+    payment::{decide, refuse_lost_sale, Decision, PaymentMessage, PaymentOutcome},
+    pricing::Pricing,
     seat::{can_hold, can_sell, SeatState},
 };
 use stateright::{Checker, Model, Property};
@@ -162,6 +165,88 @@ fn move_to(b: &mut Booking, to: BookingStatus) -> bool {
     }
 }
 
+/// The model's clock as the code's: tick `t` is second `BASE + t`.
+const BASE: i64 = 1_800_000_000;
+fn clock(t: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(BASE + t, 0).unwrap_or_default()
+}
+
+/// The model's booking as the code's `Booking`, for the code's decisions.
+fn domain_booking(b: &Booking) -> boxoffice::domain::booking::Booking {
+    let seat_ids: Vec<String> = (0..SEATS)
+        .filter(|i| b.has(*i))
+        .map(|i| format!("S{i}"))
+        .collect();
+    let payment = match b.provider {
+        Provider::Idle => None,
+        Provider::Open | Provider::Captured(_) => Some(PaymentInfo {
+            payment_id: format!("pay_{}", b.id),
+            provider: "sandbox".into(),
+            payment_intent_id: format!("pi_{}", b.id),
+            amount: b.total(),
+            currency: "INR".into(),
+            status: if b.status == BookingStatus::Confirmed {
+                PaymentStatus::Succeeded
+            } else {
+                PaymentStatus::Initiated
+            },
+            redirect_url: String::new(),
+            created_at: String::new(),
+        }),
+    };
+    boxoffice::domain::booking::Booking {
+        booking_id: b.id.clone(),
+        user_id: format!("usr_{}", b.id),
+        show_id: "sh_model".into(),
+        theatre_id: "th_model".into(),
+        city_id: "blr".into(),
+        show_start: "2030-01-01T18:00:00Z".into(),
+        time_zone: "Asia/Kolkata".into(),
+        status: b.status,
+        seats: seat_ids
+            .iter()
+            .map(|id| BookedSeat {
+                seat_id: id.clone(),
+                seat_type: SeatType::Regular,
+                price: PRICE,
+            })
+            .collect(),
+        pricing: Pricing {
+            currency: "INR".into(),
+            subtotal: b.total(),
+            discount: 0,
+            fees: 0,
+            tax: 0,
+            total: b.total(),
+            applied_offers: vec![],
+        },
+        coupon: None,
+        hold_expires_at: BASE + b.expires_at,
+        created_at: String::new(),
+        confirmed_at: None,
+        cancelled_at: None,
+        payment,
+        refund: None,
+        ticket: None,
+        admitted_at: None,
+        counts_toward_seat_cap: true,
+    }
+}
+
+/// The provider's capture of `amount` for `b`, reported as event `event`.
+fn captured(b: &Booking, amount: i64, event: u8) -> PaymentMessage {
+    PaymentMessage {
+        provider: "sandbox".into(),
+        event_id: format!("evt_{}_{event}", b.id),
+        outcome: PaymentOutcome::Succeeded,
+        payment_intent_id: format!("pi_{}", b.id),
+        booking_id: b.id.clone(),
+        amount,
+        currency: "INR".into(),
+        occurred_at: 0,
+    }
+}
+
 /// Deletes the seat items this booking still holds (`booking_id = :b AND #state = :held`).
 fn release(seats: &mut [Option<SeatState>; SEATS], b: &Booking) {
     for (i, seat) in seats.iter_mut().enumerate() {
@@ -174,7 +259,9 @@ fn release(seats: &mut [Option<SeatState>; SEATS], b: &Booking) {
 }
 
 impl Protocol {
-    /// confirm-payment's `apply` for one webhook, in its branch order.
+    /// confirm-payment's `apply` for one webhook: the code's own decision
+    /// (`domain::payment::decide`), the store's sell condition (`can_sell` on every seat), and on a
+    /// refused sale the code's own second decision (`refuse_lost_sale`).
     fn deliver(s: &mut State, w: &Webhook, outcome: &Outcome) {
         let Some(mut b) = s.bookings[w.customer].clone() else {
             return;
@@ -183,16 +270,16 @@ impl Protocol {
             return; // the processed marker: a duplicate changes nothing
         }
         b.markers |= 1 << w.event;
-        match outcome {
-            Outcome::Succeeded(amount) => {
-                if *amount != b.total() || b.status != BookingStatus::PaymentPending {
-                    if b.status != BookingStatus::Confirmed || *amount != b.total() {
-                        Self::refund(s, &mut b, *amount);
-                    }
-                } else if (0..SEATS)
+        let Outcome::Succeeded(amount) = outcome;
+        let now = clock(s.now);
+        let booking = domain_booking(&b);
+        let m = captured(&b, *amount, w.event);
+        let decision = match decide(&booking, &m, now, "pay_model") {
+            Decision::Sell { payment, .. } => {
+                let sellable = (0..SEATS)
                     .filter(|i| b.has(*i))
-                    .all(|i| can_sell(s.seats[i].as_ref(), &b.id))
-                {
+                    .all(|i| can_sell(s.seats[i].as_ref(), &b.id));
+                if sellable {
                     move_to(&mut b, BookingStatus::Confirmed);
                     for i in (0..SEATS).filter(|i| b.has(*i)) {
                         s.seats[i] = Some(SeatState::Sold {
@@ -200,10 +287,21 @@ impl Protocol {
                         });
                     }
                     b.ticket = true;
-                } else {
-                    Self::refund(s, &mut b, *amount);
+                    s.bookings[w.customer] = Some(b);
+                    return;
+                }
+                refuse_lost_sale(&booking, &payment, &m, now)
+            }
+            other => other,
+        };
+        match decision {
+            Decision::Refund { refund, .. } => Self::refund(s, &mut b, refund.amount),
+            Decision::Fail { .. } => {
+                if move_to(&mut b, BookingStatus::Failed) {
+                    release(&mut s.seats, &b);
                 }
             }
+            Decision::IgnoreDuplicate { .. } | Decision::Record { .. } | Decision::Sell { .. } => {}
         }
         s.bookings[w.customer] = Some(b);
     }
