@@ -6,7 +6,7 @@
 use boxoffice::{
     clock::rfc3339,
     domain::{
-        admission::{check_booking, check_theatre, AdmissionRefusal},
+        admission::{check_booking, check_code_age, check_theatre, AdmissionRefusal},
         user::Role,
     },
     http::{ok, parse_json, serve, HttpResult},
@@ -37,6 +37,9 @@ fn refusal(r: AdmissionRefusal) -> ApiError {
         AdmissionRefusal::NotConfirmed(status) => {
             ApiError::InvalidState(format!("This ticket's booking is {}.", status.as_str()))
         }
+        AdmissionRefusal::LegacyExpired => {
+            ApiError::validation("This old-format (BX1) ticket code expired when its show ended.")
+        }
     }
 }
 
@@ -58,17 +61,7 @@ async fn verify_ticket(deps: &Deps, req: Request) -> HttpResult {
         .show(&deps.store, &claims.show_id)
         .await?
         .ok_or_else(forged)?;
-    if verified.legacy {
-        let ended = chrono::DateTime::parse_from_rfc3339(&show.end_time)
-            .map_err(ApiError::internal)?
-            .timestamp()
-            <= deps.clock.now_epoch();
-        if ended {
-            return Err(ApiError::validation(
-                "This old-format (BX1) ticket code expired when its show ended.",
-            ));
-        }
-    }
+    check_code_age(verified.legacy, &show.end_time, deps.clock.now_epoch()).map_err(refusal)?;
     check_theatre(&show, &claims, &caller.user_id).map_err(refusal)?;
     let booking = deps
         .store

@@ -1,5 +1,5 @@
-//! Admitting a ticket at the door (verify-ticket): whose theatre it is, whether it is this
-//! booking's ticket, whether the booking is confirmed. The code's signature is checked before
+//! Admitting a ticket at the door (verify-ticket): whose theatre it is, whether an old BX1 code
+//! is still accepted, whether it is this booking's ticket, whether the booking is confirmed. The code's signature is checked before
 //! (`TicketKeys::verify`), the once-only admission after, by the store's condition
 //! (`CONFIRMED AND attribute_not_exists(admitted_at)`). Not the waiting room's admission.
 
@@ -18,6 +18,23 @@ pub enum AdmissionRefusal {
     OtherPartner,
     /// A genuine ticket whose booking is not (or no longer) CONFIRMED.
     NotConfirmed(BookingStatus),
+    /// A genuine old-format (BX1) code whose show has ended.
+    LegacyExpired,
+}
+
+/// The code's format: a BX1 code (HMAC, issued before BX2) admits only until its show has ended
+/// (`show_end`, RFC 3339; one that cannot be read counts as ended); a BX2 code is not limited here.
+pub fn check_code_age(
+    legacy: bool,
+    show_end: &str,
+    now_epoch: i64,
+) -> Result<(), AdmissionRefusal> {
+    let running =
+        chrono::DateTime::parse_from_rfc3339(show_end).is_ok_and(|end| end.timestamp() > now_epoch);
+    if legacy && !running {
+        return Err(AdmissionRefusal::LegacyExpired);
+    }
+    Ok(())
 }
 
 /// The show's side, checked before the booking is read: the scanning partner owns the show's
@@ -71,6 +88,27 @@ mod tests {
             seat_ids: vec![],
         });
         b
+    }
+
+    #[test]
+    fn bx1_codes_admit_until_their_show_ends_and_bx2_codes_after() {
+        let end = "2027-01-16T21:00:00Z";
+        let at_end = chrono::DateTime::parse_from_rfc3339(end)
+            .expect("an instant")
+            .timestamp();
+        let cases = [
+            (true, end, at_end - 1, Ok(())),
+            (true, end, at_end, Err(AdmissionRefusal::LegacyExpired)),
+            (true, "not a time", 0, Err(AdmissionRefusal::LegacyExpired)),
+            (false, end, at_end + 86_400, Ok(())),
+        ];
+        for (legacy, show_end, now, want) in cases {
+            assert_eq!(
+                check_code_age(legacy, show_end, now),
+                want,
+                "{legacy} {show_end} {now}"
+            );
+        }
     }
 
     #[test]
