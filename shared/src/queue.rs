@@ -15,6 +15,8 @@ use std::{
 };
 
 pub const ADMISSION_HEADER: &str = "x-admission-token";
+/// Longest admission token accepted (openapi.yaml's `AdmissionToken` maxLength).
+pub const MAX_ADMISSION_TOKEN_CHARS: usize = 2048;
 /// How long a container reuses a queue's config and progress (the frontier moves by the rate
 /// between reads, so this only delays a rate change or a sequencer run by as much).
 pub const STATE_TTL: Duration = Duration::from_secs(2);
@@ -31,6 +33,18 @@ pub fn token_keys(jwt: &JwtConfig) -> Result<Vec<Vec<u8>>, ApiError> {
         out.push(token_key(prev.expose().as_bytes()));
     }
     Ok(out)
+}
+
+/// The request's `X-Admission-Token` header, on any show: absent, or 400 past
+/// `MAX_ADMISSION_TOKEN_CHARS` (as documented), before anything is read.
+pub fn admission_token(req: &lambda_http::Request) -> Result<Option<&str>, ApiError> {
+    let token = crate::http::header(req, ADMISSION_HEADER);
+    if token.is_some_and(|t| t.len() > MAX_ADMISSION_TOKEN_CHARS) {
+        return Err(ApiError::validation(format!(
+            "X-Admission-Token is longer than {MAX_ADMISSION_TOKEN_CHARS} characters."
+        )));
+    }
+    Ok(token)
 }
 
 /// `POST /bookings` on a queue-mode show: 403 QUEUE_REQUIRED unless the request carries a valid

@@ -14,8 +14,8 @@ use boxoffice::{
         user::Role,
     },
     hold::{hold_seats, SeatsToHold},
-    http::{body_bytes, header, idempotency_key, ok, parse_json, serve, HttpResult},
-    queue::ADMISSION_HEADER,
+    http::{body_bytes, idempotency_key, ok, parse_json, serve, HttpResult},
+    queue::admission_token,
     shows::cached_show_with_seats,
     ApiError, Deps,
 };
@@ -43,6 +43,7 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 async fn suggest(deps: &Deps, req: Request) -> HttpResult {
     let caller = deps.caller(&req, &[Role::Customer])?;
     let key = idempotency_key(&req)?;
+    let admission = admission_token(&req)?;
     let body: BestAvailableBody = parse_json(&req)?;
     if !(1..=MAX_SEATS).contains(&body.count) {
         return Err(ApiError::validation(format!(
@@ -76,7 +77,7 @@ async fn suggest(deps: &Deps, req: Request) -> HttpResult {
         show_id: &show.show_id,
         seat_ids: &seat_ids,
         coupon_code: None,
-        admission_token: header(&req, ADMISSION_HEADER),
+        admission_token: admission,
     };
     hold_seats(deps, &caller, key, request_hash, hold).await
 }

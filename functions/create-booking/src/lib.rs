@@ -5,8 +5,8 @@
 use boxoffice::{
     domain::user::Role,
     hold::{hold_seats, SeatsToHold},
-    http::{body_bytes, header, idempotency_key, parse_json, serve, HttpResult},
-    queue::ADMISSION_HEADER,
+    http::{body_bytes, idempotency_key, parse_json, serve, HttpResult},
+    queue::admission_token,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -36,7 +36,7 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         show_id: &body.show_id,
         seat_ids: &body.seat_ids,
         coupon_code: body.coupon_code.as_deref(),
-        admission_token: header(&req, ADMISSION_HEADER),
+        admission_token: admission_token(&req)?,
     };
     hold_seats(deps, &caller, key, request_hash, hold).await
 }
