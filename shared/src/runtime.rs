@@ -72,3 +72,29 @@ pub fn run_event(handler: EventHandler, secrets: &[SecretSet]) -> Result<(), Err
         .await
     })
 }
+
+/// An SQS batch applied message by message, concurrently: each message's `apply` on its own, and
+/// only the failed ones reported (`SqsBatchResponse`), so one bad message never fails its
+/// neighbours and SQS redelivers exactly the failures. `what` names the messages in the log.
+pub async fn each_message<'a, F, Fut>(event: &'a SqsEvent, what: &str, apply: F) -> SqsBatchResponse
+where
+    F: Fn(&'a aws_lambda_events::event::sqs::SqsMessage) -> Fut,
+    Fut: std::future::Future<Output = Result<(), crate::ApiError>>,
+{
+    let outcomes = futures::future::join_all(event.records.iter().map(|record| {
+        let outcome = apply(record);
+        async move { (record, outcome.await) }
+    }))
+    .await;
+    let mut response = SqsBatchResponse::default();
+    for (record, outcome) in outcomes {
+        if let Err(e) = outcome {
+            let id = record.message_id.clone().unwrap_or_default();
+            tracing::error!(message_id = %id, error = %e, "{what} failed; it will be retried");
+            let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+            failure.item_identifier = id;
+            response.batch_item_failures.push(failure);
+        }
+    }
+    response
+}

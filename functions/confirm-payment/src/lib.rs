@@ -5,7 +5,7 @@
 //! DynamoDB calls per message: one read, one transaction (carrying the outbox entries of its
 //! events), and after the commit, once EventBridge has the events, one delete of their entries.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use boxoffice::{
     clock::rfc3339,
     domain::{
@@ -28,24 +28,10 @@ boxoffice::sqs_entry!(handler, [TicketKeys]);
 /// the same booking are ordered by its conditions, as they would be across invocations), so a
 /// batch takes one message's round trips instead of ten.
 pub async fn handler(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes = futures::future::join_all(
-        event
-            .records
-            .iter()
-            .map(|record| async move { (record, process_record(deps, record).await) }),
-    )
-    .await;
-    let mut response = SqsBatchResponse::default();
-    for (record, outcome) in outcomes {
-        if let Err(e) = outcome {
-            let id = record.message_id.clone().unwrap_or_default();
-            tracing::error!(message_id = %id, error = %e, "payment message failed; it will be retried");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
-    }
-    response
+    boxoffice::runtime::each_message(&event, "payment message", |record| {
+        process_record(deps, record)
+    })
+    .await
 }
 
 async fn process_record(deps: &Deps, record: &SqsMessage) -> Result<(), ApiError> {

@@ -6,7 +6,7 @@
 //! the DLQ and its alarm); a refund the provider refuses is recorded `FAILED` and logged for an
 //! operator.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use boxoffice::{
     clock::rfc3339,
     domain::refund::{self, Step},
@@ -19,24 +19,10 @@ use serde::Deserialize;
 boxoffice::sqs_entry!(handler, [PaymentKeys]);
 
 pub async fn handler(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
-    let outcomes = futures::future::join_all(
-        event
-            .records
-            .iter()
-            .map(|record| async move { (record, process_record(deps, record).await) }),
-    )
-    .await;
-    let mut response = SqsBatchResponse::default();
-    for (record, outcome) in outcomes {
-        if let Err(e) = outcome {
-            let id = record.message_id.clone().unwrap_or_default();
-            tracing::error!(message_id = %id, error = %e, "refund message failed; it will be retried");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            response.batch_item_failures.push(failure);
-        }
-    }
-    response
+    boxoffice::runtime::each_message(&event, "refund message", |record| {
+        process_record(deps, record)
+    })
+    .await
 }
 
 /// The EventBridge event as the rule delivers it to the queue.

@@ -466,3 +466,48 @@ async fn a_payment_for_an_unknown_booking_is_refunded_not_dropped() {
     );
     triggers.stop().await;
 }
+
+/// Ten concurrent deliveries of one `payment_intent.succeeded` (Stripe retries, our endpoint behind
+/// a load balancer), signed by the test as Stripe signs them: one sale, one ticket, no refund.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_concurrent_deliveries_of_one_success_sell_once_and_refund_nothing() {
+    let s = stack().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let h = held(&s, &show, &["R1-2", "R1-3"]).await;
+    let p = initiate(&s, &h, "pay-ten-times").await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let intent = p.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+    let mut object = intent_object(&h, &intent);
+    object["metadata"]["origin"] = boxoffice::payments::origin_of(&s.deps().config).into();
+    let event = json!({"id": format!("evt_ten_{intent}"), "object": "event",
+        "type": "payment_intent.succeeded", "created": s.deps().clock.now_epoch(),
+        "data": {"object": object}});
+    let replies =
+        futures::future::join_all((0..10).map(|_| deliver_stripe_event(&s, &event))).await;
+    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+
+    let confirmed = wait_status(&s, &h, "CONFIRMED").await;
+    eventually("the payments queue to drain", 120, || async {
+        (s.queue_depth("PaymentsQueue").await == 0).then_some(())
+    })
+    .await;
+    let after = booking(&s, &h).await;
+    assert_eq!(after["ticket"], confirmed["ticket"], "one ticket");
+    assert_eq!(after["confirmedAt"], confirmed["confirmedAt"]);
+    assert_eq!(after["payment"]["status"], "SUCCEEDED");
+    assert!(after.get("refund").is_none_or(Value::is_null), "{after}");
+    let refund_id = boxoffice::domain::refund::refund_id(&h.booking_id, &intent);
+    assert!(s
+        .deps()
+        .store
+        .get_refund(&refund_id)
+        .await
+        .expect("read")
+        .is_none());
+    triggers.stop().await;
+}
