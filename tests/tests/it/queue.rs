@@ -297,6 +297,12 @@ async fn admission_follows_place_order_at_the_rate_and_pauses_at_zero() {
     }
     set_clock(&s2, on_sale + 11);
     sequence(&s2).await;
+    // As above: the joins cached the queue (not drawn yet) for 2 s in the status's container.
+    eventually("the status sees the draw", 120, || async {
+        let st = status(&s2, &people[0].1, &show).await;
+        st.body["place"].is_u64().then_some(())
+    })
+    .await;
     let paused = put_queue(
         &s2,
         &partner2,
