@@ -38,6 +38,7 @@ functions! {
     "browse-shows"       => http  browse_shows,
     "cancel-booking"     => http  cancel_booking,
     "cancel-show"        => http  cancel_show,
+    "cancel-show-seats"  => sqs   cancel_show_seats,
     "confirm-payment"    => sqs   confirm_payment,
     "create-booking"     => http  create_booking,
     "create-movie"       => http  create_movie,

@@ -71,6 +71,8 @@ pub struct Config {
     pub table_name: String,
     pub event_bus_name: String,
     pub payments_queue_url: String,
+    /// CancelShowQueue: the parts of show cancellations (`show_cancellation`); cancel-show only.
+    pub cancel_show_queue_url: String,
     pub jwt: JwtConfig,
     pub hold_seconds: i64,
     pub payment_window_seconds: i64,
@@ -207,6 +209,7 @@ impl Config {
             table_name: req("TABLE_NAME")?,
             event_bus_name: opt("EVENT_BUS_NAME").unwrap_or_else(|| "default".into()),
             payments_queue_url: opt("PAYMENTS_QUEUE_URL").unwrap_or_default(),
+            cancel_show_queue_url: opt("CANCEL_SHOW_QUEUE_URL").unwrap_or_default(),
             jwt: JwtConfig {
                 keys: None,
                 issuer: opt("JWT_ISSUER").unwrap_or_else(|| "boxoffice".into()),

@@ -22,6 +22,7 @@ pub mod refunds;
 pub mod routes;
 pub mod runtime;
 pub mod secrets;
+pub mod show_cancellation;
 pub mod shows;
 pub mod store;
 pub mod views;

@@ -49,7 +49,7 @@ fn named_show(req: &Request) -> Result<(String, impl Fn() -> ApiError), ApiError
 }
 
 /// The same, for the partner owning the show's theatre or an admin only; `to` names what others
-/// may not do ("cancel it").
+/// may not do ("see its stats").
 pub async fn owned_show_collection(
     deps: &Deps,
     req: &Request,
@@ -57,10 +57,28 @@ pub async fn owned_show_collection(
     to: &str,
 ) -> Result<ShowCollection, ApiError> {
     let collection = show_collection(deps, req).await?;
-    if !caller.is_admin() && collection.show.partner_id != caller.user_id {
+    check_owner(&collection.show, caller, to)?;
+    Ok(collection)
+}
+
+/// The show item alone (one GetItem, read fresh), for its owning partner or an admin only.
+pub async fn owned_show(
+    deps: &Deps,
+    req: &Request,
+    caller: &Principal,
+    to: &str,
+) -> Result<Show, ApiError> {
+    let (show_id, not_found) = named_show(req)?;
+    let show = deps.store.get_show(&show_id).await?.ok_or_else(not_found)?;
+    check_owner(&show, caller, to)?;
+    Ok(show)
+}
+
+fn check_owner(show: &Show, caller: &Principal, to: &str) -> Result<(), ApiError> {
+    if !caller.is_admin() && show.partner_id != caller.user_id {
         return Err(ApiError::Forbidden(format!(
             "Only the partner owning this show's theatre may {to}."
         )));
     }
-    Ok(collection)
+    Ok(())
 }

@@ -831,10 +831,12 @@ pub async fn run(s: &TestStack, plan: &Plan) -> Report {
         }
     }
     s.deps().clock.advance(chrono::Duration::seconds(3_600));
-    crate::eventually("the payments queue to drain", 120, || async {
-        (s.queue_depth("PaymentsQueue").await == 0).then_some(())
-    })
-    .await;
+    for queue in ["PaymentsQueue", "CancelShowQueue"] {
+        crate::eventually(&format!("{queue} to drain"), 120, || async {
+            (s.queue_depth(queue).await == 0).then_some(())
+        })
+        .await;
+    }
     triggers.stop().await;
     // The last sweeps run without faults, until one finds nothing due.
     for _ in 0..20 {

@@ -339,6 +339,24 @@ impl TestStack {
         self.start_triggers_except_with(self.deps(), except)
     }
 
+    /// The triggers of `only` these functions, their containers made from `deps` (with
+    /// `start_triggers_except(only)` for the rest: one function under a fault, the others not).
+    pub fn start_triggers_only_with(
+        &self,
+        deps: &Deps,
+        only: &[&str],
+    ) -> boxoffice_local::triggers::Triggers {
+        let others: Vec<&str> = self
+            .stack
+            .template
+            .functions
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|name| !only.contains(name))
+            .collect();
+        self.start_triggers_except_with(deps, &others)
+    }
+
     fn start_triggers_except_with(
         &self,
         deps: &Deps,

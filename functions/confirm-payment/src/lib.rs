@@ -11,14 +11,15 @@ use boxoffice::{
     domain::{
         booking::{Booking, PaymentInfo, RefundInfo, Transition},
         payment::{
-            decide, refuse_lost_sale, Decision, PaymentMessage, PaymentOutcome, RefundReason,
+            decide, refuse_cancelled_show, refuse_lost_sale, release_transition, Decision,
+            PaymentMessage, PaymentOutcome, RefundReason,
         },
         refund::Owed,
         ticket::ticket_for,
     },
     events::{booking_event, orphan_refund_event, outbox, publish, refund_event, EventKind},
     ids::new_id,
-    store::payments::{Applied, Marker},
+    store::payments::{Applied, Confirmation, Marker},
     ApiError, Deps,
 };
 
@@ -118,7 +119,8 @@ async fn refund_unknown_booking(
 }
 
 /// `Sell`: confirms with its ticket; a sale the store refuses (a seat no longer held by this
-/// booking, or the booking moved on) becomes `refuse_lost_sale`'s refund.
+/// booking, the booking moved on, the show cancelled) is decided again from the fresh booking:
+/// `refuse_lost_sale` or `refuse_cancelled_show`.
 async fn sell(
     deps: &Deps,
     booking: &Booking,
@@ -138,20 +140,26 @@ async fn sell(
         .confirm_booking(booking, &payment, &ticket, marker, at, &events)
         .await?
     {
-        Applied::Done => {
+        Confirmation::Done => {
             tracing::info!(booking_id = %booking.booking_id, late, "booking confirmed");
             boxoffice::metrics::count("confirm-payment", "BookingsConfirmed", 1);
             publish(deps, &events).await;
             Ok(())
         }
-        Applied::Duplicate => Ok(()),
-        Applied::Refused => {
+        Confirmation::Duplicate => Ok(()),
+        refused @ (Confirmation::Refused | Confirmation::ShowCancelled) => {
             let fresh = deps
                 .store
                 .get_booking(&booking.booking_id)
                 .await?
                 .unwrap_or(booking.clone());
-            match refuse_lost_sale(&fresh, &payment, m, deps.clock.now()) {
+            let refuse = if refused == Confirmation::ShowCancelled {
+                tracing::warn!(booking_id = %booking.booking_id, show_id = %booking.show_id, "payment for a cancelled show: refunding");
+                refuse_cancelled_show
+            } else {
+                refuse_lost_sale
+            };
+            match refuse(&fresh, &payment, m, deps.clock.now()) {
                 refund @ Decision::Refund { .. } => {
                     store_refund(deps, &fresh, refund, marker, at).await
                 }
@@ -210,8 +218,9 @@ fn record(applied: Applied) -> Result<(), ApiError> {
     }
 }
 
-/// Stores a `Refund`. A booking still pending (`release`) expires and gives back whatever it
-/// still holds; any other booking keeps its state.
+/// Stores a `Refund`. A booking still pending (`release`) ends (`release_transition`: cancelled
+/// with its show, expired otherwise) and gives back whatever it still holds; any other booking
+/// keeps its state.
 async fn store_refund(
     deps: &Deps,
     booking: &Booking,
@@ -223,14 +232,19 @@ async fn store_refund(
         payment,
         refund,
         release,
-        ..
+        reason,
     } = decision
     else {
         return Err(ApiError::Internal("store_refund needs a refund".into()));
     };
+    let transition = release_transition(reason);
     let mut events = vec![refund_event(booking, &refund)];
     if release {
-        events.push(booking_event(EventKind::BookingExpired, booking));
+        let ended = match transition {
+            Transition::CancelPending => EventKind::ShowCancelled,
+            _ => EventKind::BookingExpired,
+        };
+        events.push(booking_event(ended, booking));
     }
     let events = outbox(deps, events);
     let recorded = || {
@@ -242,7 +256,7 @@ async fn store_refund(
             .store
             .release_with_marker(
                 booking,
-                Transition::Expire,
+                transition,
                 &payment,
                 Some(&refund),
                 marker,

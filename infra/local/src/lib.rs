@@ -55,6 +55,9 @@ pub fn local_config(
     if let Some(url) = provisioned.queue_urls.get("PaymentsQueue") {
         values.insert("PAYMENTS_QUEUE_URL".into(), url.clone());
     }
+    if let Some(url) = provisioned.queue_urls.get("CancelShowQueue") {
+        values.insert("CANCEL_SHOW_QUEUE_URL".into(), url.clone());
+    }
     for set in SecretSet::ALL {
         if let Some(arn) = provisioned.secret_arns.get(set.logical_id()) {
             values.insert(set.arn_variable().into(), arn.clone());

@@ -166,6 +166,7 @@ macro_rules! sqs_functions {
 sqs_functions! {
     "confirm-payment" => confirm_payment,
     "refund-payment" => refund_payment,
+    "cancel-show-seats" => cancel_show_seats,
 }
 
 macro_rules! event_functions {

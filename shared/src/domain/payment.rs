@@ -14,8 +14,10 @@
 //! | failed    | any other                  | `Record`: remembered, nothing changes              |
 //! | refunded  | any                        | `Record` with the refund SUCCEEDED                 |
 //!
-//! and when a `Sell` is refused by the store (a seat is no longer held by this booking):
-//! `refuse_lost_sale`, a `Refund(SeatsLost)`.
+//! and when a `Sell` is refused by the store: a seat is no longer held by this booking →
+//! `refuse_lost_sale`, a `Refund(SeatsLost)`; the show is cancelled (checked in the sale's own
+//! transaction, never from a cache) → `refuse_cancelled_show`, a `Refund(ShowCancelled)` that
+//! cancels the pending booking.
 //!
 //! **The late-payment policy** (`LATE_PAYMENT_POLICY`): a success that arrives after the hold
 //! lapsed still sells while the booking is PAYMENT_PENDING (the sweep has not expired it yet) and
@@ -24,7 +26,7 @@
 //! already expired is refunded as no longer payable; one whose seat someone else took meanwhile
 //! is refunded as seats lost. Never an oversell, never a kept payment without a sale.
 
-use super::booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo};
+use super::booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus, RefundInfo, Transition};
 use super::refund::Owed;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -294,8 +296,39 @@ pub fn refuse_lost_sale(
     m: &PaymentMessage,
     now: DateTime<Utc>,
 ) -> Decision {
+    refuse_sale(fresh, sold, m, now, RefundReason::SeatsLost)
+}
+
+/// The store refused a `Sell` because the show is cancelled (`store::payments::confirm_booking`
+/// checks it in the sale's own transaction): a booking still pending is refunded and cancelled,
+/// one that moved on meanwhile is decided again from its fresh state, as in `refuse_lost_sale`.
+pub fn refuse_cancelled_show(
+    fresh: &Booking,
+    sold: &PaymentInfo,
+    m: &PaymentMessage,
+    now: DateTime<Utc>,
+) -> Decision {
+    refuse_sale(fresh, sold, m, now, RefundReason::ShowCancelled)
+}
+
+/// How a refund that releases a pending booking (`Decision::Refund { release: true }`) ends it:
+/// cancelled with its show, expired otherwise (its payment cannot become a sale).
+pub fn release_transition(reason: RefundReason) -> Transition {
+    match reason {
+        RefundReason::ShowCancelled => Transition::CancelPending,
+        _ => Transition::Expire,
+    }
+}
+
+fn refuse_sale(
+    fresh: &Booking,
+    sold: &PaymentInfo,
+    m: &PaymentMessage,
+    now: DateTime<Utc>,
+    reason: RefundReason,
+) -> Decision {
     match fresh.status {
-        // Still pending, so a seat is gone: the sale is refunded, never oversold.
+        // Still pending, so the sale itself is impossible: refunded, never oversold.
         BookingStatus::PaymentPending => refund_decision(
             fresh,
             PaymentInfo {
@@ -303,7 +336,7 @@ pub fn refuse_lost_sale(
                 ..sold.clone()
             },
             m.amount,
-            RefundReason::SeatsLost,
+            reason,
             &crate::clock::rfc3339(now),
         ),
         // It moved on meanwhile (confirmed by this very payment reported under another event id,
@@ -529,6 +562,32 @@ mod tests {
         };
         let confirmed = booking(Confirmed, Some(intent(PaymentStatus::Succeeded)));
         let d = refuse_lost_sale(&confirmed, &payment, &m, in_time());
+        assert!(matches!(d, Decision::IgnoreDuplicate { .. }), "{d:?}");
+    }
+
+    #[test]
+    fn a_sale_refused_for_a_cancelled_show_is_refunded_and_the_booking_cancelled() {
+        let m = message(PaymentOutcome::Succeeded);
+        let Decision::Sell { payment, .. } = decide(&pending(), &m, in_time(), "p") else {
+            panic!("a pending booking's matching success sells")
+        };
+        let d = refuse_cancelled_show(&pending(), &payment, &m, in_time());
+        assert_eq!(refund_reason(&d), Some((RefundReason::ShowCancelled, true)));
+        assert_eq!(
+            release_transition(RefundReason::ShowCancelled),
+            Transition::CancelPending
+        );
+        assert_eq!(release_transition(RefundReason::SeatsLost), Transition::Expire);
+        // Cancelled meanwhile by the show's cancellation: refunded as no longer payable, kept.
+        let cancelled = booking(Cancelled, Some(intent(PaymentStatus::Initiated)));
+        let d = refuse_cancelled_show(&cancelled, &payment, &m, in_time());
+        assert_eq!(
+            refund_reason(&d),
+            Some((RefundReason::NoLongerPayable, false))
+        );
+        // Confirmed by this very payment under another event id: a duplicate, never a refund.
+        let confirmed = booking(Confirmed, Some(intent(PaymentStatus::Succeeded)));
+        let d = refuse_cancelled_show(&confirmed, &payment, &m, in_time());
         assert!(matches!(d, Decision::IgnoreDuplicate { .. }), "{d:?}");
     }
 

@@ -436,6 +436,26 @@ impl Store {
             .collect()
     }
 
+    /// The seat items of seats `first..=last` (in key order: `domain::show::seat_id_ranges`),
+    /// read consistently: a cancelled show's part sees every sale committed before the
+    /// cancellation.
+    pub async fn seat_items_between(
+        &self,
+        show_id: &str,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<SeatItem>, StoreError> {
+        self.query_between(
+            keys::show_pk(show_id),
+            &keys::seat_sk(first),
+            &keys::seat_sk(last),
+        )
+        .await?
+        .into_iter()
+        .map(|item| Ok(serde_dynamo::from_item(item)?))
+        .collect()
+    }
+
     /// The show, its listing and every seat item, in one Query (one page for any screen of
     /// at most 1,000 seats).
     pub async fn get_show_collection(

@@ -281,7 +281,19 @@ impl Store {
         pk: String,
         sk_prefix: &str,
     ) -> Result<Vec<Item>, StoreError> {
-        self.query_partition(None, keys::PK, pk, Some(sk_prefix))
+        self.query_partition(None, keys::PK, pk, Some(SortKeys::Prefix(sk_prefix)))
+            .await
+    }
+
+    /// The items of one table partition whose sort key is within `first..=last`, following
+    /// pages, read consistently.
+    pub(crate) async fn query_between(
+        &self,
+        pk: String,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<Item>, StoreError> {
+        self.query_partition(None, keys::PK, pk, Some(SortKeys::Between(first, last)))
             .await
     }
 
@@ -290,7 +302,7 @@ impl Store {
         index: Option<&str>,
         pk_attr: &str,
         pk: String,
-        sk_prefix: Option<&str>,
+        sort_keys: Option<SortKeys<'_>>,
     ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
@@ -303,11 +315,22 @@ impl Store {
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", pk_attr)
                 .expression_attribute_values(":pk", s(pk.clone()));
-            if let Some(prefix) = sk_prefix {
-                query = query
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :skp)")
-                    .expression_attribute_names("#sk", keys::SK)
-                    .expression_attribute_values(":skp", s(prefix));
+            match sort_keys {
+                Some(SortKeys::Prefix(prefix)) => {
+                    query = query
+                        .key_condition_expression("#pk = :pk AND begins_with(#sk, :skp)")
+                        .expression_attribute_names("#sk", keys::SK)
+                        .expression_attribute_values(":skp", s(prefix));
+                }
+                Some(SortKeys::Between(first, last)) => {
+                    query = query
+                        .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+                        .expression_attribute_names("#sk", keys::SK)
+                        .expression_attribute_values(":first", s(first))
+                        .expression_attribute_values(":last", s(last))
+                        .consistent_read(true);
+                }
+                None => {}
             }
             let out = query
                 .set_exclusive_start_key(start)
@@ -360,4 +383,11 @@ impl Store {
             .and_then(cursor::encode);
         Ok((out.items.unwrap_or_default(), next))
     }
+}
+
+/// Which sort keys of a partition a Query reads.
+#[derive(Clone, Copy)]
+enum SortKeys<'a> {
+    Prefix(&'a str),
+    Between(&'a str, &'a str),
 }

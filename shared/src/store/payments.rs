@@ -62,6 +62,18 @@ pub enum Applied {
     Refused,
 }
 
+/// What `confirm_booking` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    Done,
+    /// This provider event was processed before.
+    Duplicate,
+    /// The show was cancelled: nothing changed.
+    ShowCancelled,
+    /// The booking is not (or no longer) pending, or a seat is no longer held by it.
+    Refused,
+}
+
 /// The processed-event marker of one provider event, written at `now`.
 pub struct Marker<'a> {
     pub provider: &'a str,
@@ -150,6 +162,12 @@ impl Store {
     /// `PAYMENT_PENDING → CONFIRMED` with its ticket, every seat `HELD → SOLD` (still held by this
     /// booking, even past its hold time), the sale on the show's listing, the event marker and
     /// the outbox entries of its events.
+    ///
+    /// The listing's update is also the show-cancellation check: it is conditional on the
+    /// listing being SCHEDULED, and `cancel_show` turns the show and its listing CANCELLED in one
+    /// transaction, so no booking is confirmed once its show is cancelled, whatever a container
+    /// still has cached. The listing is already in every confirm, so the check adds no item and
+    /// no conflict to the transaction.
     pub async fn confirm_booking(
         &self,
         booking: &Booking,
@@ -158,7 +176,7 @@ impl Store {
         marker: &Marker<'_>,
         at: &str,
         outbox: &[OutboxEntry],
-    ) -> Result<Applied, StoreError> {
+    ) -> Result<Confirmation, StoreError> {
         let extra = [("payment", av(payment)?), ("ticket", av(ticket)?)];
         let mut items = vec![self.transition_update(booking, Transition::Confirm, at, &extra)?];
         let seats = booking.seat_ids();
@@ -170,19 +188,25 @@ impl Store {
                 &booking.booking_id,
             )?);
         }
+        let listing_index = items.len();
         items.push(self.listing_sold(booking, true)?);
         let marker_index = items.len();
         items.push(self.marker(marker)?);
         items.extend(self.outbox_puts(outbox)?);
-        match self.transact(items).await? {
-            TransactOutcome::Committed { .. } => Ok(Applied::Done),
+        Ok(match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => Confirmation::Done,
             TransactOutcome::ConditionFailed { reasons, .. }
                 if condition_failed(&reasons, marker_index) =>
             {
-                Ok(Applied::Duplicate)
+                Confirmation::Duplicate
             }
-            TransactOutcome::ConditionFailed { .. } => Ok(Applied::Refused),
-        }
+            TransactOutcome::ConditionFailed { reasons, .. }
+                if condition_failed(&reasons, listing_index) =>
+            {
+                Confirmation::ShowCancelled
+            }
+            TransactOutcome::ConditionFailed { .. } => Confirmation::Refused,
+        })
     }
 
     /// Sets `sold.<booking>` on the show's listing (or removes it), for the browse summary.
@@ -195,7 +219,10 @@ impl Store {
         update = if sold {
             update
                 .update_expression("SET sold.#b = :n")
+                .condition_expression("#status = :scheduled")
+                .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":n", n(booking.seats.len() as i64))
+                .expression_attribute_values(":scheduled", av(&ShowStatus::Scheduled)?)
         } else {
             update.update_expression("REMOVE sold.#b")
         };

@@ -542,15 +542,30 @@ async fn tour(s: &TestStack) {
         200,
         "cancel-booking (confirmed)",
     );
-    hold(later.clone(), json!(["R1-15"]), None).await;
+    let last = id(
+        &hold(later.clone(), json!(["R1-15"]), None).await,
+        "bookingId",
+    );
     ok(
         s.call("POST", &format!("/api/v1/shows/{later}/cancel"))
             .token(&partner)
             .send()
             .await,
-        200,
+        202,
         "cancel-show",
     );
+    // cancel-show-seats (CancelShowQueue) cancels the pending one and refunds the confirmed one.
+    for booking in [&last, &b_id] {
+        eventually(&format!("booking {booking} cancelled with its show"), 120, || async {
+            let b = s
+                .call("GET", &format!("/api/v1/bookings/{booking}"))
+                .token(&customer)
+                .send()
+                .await;
+            (b.body["status"] == "CANCELLED").then_some(())
+        })
+        .await;
+    }
 
     // A sold-out show's waitlist.
     hold(small.clone(), json!(["R0-0", "R0-1"]), None).await;

@@ -20,6 +20,7 @@ mod queue;
 mod redrive;
 mod scheduled;
 mod seat_conformance;
+mod show_cancellation;
 mod stripe;
 mod tickets;
 mod wiring;

@@ -405,6 +405,67 @@ async fn a_cancelled_card_payment_is_refunded_on_localstripe_once_though_deliver
     triggers.stop().await;
 }
 
+/// The show is cancelled between a customer's hold and their payment, and nothing has touched
+/// the booking yet (its part of the cancellation is still queued; every container still has the
+/// show cached as SCHEDULED): the payment is refused inside the confirm's own transaction and
+/// refunded on localstripe. Never CONFIRMED, no seat SOLD, one refund.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_after_the_show_was_cancelled_is_refunded_never_confirmed() {
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    // The cancellation's parts wait on their queue until the payment has been decided.
+    let triggers = s.start_triggers_except(&["cancel-show-seats"]);
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let h = held(&s, &show, &["R1-3", "R1-4"]).await;
+    let p = initiate(&s, &h, "pay-after-cancel").await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let intent = p.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+
+    let c = s
+        .call("POST", &format!("/api/v1/shows/{show}/cancel"))
+        .token(&f.partner)
+        .send()
+        .await;
+    assert_eq!(c.status, 202, "{}", c.text);
+    assert_eq!(booking(&s, &h).await["status"], "PAYMENT_PENDING");
+    let (status, paid) = pay(&s, &intent, GOOD_CARD).await;
+    assert_eq!(
+        (status, &paid["status"]),
+        (200, &json!("succeeded")),
+        "{paid}"
+    );
+
+    let refunded = eventually("the refund paid on localstripe", 120, || async {
+        let v = booking(&s, &h).await;
+        (v["refund"]["status"] == "SUCCEEDED").then_some(v)
+    })
+    .await;
+    assert_eq!(refunded["status"], "CANCELLED", "{refunded}");
+    assert_eq!(refunded["refund"]["reason"], "show cancelled", "{refunded}");
+    assert!(refunded["ticket"].is_null(), "no ticket: {refunded}");
+    let seats = s.deps().store.get_seat_items(&show).await.expect("seats");
+    assert!(
+        seats.iter().all(|seat| !seat.is_sold()),
+        "no seat sold: {seats:?}"
+    );
+    // The part, consumed now, finds the booking cancelled already.
+    let parts = s.start_triggers_only_with(s.deps(), &["cancel-show-seats"]);
+    eventually("the cancellation's part consumed", 120, || async {
+        (s.queue_depth("CancelShowQueue").await == 0).then_some(())
+    })
+    .await;
+    parts.stop().await;
+    let refunds = refunds_on_localstripe(&s, &intent).await;
+    assert_eq!(refunds.len(), 1, "exactly one refund: {refunds:?}");
+    assert_eq!(refunds[0]["amount"], h.total);
+    assert_eq!(booking(&s, &h).await["refund"], refunded["refund"]);
+    triggers.stop().await;
+}
+
 /// Money captured for a booking we do not have (its intent names a booking id of ours that does
 /// not exist) is paid back, never acknowledged and kept: localstripe's own signed webhook, the
 /// refund record, the worker, a refund on localstripe.

@@ -1,0 +1,36 @@
+//! The show-cancellation worker (CancelShowQueue, fed by cancel-show): each message is one part
+//! of a cancelled show's seats (`boxoffice::show_cancellation::Part`); the pending bookings on
+//! them are cancelled and the confirmed ones refunded. Every step is conditional on the booking's
+//! state, so a redelivered part changes nothing twice; a failed part is redelivered, then
+//! dead-lettered with an alarm (a repeated cancel-show queues it again).
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use boxoffice::{
+    show_cancellation::{cancel_part, Part},
+    ApiError, Deps,
+};
+
+boxoffice::sqs_entry!(handler, []);
+
+pub async fn handler(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
+    boxoffice::runtime::each_message(&event, "cancellation part", |record| {
+        process_record(deps, record)
+    })
+    .await
+}
+
+async fn process_record(deps: &Deps, record: &SqsMessage) -> Result<(), ApiError> {
+    let body = record.body.as_deref().unwrap_or_default();
+    let Ok(part) = serde_json::from_str::<Part>(body) else {
+        // A retry cannot make it readable; say so where an operator looks.
+        tracing::error!(
+            metric = "CancellationPartUnreadable",
+            "unreadable cancellation part: dropped"
+        );
+        return Ok(());
+    };
+    let done = cancel_part(deps, &part).await?;
+    tracing::info!(show_id = %part.show_id, first = %part.first_seat_id, last = %part.last_seat_id,
+        cancelled = done.cancelled, refunded = done.refunded, "cancellation part done");
+    Ok(())
+}

@@ -1,0 +1,1 @@
+boxoffice::sqs_main!(cancel_show_seats);

@@ -1,0 +1,185 @@
+//! A big show's cancellation, end to end: cancel-show answers at once and queues the show's
+//! seats in parts; cancel-show-seats (CancelShowQueue, the local SQS trigger) cancels every
+//! pending booking and refunds every confirmed one; the refund worker pays each refund once.
+
+use boxoffice::domain::{
+    payment::{PaymentMessage, PaymentOutcome},
+    user::Role,
+};
+use boxoffice_tests::{eventually, fixtures::ist, stack_with, TestStack};
+use futures::{stream, StreamExt};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The largest screen there is (`domain::layout::MAX_SEATS_PER_SCREEN`).
+const SEATS: usize = 1_000;
+const CUSTOMERS: usize = 100;
+/// Requests in flight while the bookings are made.
+const IN_FLIGHT: usize = 16;
+
+struct Booking {
+    token: String,
+    id: String,
+    total: i64,
+}
+
+async fn hold(s: &TestStack, token: &str, show: &str, seat: &str) -> Booking {
+    let r = s
+        .call("POST", "/api/v1/bookings")
+        .token(token)
+        .json(&json!({"showId": show, "seatIds": [seat]}))
+        .send()
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    Booking {
+        token: token.to_owned(),
+        id: r.body["bookingId"].as_str().expect("id").to_owned(),
+        total: r.body["pricing"]["total"].as_i64().expect("total"),
+    }
+}
+
+/// Every seat held once, one booking per seat, by `tokens` in turn.
+async fn hold_every_seat(s: &TestStack, tokens: &[String], show: &str) -> Vec<Booking> {
+    let holds = (0..SEATS)
+        .map(|i| {
+            let token = &tokens[i % tokens.len()];
+            let seat = format!("R{}-{}", i / 20, i % 20);
+            async move { hold(s, token, show, &seat).await }
+        })
+        .collect::<Vec<_>>();
+    stream::iter(holds).buffer_unordered(IN_FLIGHT).collect().await
+}
+
+async fn get(s: &TestStack, b: &Booking) -> Value {
+    let r = s
+        .call("GET", &format!("/api/v1/bookings/{}", b.id))
+        .token(&b.token)
+        .send()
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+}
+
+/// The bookings' statuses and refund states, counted.
+async fn tally(s: &TestStack, bookings: &[Booking]) -> BTreeMap<(String, String), usize> {
+    let reads = bookings.iter().map(|b| get(s, b)).collect::<Vec<_>>();
+    let all: Vec<Value> = stream::iter(reads).buffer_unordered(IN_FLIGHT).collect().await;
+    let mut out = BTreeMap::new();
+    for v in all {
+        let key = (
+            v["status"].as_str().unwrap_or("?").to_owned(),
+            v["refund"]["status"].as_str().unwrap_or("-").to_owned(),
+        );
+        *out.entry(key).or_default() += 1;
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_show_with_3000_bookings_is_cancelled_completely_and_every_confirmed_one_refunded() {
+    let s = stack_with(&[
+        ("HOLD_SECONDS", "3600"),
+        ("PAYMENT_WINDOW_SECONDS", "3600"),
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "100000"),
+    ])
+    .await;
+    let f = s.catalog(SEATS).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let tokens: Vec<String> = (0..CUSTOMERS)
+        .map(|i| {
+            let id = format!("usr_{}", ulid::Ulid::new());
+            s.token_for(&id, &format!("fan{i}@cancel.test"), Role::Customer)
+        })
+        .collect();
+
+    // 2,000 bookings that ended before the cancellation (their customers cancelled them), then
+    // 1,000 live ones on every seat: 600 paid (confirm-payment's handler applies each success),
+    // 400 still pending.
+    let mut ended = Vec::new();
+    for _ in 0..2 {
+        let round = hold_every_seat(&s, &tokens, &show).await;
+        let cancels = round
+            .iter()
+            .map(|b| async {
+                let r = s
+                    .call("POST", &format!("/api/v1/bookings/{}/cancel", b.id))
+                    .token(&b.token)
+                    .send()
+                    .await;
+                assert_eq!(r.status, 200, "{}", r.text);
+            })
+            .collect::<Vec<_>>();
+        stream::iter(cancels)
+            .buffer_unordered(IN_FLIGHT)
+            .collect::<Vec<()>>()
+            .await;
+        ended.extend(round);
+    }
+    let live = hold_every_seat(&s, &tokens, &show).await;
+    let (paid, pending) = live.split_at(600);
+    let now = s.deps().clock.now_epoch();
+    let sales = paid
+        .iter()
+        .map(|b| {
+            let m = PaymentMessage {
+                provider: "sandbox".into(),
+                event_id: format!("evt_{}", b.id),
+                outcome: PaymentOutcome::Succeeded,
+                payment_intent_id: boxoffice::payments::sandbox_intent_id(&b.id),
+                booking_id: b.id.clone(),
+                amount: b.total,
+                currency: "INR".into(),
+                occurred_at: now,
+            };
+            let deps = s.deps();
+            async move { confirm_payment::apply(deps, &m).await.expect("confirmed") }
+        })
+        .collect::<Vec<_>>();
+    stream::iter(sales)
+        .buffer_unordered(IN_FLIGHT)
+        .collect::<Vec<()>>()
+        .await;
+    let before = tally(&s, paid).await;
+    assert_eq!(
+        before,
+        BTreeMap::from([(("CONFIRMED".into(), "-".into()), 600)])
+    );
+
+    let triggers = s.start_triggers();
+    let r = s
+        .call("POST", &format!("/api/v1/shows/{show}/cancel"))
+        .token(&f.partner)
+        .send()
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(r.body["partsQueued"], SEATS / 100, "{}", r.text);
+
+    eventually("every confirmed booking refunded and paid back", 600, || async {
+        let t = tally(&s, paid).await;
+        (t == BTreeMap::from([(("CANCELLED".into(), "SUCCEEDED".into()), 600)])).then_some(())
+    })
+    .await;
+    eventually("every pending booking cancelled", 120, || async {
+        let t = tally(&s, pending).await;
+        (t == BTreeMap::from([(("CANCELLED".into(), "-".into()), 400)])).then_some(())
+    })
+    .await;
+    eventually("the parts consumed", 120, || async {
+        (s.queue_depth("CancelShowQueue").await == 0).then_some(())
+    })
+    .await;
+    // Every refund is the booking's total, paid once; the bookings that had ended are untouched.
+    for b in paid.iter().step_by(37) {
+        let v = get(&s, b).await;
+        assert_eq!(v["refund"]["amount"], b.total, "{v}");
+        assert_eq!(v["refund"]["reason"], "show cancelled", "{v}");
+    }
+    assert_eq!(
+        tally(&s, &ended).await,
+        BTreeMap::from([(("CANCELLED".into(), "-".into()), 2_000)])
+    );
+    let seats = s.deps().store.get_seat_items(&show).await.expect("seats");
+    assert!(seats.is_empty(), "every seat given back: {seats:?}");
+    assert_eq!(s.queue_depth("CancelShowDLQ").await, 0, "no part dead-lettered");
+    triggers.stop().await;
+}
