@@ -9,7 +9,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use boxoffice::{
     clock::rfc3339,
     domain::{
-        booking::{Booking, PaymentInfo, RefundInfo, Transition},
+        booking::{Booking, BookingStatus, PaymentInfo, RefundInfo, Transition},
         payment::{
             decide, refuse_cancelled_show, refuse_lost_sale, release_transition, Decision,
             PaymentMessage, PaymentOutcome, RefundReason,
@@ -19,7 +19,10 @@ use boxoffice::{
     },
     events::{booking_event, orphan_refund_event, outbox, publish, refund_event, EventKind},
     ids::new_id,
-    store::payments::{Applied, Confirmation, Marker},
+    store::{
+        payments::{Applied, Confirmation, Marker},
+        refunds::ProviderRefund,
+    },
     ApiError, Deps,
 };
 
@@ -74,6 +77,18 @@ pub async fn apply(deps: &Deps, m: &PaymentMessage) -> Result<(), ApiError> {
                     metric = "PaymentMismatch", "payment does not match its booking; refunding");
             }
             store_refund(deps, &booking, refund, &marker, at).await
+        }
+        Decision::RefundedByProvider {
+            payment,
+            refund,
+            free_seats,
+        } => {
+            let change = ProviderRefundChange {
+                payment,
+                refund,
+                free_seats,
+            };
+            refunded_by_provider(deps, &booking, m, change, &marker, at).await
         }
         Decision::IgnoreDuplicate { payment } => record(
             deps.store
@@ -172,6 +187,93 @@ async fn sell(
                     "a refused sale decided {other:?} from the fresh booking"
                 ))),
             }
+        }
+    }
+}
+
+/// A `RefundedByProvider` decision's figures.
+struct ProviderRefundChange {
+    payment: PaymentInfo,
+    refund: RefundInfo,
+    free_seats: bool,
+}
+
+/// `RefundedByProvider`: REFUNDED (its ticket no longer admits), the seats freed by the refund
+/// seat policy, once. A booking that moved on meanwhile is decided again from its fresh state; a
+/// refund record the intent has already (ours) is only confirmed: nothing else changes.
+async fn refunded_by_provider(
+    deps: &Deps,
+    booking: &Booking,
+    m: &PaymentMessage,
+    change: ProviderRefundChange,
+    marker: &Marker<'_>,
+    at: &str,
+) -> Result<(), ApiError> {
+    let ProviderRefundChange {
+        payment,
+        refund,
+        free_seats,
+    } = change;
+    let mut refunded = booking.clone();
+    refunded.status = BookingStatus::Refunded;
+    refunded.payment = Some(payment.clone());
+    refunded.refund = Some(refund.clone());
+    // RefundInitiated tells the customer (its record is settled: the worker has nothing to pay);
+    // SeatsReleased tells the waitlist when the seats are free again.
+    let mut events = vec![refund_event(&refunded, &refund)];
+    if free_seats {
+        events.push(booking_event(EventKind::SeatsReleased, &refunded));
+    }
+    let events = outbox(deps, events);
+    let outcome = deps
+        .store
+        .refund_by_provider(booking, &payment, &refund, free_seats, marker, at, &events)
+        .await?;
+    match outcome {
+        ProviderRefund::Done => {
+            tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, free_seats,
+                provider_refund_id = ?refund.provider_refund_id, "booking refunded by the provider: ticket revoked");
+            boxoffice::metrics::count("confirm-payment", "ProviderRefunds", 1);
+            publish(deps, &events).await;
+            Ok(())
+        }
+        ProviderRefund::Duplicate => Ok(()),
+        ProviderRefund::NotConfirmed => {
+            let fresh = deps
+                .store
+                .get_booking(&booking.booking_id)
+                .await?
+                .ok_or_else(|| ApiError::Internal("booking vanished during a refund".into()))?;
+            match decide(&fresh, m, deps.clock.now(), &payment.payment_id) {
+                Decision::Record {
+                    payment, refund, ..
+                } => record(
+                    deps.store
+                        .record_payment(&fresh, &payment, refund.as_ref(), marker, &[])
+                        .await?,
+                ),
+                other => Err(ApiError::Internal(format!(
+                    "a refused provider refund decided {other:?} from the fresh booking"
+                ))),
+            }
+        }
+        ProviderRefund::RefundExists => {
+            tracing::info!(booking_id = %booking.booking_id, refund_id = ?refund.refund_id,
+                "the intent's refund record exists: the provider's refund confirms it");
+            let current = booking.payment.as_ref().unwrap_or(&payment);
+            record(
+                deps.store
+                    .record_payment(booking, current, None, marker, &[])
+                    .await?,
+            )
+        }
+        ProviderRefund::SeatsNotSold(seats) => {
+            tracing::error!(booking_id = %booking.booking_id, seats = ?seats, metric = "ProviderRefundSeatsNotSold",
+                "a confirmed booking refunded by the provider does not own its sold seats");
+            Err(ApiError::Internal(format!(
+                "booking {} does not own its sold seats {seats:?}",
+                booking.booking_id
+            )))
         }
     }
 }

@@ -9,6 +9,7 @@ mod render;
 use boxoffice::{
     auth::authenticate,
     bookings::load_for,
+    domain::booking::BookingStatus,
     http::{path_param, serve, HttpResult},
     ApiError, Deps,
 };
@@ -24,6 +25,13 @@ async fn ticket_image(deps: &Deps, req: Request) -> HttpResult {
     let caller = authenticate(&deps.config.jwt, &req)?;
     let png = req.uri().path().ends_with(".png");
     let booking = load_for(deps, &caller, &path_param(&req, "bookingId")?).await?;
+    if booking.status == BookingStatus::Refunded {
+        // The provider gave the money back: the ticket is revoked (the gate refuses it too), so
+        // its code is not handed out again.
+        return Err(ApiError::InvalidState(
+            "This booking is REFUNDED: its ticket is revoked.".into(),
+        ));
+    }
     let ticket = booking.ticket.as_ref().ok_or_else(|| {
         ApiError::InvalidState(format!(
             "This booking is {}: it has no ticket yet.",

@@ -11,6 +11,9 @@ pub enum BookingStatus {
     Failed,
     Expired,
     Cancelled,
+    /// The provider refunded the confirmed booking's payment in full on its own (not a refund we
+    /// initiated): its ticket is revoked (`domain::payment`, `Decision::RefundedByProvider`).
+    Refunded,
 }
 
 impl BookingStatus {
@@ -21,6 +24,7 @@ impl BookingStatus {
             BookingStatus::Failed => "FAILED",
             BookingStatus::Expired => "EXPIRED",
             BookingStatus::Cancelled => "CANCELLED",
+            BookingStatus::Refunded => "REFUNDED",
         }
     }
 
@@ -33,7 +37,7 @@ impl BookingStatus {
 }
 
 /// Every move the contract allows: `PAYMENT_PENDING → CONFIRMED | FAILED | EXPIRED | CANCELLED`,
-/// `CONFIRMED → CANCELLED` (with refund).
+/// `CONFIRMED → CANCELLED` (with refund), `CONFIRMED → REFUNDED` (refunded in full by the provider).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
     Confirm,
@@ -41,20 +45,22 @@ pub enum Transition {
     Expire,
     CancelPending,
     CancelConfirmed,
+    RefundByProvider,
 }
 
 impl Transition {
-    pub const ALL: [Transition; 5] = [
+    pub const ALL: [Transition; 6] = [
         Transition::Confirm,
         Transition::Fail,
         Transition::Expire,
         Transition::CancelPending,
         Transition::CancelConfirmed,
+        Transition::RefundByProvider,
     ];
 
     pub fn from(self) -> BookingStatus {
         match self {
-            Transition::CancelConfirmed => BookingStatus::Confirmed,
+            Transition::CancelConfirmed | Transition::RefundByProvider => BookingStatus::Confirmed,
             _ => BookingStatus::PaymentPending,
         }
     }
@@ -65,6 +71,7 @@ impl Transition {
             Transition::Fail => BookingStatus::Failed,
             Transition::Expire => BookingStatus::Expired,
             Transition::CancelPending | Transition::CancelConfirmed => BookingStatus::Cancelled,
+            Transition::RefundByProvider => BookingStatus::Refunded,
         }
     }
 
@@ -82,13 +89,21 @@ mod tests {
 
     #[test]
     fn only_the_contract_moves_exist() {
-        let all = [PaymentPending, Confirmed, Failed, Expired, Cancelled];
+        let all = [
+            PaymentPending,
+            Confirmed,
+            Failed,
+            Expired,
+            Cancelled,
+            Refunded,
+        ];
         let allowed: Vec<(BookingStatus, BookingStatus)> = vec![
             (PaymentPending, Confirmed),
             (PaymentPending, Failed),
             (PaymentPending, Expired),
             (PaymentPending, Cancelled),
             (Confirmed, Cancelled),
+            (Confirmed, Refunded),
         ];
         for from in all {
             for to in all {
@@ -100,6 +115,9 @@ mod tests {
             }
         }
         assert!(Failed.is_terminal() && Expired.is_terminal() && Cancelled.is_terminal());
+        assert!(Refunded.is_terminal());
+        assert_eq!(serde_json::to_value(Refunded).ok(), Some("REFUNDED".into()));
+        assert_eq!(Refunded.as_str(), "REFUNDED");
         assert!(!PaymentPending.is_terminal() && !Confirmed.is_terminal());
     }
 }
@@ -424,7 +442,7 @@ pub enum Cancellation {
     Refund(super::payment::RefundReason),
     /// CONFIRMED, but the cut-off before the show has passed.
     PastCutoff { cutoff_minutes: i64 },
-    /// FAILED or EXPIRED: nothing to cancel.
+    /// FAILED, EXPIRED or REFUNDED: nothing to cancel.
     NotCancellable(BookingStatus),
 }
 
@@ -449,14 +467,15 @@ pub fn cancel_by_customer(
                 Cancellation::Refund(super::payment::RefundReason::CancelledByCustomer)
             }
         }
-        status @ (BookingStatus::Failed | BookingStatus::Expired) => {
+        status @ (BookingStatus::Failed | BookingStatus::Expired | BookingStatus::Refunded) => {
             Cancellation::NotCancellable(status)
         }
     })
 }
 
 /// A cancelled show's bookings: pending ones cancelled, confirmed ones refunded whatever the
-/// time (no cut-off: the show is not happening), the rest left as they are.
+/// time (no cut-off: the show is not happening), the rest left as they are (a REFUNDED one was
+/// paid back already).
 pub fn cancel_for_show(booking: &Booking) -> Cancellation {
     match booking.status {
         BookingStatus::PaymentPending => Cancellation::ReleasePending,
@@ -464,7 +483,7 @@ pub fn cancel_for_show(booking: &Booking) -> Cancellation {
             Cancellation::Refund(super::payment::RefundReason::ShowCancelled)
         }
         BookingStatus::Cancelled => Cancellation::AlreadyCancelled,
-        status @ (BookingStatus::Failed | BookingStatus::Expired) => {
+        status @ (BookingStatus::Failed | BookingStatus::Expired | BookingStatus::Refunded) => {
             Cancellation::NotCancellable(status)
         }
     }
@@ -767,6 +786,11 @@ mod hold_tests {
             ),
             (Failed, at(8, 0, 0), Cancellation::NotCancellable(Failed)),
             (Expired, at(8, 0, 0), Cancellation::NotCancellable(Expired)),
+            (
+                Refunded,
+                at(8, 0, 0),
+                Cancellation::NotCancellable(Refunded),
+            ),
         ];
         for (status, now, want) in cases {
             assert_eq!(
@@ -790,6 +814,7 @@ mod hold_tests {
             (Cancelled, Cancellation::AlreadyCancelled),
             (Failed, Cancellation::NotCancellable(Failed)),
             (Expired, Cancellation::NotCancellable(Expired)),
+            (Refunded, Cancellation::NotCancellable(Refunded)),
         ];
         for (status, want) in cases {
             assert_eq!(cancel_for_show(&booked(status)), want, "{status:?}");

@@ -9,15 +9,33 @@
 //! | succeeded | PAYMENT_PENDING, in time   | `Sell`                                             |
 //! | succeeded | PAYMENT_PENDING, hold lapsed | `Sell { late: true }`: the late-payment policy   |
 //! | succeeded | CONFIRMED                  | `IgnoreDuplicate`: the same payment again          |
-//! | succeeded | FAILED, EXPIRED, CANCELLED | `Refund(NoLongerPayable)`                          |
+//! | succeeded | FAILED, EXPIRED, CANCELLED, REFUNDED | `Refund(NoLongerPayable)`                |
 //! | failed    | PAYMENT_PENDING            | `Fail`: FAILED, seats released                     |
 //! | failed    | any other                  | `Record`: remembered, nothing changes              |
-//! | refunded  | any                        | `Record` with the refund SUCCEEDED                 |
+//! | refunded  | a refund of ours for this intent | `Record`: our refund SUCCEEDED, nothing else     |
+//! | refunded  | CONFIRMED, its own intent, in full | `RefundedByProvider`: REFUNDED, ticket revoked |
+//! | refunded  | any other (a partial refund, …) | `Record`: the provider's refund SUCCEEDED       |
 //!
 //! and when a `Sell` is refused by the store: a seat is no longer held by this booking →
 //! `refuse_lost_sale`, a `Refund(SeatsLost)`; the show is cancelled (checked in the sale's own
 //! transaction, never from a cache) → `refuse_cancelled_show`, a `Refund(ShowCancelled)` that
 //! cancels the pending booking.
+//!
+//! **Refunds the provider made** (Stripe's `charge.refunded`, the sandbox's `refund.succeeded`):
+//! the message's amount is what the provider has refunded on the charge so far (Stripe's
+//! `amount_refunded`), so "in full" is that amount reaching what the booking paid on the same
+//! intent. A full refund of a CONFIRMED booking's own payment is `CONFIRMED → REFUNDED`: the money
+//! is gone, so the ticket is no longer honoured (admission needs CONFIRMED, the ticket image is
+//! refused). A partial refund is only recorded: the booking stays CONFIRMED with its ticket, the
+//! provider's refund of that amount SUCCEEDED on the booking and its refund record. A refund of
+//! ours (a cancellation's, a mismatch's: the booking shows it for this intent) is only confirmed
+//! by the provider's event: SUCCEEDED, nothing else changes.
+//!
+//! **The seat policy of a provider's refund** (`REFUND_SEAT_POLICY`): the seats are freed (deleted
+//! while still SOLD to this booking, as a cancellation frees them) while the show has not started
+//! and the ticket was not admitted, so they can be sold again; otherwise they stay SOLD to the
+//! refunded booking: nobody can hold a seat of a started show, and a seat someone was admitted to
+//! is taken. The customer's seat-cap count for the show is given back either way.
 //!
 //! **The late-payment policy** (`LATE_PAYMENT_POLICY`): a success that arrives after the hold
 //! lapsed still sells while the booking is PAYMENT_PENDING (the sweep has not expired it yet) and
@@ -34,6 +52,10 @@ use serde::{Deserialize, Serialize};
 /// The late-payment policy in one line (see the module documentation).
 pub const LATE_PAYMENT_POLICY: &str =
     "a late success sells while the booking is pending and still holds every seat; otherwise it is refunded";
+
+/// The seat policy of a provider's full refund in one line (see the module documentation).
+pub const REFUND_SEAT_POLICY: &str =
+    "a booking the provider refunded frees its seats until its show starts or its ticket is admitted; then they stay sold";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -55,6 +77,10 @@ pub struct PaymentMessage {
     pub amount: i64,
     pub currency: String,
     pub occurred_at: i64,
+    /// A refund's reference at the provider (Stripe: the charge's latest refund `re_…`, else the
+    /// charge `ch_…`); absent on other outcomes and on messages queued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_refund_id: Option<String>,
 }
 
 impl PaymentMessage {
@@ -68,6 +94,13 @@ impl PaymentMessage {
         }
         if !printable(&self.event_id) || !printable(&self.payment_intent_id) {
             return Err("event and payment ids must be 1–255 printable characters".into());
+        }
+        if self
+            .provider_refund_id
+            .as_deref()
+            .is_some_and(|r| !printable(r))
+        {
+            return Err("the refund id must be 1–255 printable characters".into());
         }
         if self.amount < 0 {
             return Err("the amount is negative".into());
@@ -138,6 +171,14 @@ pub enum Decision {
     },
     /// The same successful payment reported again under another event id: recorded, nothing else.
     IgnoreDuplicate { payment: PaymentInfo },
+    /// `CONFIRMED → REFUNDED`: the provider refunded the booking's own payment in full on its
+    /// own. `refund` is the provider's (SUCCEEDED, its reference); `free_seats` by
+    /// `REFUND_SEAT_POLICY`.
+    RefundedByProvider {
+        payment: PaymentInfo,
+        refund: RefundInfo,
+        free_seats: bool,
+    },
     /// Recorded (with a refund, if any) and nothing else.
     Record {
         payment: PaymentInfo,
@@ -238,15 +279,16 @@ pub fn decide(
                 BookingStatus::Confirmed => Decision::IgnoreDuplicate {
                     payment: payment(PaymentStatus::Succeeded),
                 },
-                BookingStatus::Failed | BookingStatus::Expired | BookingStatus::Cancelled => {
-                    refund_decision(
-                        booking,
-                        payment(PaymentStatus::RefundInitiated),
-                        m.amount,
-                        RefundReason::NoLongerPayable,
-                        &at,
-                    )
-                }
+                BookingStatus::Failed
+                | BookingStatus::Expired
+                | BookingStatus::Cancelled
+                | BookingStatus::Refunded => refund_decision(
+                    booking,
+                    payment(PaymentStatus::RefundInitiated),
+                    m.amount,
+                    RefundReason::NoLongerPayable,
+                    &at,
+                ),
             }
         }
         PaymentOutcome::Failed if booking.status == BookingStatus::PaymentPending => {
@@ -263,27 +305,109 @@ pub fn decide(
             refund: None,
             reason: RecordReason::FailureAfterTheFact,
         },
-        PaymentOutcome::Refunded => {
-            let owed = Owed {
-                booking_id: &booking.booking_id,
-                payment_intent_id: &m.payment_intent_id,
-                provider: &m.provider,
-                amount: m.amount,
-                currency: &m.currency,
-            };
-            let initiated = booking
-                .refund
-                .clone()
-                .unwrap_or_else(|| RefundInfo::initiated(&owed, RefundReason::ByProvider, &at));
-            Decision::Record {
-                payment: payment(PaymentStatus::Refunded),
-                refund: Some(RefundInfo {
-                    status: super::refund::SUCCEEDED.into(),
-                    ..initiated
-                }),
-                reason: RecordReason::ProviderRefunded,
-            }
-        }
+        PaymentOutcome::Refunded => provider_refunded(booking, m, now, &at, new_payment_id),
+    }
+}
+
+/// True when `m` refunds payment `p` in full (same intent and currency, at least what was paid).
+fn refunds_in_full(p: &PaymentInfo, m: &PaymentMessage) -> bool {
+    p.payment_intent_id == m.payment_intent_id && p.currency == m.currency && m.amount >= p.amount
+}
+
+/// True when `m` refunds, in full, the payment `booking` confirmed on.
+fn refunds_the_sale_in_full(booking: &Booking, m: &PaymentMessage) -> bool {
+    booking.status == BookingStatus::Confirmed
+        && booking
+            .payment
+            .as_ref()
+            .is_some_and(|p| refunds_in_full(p, m))
+}
+
+/// `REFUND_SEAT_POLICY`: free while the show has not started (an unreadable start counts as
+/// started: seats are never freed on a doubt) and nobody was admitted on the ticket.
+pub fn frees_seats_on_refund(booking: &Booking, now: DateTime<Utc>) -> bool {
+    let not_started = DateTime::parse_from_rfc3339(&booking.show_start)
+        .is_ok_and(|start| now < start.with_timezone(&Utc));
+    not_started && booking.admitted_at.is_none()
+}
+
+/// The provider refunded (part of) intent `m.payment_intent_id` (the table's `refunded` rows).
+fn provider_refunded(
+    booking: &Booking,
+    m: &PaymentMessage,
+    now: DateTime<Utc>,
+    at: &str,
+    new_payment_id: &str,
+) -> Decision {
+    let full = booking
+        .payment
+        .as_ref()
+        .is_none_or(|p| refunds_in_full(p, m));
+    // The payment record shows REFUNDED only once its own intent is refunded in full; a partial
+    // refund, or a refund of another intent, leaves it as it is.
+    let payment = match &booking.payment {
+        Some(p) if !full => p.clone(),
+        _ => payment_record(booking, m, PaymentStatus::Refunded, new_payment_id, at),
+    };
+    let payment = PaymentInfo {
+        // What was paid stays the record's amount: the message's is what was refunded.
+        amount: booking.payment.as_ref().map_or(m.amount, |p| p.amount),
+        ..payment
+    };
+    let ours = booking.refund.as_ref().filter(|r| {
+        r.reason != RefundReason::ByProvider.as_str()
+            && r.payment_intent_id
+                .as_deref()
+                .is_none_or(|i| i == m.payment_intent_id)
+    });
+    if let Some(ours) = ours {
+        // The provider confirms a refund we initiated: its reason and time are kept.
+        return Decision::Record {
+            payment,
+            refund: Some(RefundInfo {
+                status: super::refund::SUCCEEDED.into(),
+                ..ours.clone()
+            }),
+            reason: RecordReason::ProviderRefunded,
+        };
+    }
+    let refund = by_provider(booking, m, at);
+    if refunds_the_sale_in_full(booking, m) {
+        return Decision::RefundedByProvider {
+            payment,
+            refund,
+            free_seats: frees_seats_on_refund(booking, now),
+        };
+    }
+    Decision::Record {
+        payment,
+        refund: Some(refund),
+        reason: RecordReason::ProviderRefunded,
+    }
+}
+
+/// The provider's own refund of `m.amount` (so far) on `m`'s intent: settled, with its reference.
+/// An earlier partial refund's start time is kept.
+fn by_provider(booking: &Booking, m: &PaymentMessage, at: &str) -> RefundInfo {
+    let owed = Owed {
+        booking_id: &booking.booking_id,
+        payment_intent_id: &m.payment_intent_id,
+        provider: &m.provider,
+        amount: m.amount,
+        currency: &m.currency,
+    };
+    let initiated = RefundInfo::initiated(&owed, RefundReason::ByProvider, at);
+    let started = booking
+        .refund
+        .as_ref()
+        .filter(|r| r.refund_id == initiated.refund_id)
+        .map_or_else(|| at.to_owned(), |r| r.initiated_at.clone());
+    RefundInfo {
+        status: super::refund::SUCCEEDED.into(),
+        initiated_at: started,
+        provider_refund_id: m.provider_refund_id.clone(),
+        settled_at: Some(at.to_owned()),
+        ..initiated
     }
 }
 
@@ -423,6 +547,7 @@ mod tests {
             amount: 1000,
             currency: "INR".into(),
             occurred_at: HOLD_ENDS - 10,
+            provider_refund_id: None,
         }
     }
 
@@ -676,8 +801,8 @@ mod tests {
     }
 
     #[test]
-    fn success_of_a_failed_expired_or_cancelled_booking_is_refunded() {
-        for status in [Failed, Expired, Cancelled] {
+    fn success_of_a_failed_expired_cancelled_or_refunded_booking_is_refunded() {
+        for status in [Failed, Expired, Cancelled, Refunded] {
             let b = booking(status, Some(intent(PaymentStatus::Initiated)));
             let d = decide(&b, &message(PaymentOutcome::Succeeded), in_time(), "p");
             assert_eq!(
@@ -726,8 +851,8 @@ mod tests {
         assert_eq!(refund.status, "SUCCEEDED");
         assert_eq!(refund.reason, "cancelled by the customer");
         assert_eq!(refund.initiated_at, "2027-01-15T09:00:00Z");
-        // One the provider made on its own, whatever the booking's state.
-        for status in [PaymentPending, Confirmed, Expired] {
+        // One the provider made on its own, of a booking that is not CONFIRMED: recorded.
+        for status in [PaymentPending, Expired, Failed] {
             let b = booking(status, Some(intent(PaymentStatus::Succeeded)));
             let d = decide(&b, &message(PaymentOutcome::Refunded), in_time(), "p");
             let Decision::Record {
@@ -746,5 +871,191 @@ mod tests {
                 ("SUCCEEDED", "refunded by the provider", 1000)
             );
         }
+    }
+
+    fn refunded(amount: i64) -> PaymentMessage {
+        PaymentMessage {
+            amount,
+            provider_refund_id: Some("re_1".into()),
+            ..message(PaymentOutcome::Refunded)
+        }
+    }
+
+    fn confirmed() -> Booking {
+        booking(Confirmed, Some(intent(PaymentStatus::Succeeded)))
+    }
+
+    /// When the bookings' show starts.
+    fn show_starts() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2027-01-16T18:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_full_provider_refund_of_a_confirmed_booking_refunds_it() {
+        // In full (or more: the provider's figure is what it refunded), before the show starts.
+        for amount in [1000, 1200] {
+            let d = decide(&confirmed(), &refunded(amount), in_time(), "p");
+            let Decision::RefundedByProvider {
+                payment,
+                refund,
+                free_seats,
+            } = d
+            else {
+                panic!("{d:?}")
+            };
+            assert!(
+                free_seats,
+                "the show has not started: the seats are sold again"
+            );
+            assert_eq!(payment.status, PaymentStatus::Refunded);
+            assert_eq!(
+                (payment.payment_id.as_str(), payment.amount),
+                ("pay_1", 1000),
+                "the booking's own payment record, with what was paid"
+            );
+            assert_eq!(
+                (
+                    refund.status.as_str(),
+                    refund.reason.as_str(),
+                    refund.amount,
+                    refund.provider_refund_id.as_deref(),
+                    refund.refund_id.clone(),
+                    refund.payment_intent_id.as_deref(),
+                    refund.settled_at.as_deref(),
+                ),
+                (
+                    "SUCCEEDED",
+                    "refunded by the provider",
+                    amount,
+                    Some("re_1"),
+                    Some(crate::domain::refund::refund_id("bk_1", "pi_1")),
+                    Some("pi_1"),
+                    Some(crate::clock::rfc3339(in_time()).as_str()),
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_seats_of_a_refunded_booking_stay_sold_once_the_show_started_or_admitted() {
+        let d = |b: &Booking, now| match decide(b, &refunded(1000), now, "p") {
+            Decision::RefundedByProvider { free_seats, .. } => free_seats,
+            other => panic!("{other:?}"),
+        };
+        let start = show_starts().timestamp();
+        assert!(d(&confirmed(), at(start - 1)));
+        assert!(!d(&confirmed(), at(start)), "started");
+        assert!(!d(&confirmed(), at(start + 7200)), "over");
+        let mut admitted = confirmed();
+        admitted.admitted_at = Some("2027-01-16T17:30:00Z".into());
+        assert!(!d(&admitted, at(start - 60)), "someone is in the seat");
+        let mut unreadable = confirmed();
+        unreadable.show_start = "soon".into();
+        assert!(!d(&unreadable, in_time()), "never freed on a doubt");
+    }
+
+    #[test]
+    fn a_partial_provider_refund_is_only_recorded() {
+        let d = decide(&confirmed(), &refunded(400), in_time(), "p");
+        assert_eq!(
+            d,
+            Decision::Record {
+                // The payment record is left as it is: the sale stands.
+                payment: intent(PaymentStatus::Succeeded),
+                refund: Some(RefundInfo {
+                    status: "SUCCEEDED".into(),
+                    amount: 400,
+                    reason: "refunded by the provider".into(),
+                    initiated_at: crate::clock::rfc3339(in_time()),
+                    refund_id: Some(crate::domain::refund::refund_id("bk_1", "pi_1")),
+                    payment_intent_id: Some("pi_1".into()),
+                    provider: Some("sandbox".into()),
+                    currency: Some("INR".into()),
+                    provider_refund_id: Some("re_1".into()),
+                    settled_at: Some(crate::clock::rfc3339(in_time())),
+                }),
+                reason: RecordReason::ProviderRefunded,
+            }
+        );
+        // The rest refunded later: the cumulative figure reaches the total, REFUNDED; the first
+        // partial refund's start time is kept.
+        let mut partly = confirmed();
+        let Decision::Record { refund, .. } = d else {
+            unreachable!()
+        };
+        partly.refund = refund;
+        let d = decide(&partly, &refunded(1000), at(HOLD_ENDS + 600), "p");
+        let Decision::RefundedByProvider { refund, .. } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            (refund.amount, refund.initiated_at),
+            (1000, crate::clock::rfc3339(in_time()))
+        );
+    }
+
+    #[test]
+    fn a_provider_refund_of_another_intent_or_currency_never_refunds_the_sale() {
+        let mut other_intent = refunded(1000);
+        other_intent.payment_intent_id = "pi_other".into();
+        let mut other_currency = refunded(1000);
+        other_currency.currency = "USD".into();
+        for m in [other_intent, other_currency] {
+            let d = decide(&confirmed(), &m, in_time(), "p");
+            let Decision::Record {
+                payment,
+                refund: Some(refund),
+                ..
+            } = d
+            else {
+                panic!("{d:?}")
+            };
+            assert_eq!(
+                (payment.status, payment.payment_intent_id.as_str()),
+                (PaymentStatus::Succeeded, "pi_1"),
+                "{m:?}"
+            );
+            assert_eq!(
+                refund.payment_intent_id.as_deref(),
+                Some(m.payment_intent_id.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_provider_refund_of_our_own_refund_only_confirms_it() {
+        // A confirmed booking with a refund of ours on its intent (a mismatched capture's): the
+        // provider's event settles ours, the booking stays CONFIRMED.
+        let mut b = confirmed();
+        b.refund = Some(RefundInfo::initiated(
+            &Owed {
+                booking_id: "bk_1",
+                payment_intent_id: "pi_1",
+                provider: "sandbox",
+                amount: 1000,
+                currency: "INR",
+            },
+            RefundReason::Mismatch,
+            "2027-01-15T09:00:00Z",
+        ));
+        let d = decide(&b, &refunded(1000), in_time(), "p");
+        let Decision::Record {
+            refund: Some(refund),
+            reason: RecordReason::ProviderRefunded,
+            ..
+        } = d
+        else {
+            panic!("{d:?}")
+        };
+        assert_eq!(
+            (
+                refund.status.as_str(),
+                refund.reason.as_str(),
+                refund.amount
+            ),
+            ("SUCCEEDED", "amount, currency or intent mismatch", 1000)
+        );
     }
 }

@@ -117,6 +117,7 @@ fn parse_sandbox(body: &[u8]) -> Result<PaymentMessage, String> {
         amount: e.amount,
         currency: e.currency.to_uppercase(),
         occurred_at: e.timestamp,
+        provider_refund_id: None,
     })
 }
 
@@ -148,6 +149,20 @@ struct StripeObject {
     payment_intent: Option<String>,
     #[serde(default)]
     metadata: std::collections::HashMap<String, String>,
+    /// A Charge's refunds, newest first (older API versions include them; newer ones do not).
+    #[serde(default)]
+    refunds: Option<StripeList>,
+}
+
+#[derive(Deserialize)]
+struct StripeList {
+    #[serde(default)]
+    data: Vec<StripeId>,
+}
+
+#[derive(Deserialize)]
+struct StripeId {
+    id: String,
 }
 
 /// Stripe's events as a message for `confirm-payment`, or `None` for an event that changes
@@ -170,12 +185,20 @@ fn parse_stripe(body: &[u8], origin: &str) -> Result<Option<PaymentMessage>, Str
         }
     };
     let o: StripeObject = serde_json::from_value(e.data.object).map_err(|e| e.to_string())?;
-    let (intent, amount) = match outcome {
+    // A refund's amount is what the charge has refunded so far (`amount_refunded`, cumulative),
+    // so `domain::payment` can tell a full refund from a partial one; its reference is the
+    // charge's newest refund, or the charge where the event lists none.
+    let (intent, amount, provider_refund_id) = match outcome {
         PaymentOutcome::Refunded => (
             o.payment_intent.ok_or("charge without payment_intent")?,
             o.amount_refunded,
+            Some(
+                o.refunds
+                    .and_then(|l| l.data.into_iter().next())
+                    .map_or(o.id, |r| r.id),
+            ),
         ),
-        _ => (o.id, o.amount),
+        _ => (o.id, o.amount, None),
     };
     if o.metadata.get("origin").is_some_and(|o| o != origin) {
         // Another deployment's intent on the same Stripe account (a dev and a test stage
@@ -198,6 +221,7 @@ fn parse_stripe(body: &[u8], origin: &str) -> Result<Option<PaymentMessage>, Str
         amount,
         currency: o.currency.to_uppercase(),
         occurred_at: e.created,
+        provider_refund_id,
     }))
 }
 
@@ -268,6 +292,10 @@ pub fn booking_of_sandbox_intent(intent_id: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
+    fn succeeded_body() -> &'static [u8] {
+        br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1795000000,"data":{"object":{"id":"pi_1","amount":79060,"currency":"inr","metadata":{"bookingId":"bk_1"}}}}"#
+    }
+
     #[test]
     fn stripe_events_normalise() {
         let body = br#"{"id":"evt_1","type":"payment_intent.succeeded","created":1795000000,"livemode":false,
@@ -286,11 +314,34 @@ mod tests {
             (PaymentOutcome::Succeeded, "pi_1", 79060, "INR", "bk_1")
         );
         let refund = br#"{"id":"evt_2","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","amount":100,"amount_refunded":100,"currency":"usd","payment_intent":"pi_1","metadata":{"bookingId":"bk_1"}}}}"#;
+        let m = parse_stripe(refund, "o1")
+            .expect("parses")
+            .expect("a message");
         assert_eq!(
-            parse_stripe(refund, "o1")
+            (
+                m.outcome,
+                m.payment_intent_id.as_str(),
+                m.amount,
+                m.provider_refund_id.as_deref()
+            ),
+            (PaymentOutcome::Refunded, "pi_1", 100, Some("ch_1")),
+            "no refunds listed: the charge is the reference"
+        );
+        // A partial refund carries what was refunded, not the charge's amount; the newest refund
+        // listed is the reference.
+        let partial = br#"{"id":"evt_4","type":"charge.refunded","created":1,"data":{"object":{"id":"ch_1","amount":100,"amount_refunded":30,"currency":"usd","payment_intent":"pi_1","metadata":{"bookingId":"bk_1"},"refunds":{"object":"list","data":[{"id":"re_2"},{"id":"re_1"}]}}}}"#;
+        let m = parse_stripe(partial, "o1")
+            .expect("parses")
+            .expect("a message");
+        assert_eq!(
+            (m.amount, m.provider_refund_id.as_deref()),
+            (30, Some("re_2"))
+        );
+        assert_eq!(
+            parse_stripe(succeeded_body(), "o1")
                 .expect("parses")
-                .map(|m| m.outcome),
-            Some(PaymentOutcome::Refunded)
+                .and_then(|m| m.provider_refund_id),
+            None
         );
         let canceled = br#"{"id":"evt_3","type":"payment_intent.canceled","created":1,"data":{"object":{"id":"pi_1","amount":100,"currency":"usd","metadata":{"bookingId":"bk_1"}}}}"#;
         assert_eq!(

@@ -210,7 +210,11 @@ impl Store {
     }
 
     /// Sets `sold.<booking>` on the show's listing (or removes it), for the browse summary.
-    fn listing_sold(&self, booking: &Booking, sold: bool) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn listing_sold(
+        &self,
+        booking: &Booking,
+        sold: bool,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut update = Update::builder()
             .table_name(self.table())
             .key(keys::PK, s(keys::show_pk(&booking.show_id)))

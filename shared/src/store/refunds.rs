@@ -3,14 +3,18 @@
 //! exactly when its decision committed; the `RefundInitiated` event in the same transaction's
 //! outbox is the worker's request, re-driven like every event until published.
 
-use super::{build_err, classify, keys, n, s, Store, StoreError};
+use super::{
+    build_err, catalog::SOLD, classify, condition_failed, keys, n, s, seats::failed_seat_ids,
+    Store, StoreError, SOLD_TO_BOOKING,
+};
 use crate::domain::{
-    booking::{Booking, RefundInfo},
+    booking::{Booking, PaymentInfo, RefundInfo, Transition},
+    payment::RefundReason,
     refund,
 };
 use aws_sdk_dynamodb::{
     operation::update_item::UpdateItemError,
-    types::{Put, TransactWriteItem},
+    types::{Delete, Put, TransactWriteItem},
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,6 +42,21 @@ pub struct RefundRecord {
     pub settled_at: Option<String>,
 }
 
+/// What `refund_by_provider` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ProviderRefund {
+    Done,
+    /// This provider event was processed before.
+    Duplicate,
+    /// The booking is no longer CONFIRMED (cancelled, refunded meanwhile): decide again.
+    NotConfirmed,
+    /// The intent's refund record exists (ours, or the provider's of as much or more): the
+    /// provider's event confirms it and changes nothing else.
+    RefundExists,
+    /// A seat of the CONFIRMED booking is not SOLD to it: a broken invariant, for an operator.
+    SeatsNotSold(Vec<String>),
+}
+
 #[derive(Serialize)]
 struct RefundItem<'a> {
     pk: String,
@@ -48,9 +67,9 @@ struct RefundItem<'a> {
 
 impl Store {
     /// The refund record's Put for the transaction that decides `refund` on `booking`, if it is a
-    /// refund to pay (an initiated one with a record id). Conditional: a refund id is written once,
-    /// so a second decision of the same refund fails its transaction instead of resetting a paid
-    /// refund.
+    /// refund to pay (an initiated one with a record id) or one the provider made on its own
+    /// (`provider_refund_put`). Conditional: a refund id is written once, so a second decision of
+    /// the same refund fails its transaction instead of resetting a paid refund.
     pub fn refund_put(
         &self,
         booking: &Booking,
@@ -74,7 +93,7 @@ impl Store {
             return Ok(None);
         };
         if refund.status != refund::INITIATED {
-            return Ok(None);
+            return self.provider_refund_put(booking_id, currency, refund);
         }
         let record = RefundRecord {
             refund_id: refund_id.clone(),
@@ -106,6 +125,146 @@ impl Store {
             .build()
             .map_err(build_err)?;
         Ok(Some(TransactWriteItem::builder().put(put).build()))
+    }
+
+    /// The record of a refund the provider made on its own (`RefundReason::ByProvider`, settled:
+    /// nothing for the worker to pay), for the transaction that records it; `None` for any other
+    /// settled refund (ours: its record exists). Never over a refund of ours for the intent (paid
+    /// or being paid by the worker), and over the provider's earlier refund only with a larger
+    /// amount (Stripe's figure is cumulative), so a late delivery of an older partial refund never
+    /// lowers it: either way the transaction fails on this item.
+    fn provider_refund_put(
+        &self,
+        booking_id: &str,
+        currency: &str,
+        refund: &RefundInfo,
+    ) -> Result<Option<TransactWriteItem>, StoreError> {
+        let by_provider = RefundReason::ByProvider.as_str();
+        let (Some(refund_id), Some(intent), Some(provider)) = (
+            refund.refund_id.as_ref(),
+            refund.payment_intent_id.as_ref(),
+            refund.provider.as_ref(),
+        ) else {
+            return Ok(None);
+        };
+        if refund.status != refund::SUCCEEDED || refund.reason != by_provider {
+            return Ok(None);
+        }
+        let record = RefundRecord {
+            refund_id: refund_id.clone(),
+            booking_id: booking_id.to_owned(),
+            payment_intent_id: intent.clone(),
+            provider: provider.clone(),
+            amount: refund.amount,
+            currency: refund
+                .currency
+                .clone()
+                .unwrap_or_else(|| currency.to_owned()),
+            reason: refund.reason.clone(),
+            status: refund::SUCCEEDED.into(),
+            created_at: refund.initiated_at.clone(),
+            claimed_at: None,
+            provider_refund_id: refund.provider_refund_id.clone(),
+            failure: None,
+            settled_at: refund.settled_at.clone(),
+        };
+        let item = RefundItem {
+            pk: keys::refund_pk(refund_id),
+            sk: keys::REFUND_SK,
+            record: &record,
+        };
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(serde_dynamo::to_item(item)?))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#reason = :by_provider AND #amount < :amount)",
+            )
+            .expression_attribute_names("#reason", "reason")
+            .expression_attribute_names("#amount", "amount")
+            .expression_attribute_values(":by_provider", s(by_provider))
+            .expression_attribute_values(":amount", n(refund.amount))
+            .build()
+            .map_err(build_err)?;
+        Ok(Some(TransactWriteItem::builder().put(put).build()))
+    }
+
+    /// `CONFIRMED → REFUNDED` (`Decision::RefundedByProvider`), one transaction: the booking
+    /// (conditional on CONFIRMED) with its payment and refund, the provider's refund record
+    /// (`provider_refund_put`), with `free_seats` each seat deleted while still SOLD to this
+    /// booking and the sale taken off the listing, the customer's seat cap given back, the
+    /// event's marker and the outbox entries of its events.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn refund_by_provider(
+        &self,
+        booking: &Booking,
+        payment: &PaymentInfo,
+        refund: &RefundInfo,
+        free_seats: bool,
+        marker: &super::payments::Marker<'_>,
+        at: &str,
+        outbox: &[super::outbox::OutboxEntry],
+    ) -> Result<ProviderRefund, StoreError> {
+        let extra = [
+            ("payment", super::payments::av(payment)?),
+            ("refund", super::payments::av(refund)?),
+        ];
+        let mut items =
+            vec![self.transition_update(booking, Transition::RefundByProvider, at, &extra)?];
+        let seats = if free_seats {
+            booking.seat_ids()
+        } else {
+            Vec::new()
+        };
+        for seat in &seats {
+            items.push(self.delete_sold_seat(booking, seat)?);
+        }
+        if free_seats {
+            items.push(self.listing_sold(booking, false)?);
+        }
+        items.extend(super::limits::seat_cap_release(self.table(), booking)?);
+        let refund_index = items.len();
+        items.push(
+            self.provider_refund_put(&booking.booking_id, &booking.pricing.currency, refund)?
+                .ok_or_else(|| {
+                    StoreError::Other("refund_by_provider needs the provider's refund".into())
+                })?,
+        );
+        let marker_index = items.len();
+        items.push(self.marker(marker)?);
+        items.extend(self.outbox_puts(outbox)?);
+        let reasons = match self.transact(items).await? {
+            super::TransactOutcome::Committed { .. } => return Ok(ProviderRefund::Done),
+            super::TransactOutcome::ConditionFailed { reasons, .. } => reasons,
+        };
+        Ok(if condition_failed(&reasons, marker_index) {
+            ProviderRefund::Duplicate
+        } else if condition_failed(&reasons, 0) {
+            ProviderRefund::NotConfirmed
+        } else if condition_failed(&reasons, refund_index) {
+            ProviderRefund::RefundExists
+        } else {
+            ProviderRefund::SeatsNotSold(failed_seat_ids(&reasons[1..], &seats))
+        })
+    }
+
+    /// Deletes a seat only while it is SOLD to `booking` (as a cancellation of a confirmed booking
+    /// frees it): a seat someone else has is never touched.
+    fn delete_sold_seat(
+        &self,
+        booking: &Booking,
+        seat: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::show_pk(&booking.show_id)))
+            .key(keys::SK, s(keys::seat_sk(seat)))
+            .condition_expression(SOLD_TO_BOOKING)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":b", s(booking.booking_id.clone()))
+            .expression_attribute_values(":sold", s(SOLD))
+            .build()
+            .map_err(build_err)?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
     /// The refund of a payment for a booking we do not have, with the provider event's marker

@@ -244,6 +244,7 @@ fn captured(b: &Booking, amount: i64, event: u8) -> PaymentMessage {
         amount,
         currency: "INR".into(),
         occurred_at: 0,
+        provider_refund_id: None,
     }
 }
 
@@ -301,7 +302,11 @@ impl Protocol {
                     release(&mut s.seats, &b);
                 }
             }
-            Decision::IgnoreDuplicate { .. } | Decision::Record { .. } | Decision::Sell { .. } => {}
+            // The model's provider only captures: a refund it never reports is never decided.
+            Decision::IgnoreDuplicate { .. }
+            | Decision::Record { .. }
+            | Decision::Sell { .. }
+            | Decision::RefundedByProvider { .. } => {}
         }
         s.bookings[w.customer] = Some(b);
     }

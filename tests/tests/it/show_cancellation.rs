@@ -130,6 +130,7 @@ async fn a_show_with_3000_bookings_is_cancelled_completely_and_every_confirmed_o
                 amount: b.total,
                 currency: "INR".into(),
                 occurred_at: now,
+                provider_refund_id: None,
             };
             let deps = s.deps();
             async move { confirm_payment::apply(deps, &m).await.expect("confirmed") }

@@ -572,3 +572,294 @@ async fn ten_concurrent_deliveries_of_one_success_sell_once_and_refund_nothing()
         .is_none());
     triggers.stop().await;
 }
+
+/// A card payment confirmed on localstripe for `seats`: the held booking, its intent and its
+/// CONFIRMED view.
+async fn confirmed_on_localstripe(
+    s: &TestStack,
+    show: &str,
+    seats: &[&str],
+) -> (Held, String, Value) {
+    let h = held(s, show, seats).await;
+    let p = initiate(s, &h, "pay-then-refund").await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let intent = p.body["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .expect("intent")
+        .to_owned();
+    let (status, paid) = pay(s, &intent, GOOD_CARD).await;
+    assert_eq!(
+        (status, &paid["status"]),
+        (200, &json!("succeeded")),
+        "{paid}"
+    );
+    let confirmed = wait_status(s, &h, "CONFIRMED").await;
+    (h, intent, confirmed)
+}
+
+/// Stripe's `charge.refunded` for `h`'s charge on `intent`: `refunded` of it refunded so far
+/// (`amount_refunded`, cumulative), `refund` the newest refund listed on the charge.
+fn charge_refunded(s: &TestStack, h: &Held, intent: &str, refunded: i64, refund: &str) -> Value {
+    json!({"id": format!("evt_refunded_{refund}"), "object": "event", "type": "charge.refunded",
+        "created": s.deps().clock.now_epoch(),
+        "data": {"object": {"id": format!("ch_{intent}"), "object": "charge", "amount": h.total,
+            "amount_refunded": refunded, "currency": h.currency.to_lowercase(),
+            "payment_intent": intent, "refunded": refunded >= h.total,
+            "metadata": {"bookingId": h.booking_id,
+                "origin": boxoffice::payments::origin_of(&s.deps().config)},
+            "refunds": {"object": "list", "data": [{"id": refund, "object": "refund", "amount": refunded}]}}}})
+}
+
+async fn verify(s: &TestStack, partner: &str, confirmed: &Value) -> Reply {
+    s.call("POST", "/api/v1/tickets/verify")
+        .token(partner)
+        .json(&json!({"qrCodeData": confirmed["ticket"]["qrCodeData"]}))
+        .send()
+        .await
+}
+
+async fn drained(s: &TestStack) {
+    eventually("the payments queue to drain", 120, || async {
+        (s.queue_depth("PaymentsQueue").await == 0).then_some(())
+    })
+    .await;
+}
+
+/// A refund made on Stripe's side (its dashboard, a dispute) of the whole payment: the signed
+/// `charge.refunded` makes the booking REFUNDED with the provider's refund SUCCEEDED (its record
+/// too, nothing for our worker to pay), revokes the ticket (the gate, the ticket image), frees the
+/// seats for the next customer (the show has not started), and a redelivery changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_charge_refunded_refunds_the_booking_revokes_its_ticket_and_frees_its_seats() {
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (h, intent, confirmed) = confirmed_on_localstripe(&s, &show, &["R0-5", "R0-6"]).await;
+    let taken = s
+        .call("POST", "/api/v1/bookings")
+        .token(&s.user(Role::Customer).await.1)
+        .json(&json!({"showId": show, "seatIds": ["R0-5"]}))
+        .send()
+        .await;
+    assert_eq!(
+        (taken.status, taken.code()),
+        (409, "SEAT_LOCK_FAILED"),
+        "sold: {}",
+        taken.text
+    );
+
+    let event = charge_refunded(&s, &h, &intent, h.total, "re_dashboard_1");
+    let r = deliver_stripe_event(&s, &event).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let refunded = wait_status(&s, &h, "REFUNDED").await;
+    let refund_id = boxoffice::domain::refund::refund_id(&h.booking_id, &intent);
+    assert_eq!(refunded["payment"]["status"], "REFUNDED");
+    assert_eq!(refunded["payment"]["amount"], h.total);
+    assert_eq!(refunded["refund"]["status"], "SUCCEEDED");
+    assert_eq!(refunded["refund"]["amount"], h.total);
+    assert_eq!(refunded["refund"]["reason"], "refunded by the provider");
+    assert_eq!(refunded["refund"]["providerRefundId"], "re_dashboard_1");
+    assert_eq!(refunded["refund"]["refundId"], refund_id.as_str());
+    assert_eq!(
+        refunded["ticket"], confirmed["ticket"],
+        "kept, revoked by the status"
+    );
+    let record = s
+        .deps()
+        .store
+        .get_refund(&refund_id)
+        .await
+        .expect("read")
+        .expect("the provider's refund record");
+    assert_eq!(
+        (
+            record.status.as_str(),
+            record.amount,
+            record.reason.as_str(),
+            record.provider_refund_id.as_deref(),
+            record.payment_intent_id.as_str()
+        ),
+        (
+            "SUCCEEDED",
+            h.total,
+            "refunded by the provider",
+            Some("re_dashboard_1"),
+            intent.as_str()
+        )
+    );
+
+    // The ticket is revoked: the gate answers as for a cancelled booking, the image is refused.
+    let gate = verify(&s, &f.partner, &confirmed).await;
+    assert_eq!(
+        (gate.status, gate.code()),
+        (409, "INVALID_STATE"),
+        "{}",
+        gate.text
+    );
+    assert!(gate.text.contains("REFUNDED"), "{}", gate.text);
+    for image in ["ticket.svg", "ticket.png"] {
+        let r = s
+            .call("GET", &format!("/api/v1/bookings/{}/{image}", h.booking_id))
+            .token(&h.token)
+            .send()
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (409, "INVALID_STATE"),
+            "{image}: {}",
+            r.text
+        );
+    }
+    let cancel = s
+        .call("POST", &format!("/api/v1/bookings/{}/cancel", h.booking_id))
+        .token(&h.token)
+        .send()
+        .await;
+    assert_eq!(
+        (cancel.status, cancel.code()),
+        (409, "INVALID_STATE"),
+        "{}",
+        cancel.text
+    );
+
+    // The seats are for sale again.
+    let next = held(&s, &show, &["R0-5", "R0-6"]).await;
+    assert_ne!(next.booking_id, h.booking_id);
+
+    // Stripe's retry of the event, and the same refund under another event id: nothing changes,
+    // and the refund worker has nothing to pay (nothing refunded again on localstripe).
+    let r = deliver_stripe_event(&s, &event).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut again = event.clone();
+    again["id"] = json!(format!("evt_again_{intent}"));
+    let r = deliver_stripe_event(&s, &again).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    drained(&s).await;
+    refund_payment::pay(s.deps(), &refund_id)
+        .await
+        .expect("pays nothing");
+    assert_eq!(booking(&s, &h).await, refunded);
+    assert_eq!(
+        s.deps().store.get_refund(&refund_id).await.expect("read"),
+        Some(record)
+    );
+    assert!(refunds_on_localstripe(&s, &intent).await.is_empty());
+    triggers.stop().await;
+}
+
+/// A partial refund on Stripe's side is only recorded: the booking stays CONFIRMED with a ticket
+/// that still admits, its seats stay sold, the provider's refund of that amount SUCCEEDED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_charge_refunded_is_recorded_and_the_booking_stays_confirmed() {
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (h, intent, confirmed) = confirmed_on_localstripe(&s, &show, &["R1-10", "R1-11"]).await;
+    let part = h.total / 4;
+    let r = deliver_stripe_event(&s, &charge_refunded(&s, &h, &intent, part, "re_part_1")).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let after = eventually("the partial refund recorded", 120, || async {
+        let v = booking(&s, &h).await;
+        v.get("refund").is_some_and(|r| !r.is_null()).then_some(v)
+    })
+    .await;
+    assert_eq!(after["status"], "CONFIRMED");
+    assert_eq!(after["payment"], confirmed["payment"], "the sale stands");
+    assert_eq!(after["ticket"], confirmed["ticket"]);
+    assert_eq!(
+        (
+            &after["refund"]["status"],
+            &after["refund"]["amount"],
+            &after["refund"]["reason"],
+            &after["refund"]["providerRefundId"]
+        ),
+        (
+            &json!("SUCCEEDED"),
+            &json!(part),
+            &json!("refunded by the provider"),
+            &json!("re_part_1")
+        )
+    );
+    let refund_id = boxoffice::domain::refund::refund_id(&h.booking_id, &intent);
+    let record = s
+        .deps()
+        .store
+        .get_refund(&refund_id)
+        .await
+        .expect("read")
+        .expect("the partial refund's record");
+    assert_eq!((record.status.as_str(), record.amount), ("SUCCEEDED", part));
+    let taken = s
+        .call("POST", "/api/v1/bookings")
+        .token(&s.user(Role::Customer).await.1)
+        .json(&json!({"showId": show, "seatIds": ["R1-10"]}))
+        .send()
+        .await;
+    assert_eq!(
+        (taken.status, taken.code()),
+        (409, "SEAT_LOCK_FAILED"),
+        "still sold: {}",
+        taken.text
+    );
+    let gate = verify(&s, &f.partner, &confirmed).await;
+    assert_eq!(gate.status, 200, "the ticket still admits: {}", gate.text);
+    triggers.stop().await;
+}
+
+/// Our own refund (a cancelled booking's, paid by the worker on localstripe) reported back by
+/// Stripe's `charge.refunded`: it only confirms the refund; the booking stays CANCELLED, the
+/// refund keeps its reason and Stripe's refund id, no second refund record or provider refund.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_charge_refunded_of_our_own_refund_only_confirms_it() {
+    let s = stack().await;
+    let _served = s.serve_for_stripe().await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (h, intent, _) = confirmed_on_localstripe(&s, &show, &["R1-14"]).await;
+    let c = s
+        .call("POST", &format!("/api/v1/bookings/{}/cancel", h.booking_id))
+        .token(&h.token)
+        .send()
+        .await;
+    assert_eq!(c.status, 200, "{}", c.text);
+    let paid = eventually("our refund paid on localstripe", 120, || async {
+        let v = booking(&s, &h).await;
+        (v["refund"]["status"] == "SUCCEEDED").then_some(v)
+    })
+    .await;
+    let stripe_refunds = refunds_on_localstripe(&s, &intent).await;
+    assert_eq!(stripe_refunds.len(), 1, "{stripe_refunds:?}");
+    let re = stripe_refunds[0]["id"].as_str().expect("re id").to_owned();
+    assert_eq!(paid["refund"]["providerRefundId"], re.as_str());
+    let refund_id = boxoffice::domain::refund::refund_id(&h.booking_id, &intent);
+    let ours = s.deps().store.get_refund(&refund_id).await.expect("read");
+
+    let r = deliver_stripe_event(&s, &charge_refunded(&s, &h, &intent, h.total, &re)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    // What the event changes: the payment record shows the money back.
+    let after = eventually("the payment shown refunded", 120, || async {
+        let v = booking(&s, &h).await;
+        (v["payment"]["status"] == "REFUNDED").then_some(v)
+    })
+    .await;
+    assert_eq!(after["status"], "CANCELLED");
+    assert_eq!(
+        after["refund"], paid["refund"],
+        "our refund, as the worker settled it"
+    );
+    assert_eq!(after["refund"]["reason"], "cancelled by the customer");
+    assert_eq!(
+        s.deps().store.get_refund(&refund_id).await.expect("read"),
+        ours,
+        "the one refund record, untouched"
+    );
+    drained(&s).await;
+    assert_eq!(refunds_on_localstripe(&s, &intent).await.len(), 1);
+    triggers.stop().await;
+}
