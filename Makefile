@@ -73,6 +73,7 @@ bench:
 soak: tools
 	$(CARGO) build -p boxoffice-tests --bin history-soak
 	infra/with-stack.sh target/debug/history-soak
+	infra/with-stack.sh $(CARGO) test -p boxoffice-tests --test it -- --ignored --nocapture show_cancellation
 
 clean:
 	rm -rf .aws-sam

@@ -88,7 +88,9 @@ async fn send_batch(deps: &Deps, batch: &[Part]) -> Result<(), ApiError> {
         .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|e| unavailable(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string()))?;
+        .map_err(|e| {
+            unavailable(aws_smithy_types::error::display::DisplayErrorContext(&e).to_string())
+        })?;
     match out.failed.first() {
         Some(failed) => Err(unavailable(format!(
             "SQS refused a cancellation part: {}",

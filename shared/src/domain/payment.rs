@@ -702,7 +702,10 @@ mod tests {
             release_transition(RefundReason::ShowCancelled),
             Transition::CancelPending
         );
-        assert_eq!(release_transition(RefundReason::SeatsLost), Transition::Expire);
+        assert_eq!(
+            release_transition(RefundReason::SeatsLost),
+            Transition::Expire
+        );
         // Cancelled meanwhile by the show's cancellation: refunded as no longer payable, kept.
         let cancelled = booking(Cancelled, Some(intent(PaymentStatus::Initiated)));
         let d = refuse_cancelled_show(&cancelled, &payment, &m, in_time());

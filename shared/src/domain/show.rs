@@ -195,7 +195,11 @@ mod tests {
             .iter()
             .flat_map(|(first, last)| ids.iter().filter(move |id| *id >= first && *id <= last))
             .collect();
-        assert_eq!(covered, ids.iter().collect::<Vec<_>>(), "each seat once, in order");
+        assert_eq!(
+            covered,
+            ids.iter().collect::<Vec<_>>(),
+            "each seat once, in order"
+        );
         assert_eq!(seat_id_ranges(&layout, 100).len(), 1);
     }
 }

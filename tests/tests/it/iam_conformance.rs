@@ -556,14 +556,18 @@ async fn tour(s: &TestStack) {
     );
     // cancel-show-seats (CancelShowQueue) cancels the pending one and refunds the confirmed one.
     for booking in [&last, &b_id] {
-        eventually(&format!("booking {booking} cancelled with its show"), 120, || async {
-            let b = s
-                .call("GET", &format!("/api/v1/bookings/{booking}"))
-                .token(&customer)
-                .send()
-                .await;
-            (b.body["status"] == "CANCELLED").then_some(())
-        })
+        eventually(
+            &format!("booking {booking} cancelled with its show"),
+            120,
+            || async {
+                let b = s
+                    .call("GET", &format!("/api/v1/bookings/{booking}"))
+                    .token(&customer)
+                    .send()
+                    .await;
+                (b.body["status"] == "CANCELLED").then_some(())
+            },
+        )
         .await;
     }
 

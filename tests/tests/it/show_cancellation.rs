@@ -1,4 +1,4 @@
-//! A big show's cancellation, end to end: cancel-show answers at once and queues the show's
+//! A full show's cancellation, end to end: cancel-show answers at once and queues the show's
 //! seats in parts; cancel-show-seats (CancelShowQueue, the local SQS trigger) cancels every
 //! pending booking and refunds every confirmed one; the refund worker pays each refund once.
 
@@ -47,7 +47,10 @@ async fn hold_every_seat(s: &TestStack, tokens: &[String], show: &str) -> Vec<Bo
             async move { hold(s, token, show, &seat).await }
         })
         .collect::<Vec<_>>();
-    stream::iter(holds).buffer_unordered(IN_FLIGHT).collect().await
+    stream::iter(holds)
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await
 }
 
 async fn get(s: &TestStack, b: &Booking) -> Value {
@@ -63,7 +66,10 @@ async fn get(s: &TestStack, b: &Booking) -> Value {
 /// The bookings' statuses and refund states, counted.
 async fn tally(s: &TestStack, bookings: &[Booking]) -> BTreeMap<(String, String), usize> {
     let reads = bookings.iter().map(|b| get(s, b)).collect::<Vec<_>>();
-    let all: Vec<Value> = stream::iter(reads).buffer_unordered(IN_FLIGHT).collect().await;
+    let all: Vec<Value> = stream::iter(reads)
+        .buffer_unordered(IN_FLIGHT)
+        .collect()
+        .await;
     let mut out = BTreeMap::new();
     for v in all {
         let key = (
@@ -75,14 +81,30 @@ async fn tally(s: &TestStack, bookings: &[Booking]) -> BTreeMap<(String, String)
     out
 }
 
+/// Every seat of the largest screen booked (600 paid, 400 pending) and the show cancelled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_show_is_cancelled_completely_and_every_confirmed_one_refunded() {
+    cancel_a_full_show(0).await;
+}
+
+/// The same after 2,000 earlier bookings of the show ended (3,000 in all): `make soak`, since
+/// their cancellations' events keep the local EventBridge busy for minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "long: make soak runs it"]
 async fn a_show_with_3000_bookings_is_cancelled_completely_and_every_confirmed_one_refunded() {
+    cancel_a_full_show(2).await;
+}
+
+/// `ended_rounds` times every seat is booked and the booking cancelled by its customer; then
+/// every seat is booked for good, 600 bookings paid, and the show cancelled.
+async fn cancel_a_full_show(ended_rounds: usize) {
     let s = stack_with(&[
         ("HOLD_SECONDS", "3600"),
         ("PAYMENT_WINDOW_SECONDS", "3600"),
         ("BOOKING_RATE_LIMIT_PER_MINUTE", "100000"),
     ])
     .await;
+    let started = std::time::Instant::now();
     let f = s.catalog(SEATS).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let tokens: Vec<String> = (0..CUSTOMERS)
@@ -92,11 +114,11 @@ async fn a_show_with_3000_bookings_is_cancelled_completely_and_every_confirmed_o
         })
         .collect();
 
-    // 2,000 bookings that ended before the cancellation (their customers cancelled them), then
-    // 1,000 live ones on every seat: 600 paid (confirm-payment's handler applies each success),
-    // 400 still pending.
+    // Bookings that ended before the cancellation (their customers cancelled them), then 1,000
+    // live ones on every seat: 600 paid (confirm-payment's handler applies each success), 400
+    // still pending.
     let mut ended = Vec::new();
-    for _ in 0..2 {
+    for _ in 0..ended_rounds {
         let round = hold_every_seat(&s, &tokens, &show).await;
         let cancels = round
             .iter()
@@ -146,7 +168,15 @@ async fn a_show_with_3000_bookings_is_cancelled_completely_and_every_confirmed_o
         BTreeMap::from([(("CONFIRMED".into(), "-".into()), 600)])
     );
 
-    let triggers = s.start_triggers();
+    eprintln!(
+        "[cancel {}] bookings made in {:?}",
+        ended.len() + live.len(),
+        started.elapsed()
+    );
+    let started = std::time::Instant::now();
+    // Not notify: thousands of inbox entries are another test's subject, and would only slow
+    // the emulators this one shares.
+    let triggers = s.start_triggers_except(&["notify"]);
     let r = s
         .call("POST", &format!("/api/v1/shows/{show}/cancel"))
         .token(&f.partner)
@@ -155,32 +185,42 @@ async fn a_show_with_3000_bookings_is_cancelled_completely_and_every_confirmed_o
     assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body["partsQueued"], SEATS / 100, "{}", r.text);
 
-    eventually("every confirmed booking refunded and paid back", 600, || async {
-        let t = tally(&s, paid).await;
-        (t == BTreeMap::from([(("CANCELLED".into(), "SUCCEEDED".into()), 600)])).then_some(())
-    })
+    // Cheap to watch: the parts' queue, then the refund requests' queue, drain; then the
+    // bookings are read (once, unless a last refund is still being recorded).
+    for queue in ["CancelShowQueue", "RefundsQueue"] {
+        eventually(&format!("{queue} drained"), 600, || async {
+            (s.queue_depth(queue).await == 0).then_some(())
+        })
+        .await;
+        eprintln!("[cancel] {queue} drained after {:?}", started.elapsed());
+    }
+    eventually(
+        "every confirmed booking refunded and paid back",
+        120,
+        || async {
+            let t = tally(&s, paid).await;
+            (t == BTreeMap::from([(("CANCELLED".into(), "SUCCEEDED".into()), 600)])).then_some(())
+        },
+    )
     .await;
-    eventually("every pending booking cancelled", 120, || async {
-        let t = tally(&s, pending).await;
-        (t == BTreeMap::from([(("CANCELLED".into(), "-".into()), 400)])).then_some(())
-    })
-    .await;
-    eventually("the parts consumed", 120, || async {
-        (s.queue_depth("CancelShowQueue").await == 0).then_some(())
-    })
-    .await;
+    assert_eq!(
+        tally(&s, pending).await,
+        BTreeMap::from([(("CANCELLED".into(), "-".into()), 400)])
+    );
     // Every refund is the booking's total, paid once; the bookings that had ended are untouched.
     for b in paid.iter().step_by(37) {
         let v = get(&s, b).await;
         assert_eq!(v["refund"]["amount"], b.total, "{v}");
         assert_eq!(v["refund"]["reason"], "show cancelled", "{v}");
     }
-    assert_eq!(
-        tally(&s, &ended).await,
-        BTreeMap::from([(("CANCELLED".into(), "-".into()), 2_000)])
-    );
+    let untouched = (!ended.is_empty()).then(|| (("CANCELLED".into(), "-".into()), ended.len()));
+    assert_eq!(tally(&s, &ended).await, BTreeMap::from_iter(untouched));
     let seats = s.deps().store.get_seat_items(&show).await.expect("seats");
     assert!(seats.is_empty(), "every seat given back: {seats:?}");
-    assert_eq!(s.queue_depth("CancelShowDLQ").await, 0, "no part dead-lettered");
+    assert_eq!(
+        s.queue_depth("CancelShowDLQ").await,
+        0,
+        "no part dead-lettered"
+    );
     triggers.stop().await;
 }
