@@ -125,13 +125,10 @@ pub async fn hold_seats(
     }
     match placed {
         Placed::Placed { retries } => {
-            crate::metrics::emit(
-                "create-booking",
-                &[
-                    ("HoldsWon", 1.0, "Count"),
-                    ("HoldRetries", retries as f64, "Count"),
-                ],
-            );
+            crate::metrics::emit(&[
+                ("HoldsWon", 1.0, "Count"),
+                ("HoldRetries", retries as f64, "Count"),
+            ]);
             tracing::info!(booking_id = %booking.booking_id, show_id = %booking.show_id, seats = booking.seats.len(), retries, "seats held");
             json_text(StatusCode::CREATED, response_body)
         }
@@ -141,7 +138,7 @@ pub async fn hold_seats(
         ),
         Placed::Replay(_) => Err(ApiError::IdempotencyKeyReused),
         Placed::SeatsTaken(seats) => {
-            crate::metrics::count("create-booking", "HoldsConflicted", 1);
+            crate::metrics::count("HoldsConflicted", 1);
             tracing::info!(show_id = %booking.show_id, unavailable = seats.len(), "hold conflicted");
             Err(ApiError::SeatLockFailed {
                 show_id: booking.show_id,

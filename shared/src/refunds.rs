@@ -90,7 +90,7 @@ pub async fn cancel_with_refund(
         return Ok(None);
     }
     tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, "refund initiated");
-    crate::metrics::count("refunds", "Refunds", 1);
+    crate::metrics::count("Refunds", 1);
     publish(deps, &events).await;
     Ok(Some(cancelled))
 }

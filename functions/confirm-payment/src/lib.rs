@@ -157,7 +157,7 @@ async fn sell(
     {
         Confirmation::Done => {
             tracing::info!(booking_id = %booking.booking_id, late, "booking confirmed");
-            boxoffice::metrics::count("confirm-payment", "BookingsConfirmed", 1);
+            boxoffice::metrics::count("BookingsConfirmed", 1);
             publish(deps, &events).await;
             Ok(())
         }
@@ -233,7 +233,7 @@ async fn refunded_by_provider(
         ProviderRefund::Done => {
             tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, free_seats,
                 provider_refund_id = ?refund.provider_refund_id, "booking refunded by the provider: ticket revoked");
-            boxoffice::metrics::count("confirm-payment", "ProviderRefunds", 1);
+            boxoffice::metrics::count("ProviderRefunds", 1);
             publish(deps, &events).await;
             Ok(())
         }
@@ -376,7 +376,7 @@ async fn store_refund(
     if applied == Applied::Done {
         // The sandbox's refunds are records; a live provider's refund API call would go here.
         tracing::warn!(booking_id = %booking.booking_id, amount = refund.amount, reason = %refund.reason, "refund initiated");
-        boxoffice::metrics::count("confirm-payment", "Refunds", 1);
+        boxoffice::metrics::count("Refunds", 1);
         publish(deps, &events).await;
     }
     record(applied)

@@ -63,14 +63,11 @@ pub async fn handler(deps: &Deps, _event: Value) -> Result<Value, ApiError> {
         .await?
         .map(|oldest| (now - oldest).max(0))
         .unwrap_or(0);
-    metrics::emit(
-        "expire-holds",
-        &[
-            ("BookingsExpired", expired as f64, "Count"),
-            ("SweepLag", lag as f64, "Seconds"),
-            ("EventsRedriven", republished as f64, "Count"),
-        ],
-    );
+    metrics::emit(&[
+        ("BookingsExpired", expired as f64, "Count"),
+        ("SweepLag", lag as f64, "Seconds"),
+        ("EventsRedriven", republished as f64, "Count"),
+    ]);
     tracing::info!(
         expired,
         skipped,

@@ -173,7 +173,7 @@ async fn inbox(
             Ok(()) => deps.store.mark_notification_delivered(user_id, n).await?,
             Err(DeliveryError::Rejected(reason)) => {
                 tracing::error!(user_id, notification_id = %n.notification_id, channel = channel.name(), error = %reason, "notification not deliverable");
-                boxoffice::metrics::count("notify", "NotificationsUndeliverable", 1);
+                boxoffice::metrics::count("NotificationsUndeliverable", 1);
                 deps.store.release_delivery(user_id, n).await?;
             }
             Err(DeliveryError::Transient(reason)) => {

@@ -17,14 +17,11 @@ pub async fn handler(deps: &Deps, _event: Value) -> Result<Value, ApiError> {
             continue;
         }
         let run = sequence(deps, &config).await?;
-        metrics::emit(
-            "queue-sequencer",
-            &[
-                ("QueueLength", run.waiting as f64, "Count"),
-                ("QueueAdmissions", run.admitted as f64, "Count"),
-                ("QueueAdmittedUnused", run.unused as f64, "Count"),
-            ],
-        );
+        metrics::emit(&[
+            ("QueueLength", run.waiting as f64, "Count"),
+            ("QueueAdmissions", run.admitted as f64, "Count"),
+            ("QueueAdmittedUnused", run.unused as f64, "Count"),
+        ]);
         tracing::info!(show_id = %run.show_id, drawn = run.drawn, placed_late = run.placed_late, admitted = run.admitted, unused = run.unused, waiting = run.waiting, lost_race = run.lost_race, "queue sequenced");
         runs.push(run);
     }

@@ -85,7 +85,7 @@ pub async fn pay(deps: &Deps, refund_id: &str) -> Result<(), ApiError> {
                 )
                 .await?;
             tracing::info!(refund_id, booking_id = %record.booking_id, amount = record.amount, provider_refund_id, "refund paid");
-            boxoffice::metrics::count("refund-payment", "RefundsPaid", 1);
+            boxoffice::metrics::count("RefundsPaid", 1);
             Ok(())
         }
         Err(StripeError::Transient(why)) => {
@@ -99,7 +99,7 @@ pub async fn pay(deps: &Deps, refund_id: &str) -> Result<(), ApiError> {
                 .await?;
             tracing::error!(refund_id, booking_id = %record.booking_id, error = %why, metric = "RefundFailed",
                 "the provider refused the refund: an operator must pay it back by hand");
-            boxoffice::metrics::count("refund-payment", "RefundsFailed", 1);
+            boxoffice::metrics::count("RefundsFailed", 1);
             Ok(())
         }
     }

@@ -74,7 +74,7 @@ impl Provider {
                 SignatureError::Mismatch => "mismatch",
             };
             tracing::warn!(provider = self.name(), reason, "webhook signature refused");
-            crate::metrics::count("payment-webhook", "WebhookSignatureFailures", 1);
+            crate::metrics::count("WebhookSignatureFailures", 1);
             ApiError::InvalidSignature
         })?;
         match self {
