@@ -4,83 +4,72 @@
 //! every handler instead of 31 (see README, Deploying), while each function stays its own Lambda
 //! with its own role and settings.
 //!
-//! Adding a function: one row in `functions!` below (`"name" => kind krate`, kind `http`, `sqs`
-//! or `event` as its main.rs's `*_main!`) and the crate in Cargo.toml. A row with the wrong kind
-//! does not compile (the entry point's signature differs).
+//! Adding a function: one row in `FUNCTIONS` below (`("name", krate::FUNCTION)`) and the crate
+//! in Cargo.toml; the trigger kind comes with the crate's entry point.
 
-use boxoffice::runtime::Error;
+use boxoffice::runtime::{self, Error, Function};
 use std::process::ExitCode;
 
-/// The runtime loop of each trigger kind, under the name a row of `functions!` uses.
-mod kind {
-    pub use boxoffice::runtime::{run_event as event, run_http as http, run_sqs as sqs};
+/// Every function this binary can run, by its `_HANDLER` name, with its crate's entry point.
+const FUNCTIONS: &[(&str, Function)] = &[
+    ("best-available", best_available::FUNCTION),
+    ("browse-shows", browse_shows::FUNCTION),
+    ("cancel-booking", cancel_booking::FUNCTION),
+    ("cancel-show", cancel_show::FUNCTION),
+    ("cancel-show-seats", cancel_show_seats::FUNCTION),
+    ("confirm-payment", confirm_payment::FUNCTION),
+    ("create-booking", create_booking::FUNCTION),
+    ("create-movie", create_movie::FUNCTION),
+    ("create-partner", create_partner::FUNCTION),
+    ("create-show", create_show::FUNCTION),
+    ("create-theatre", create_theatre::FUNCTION),
+    ("expire-holds", expire_holds::FUNCTION),
+    ("get-booking", get_booking::FUNCTION),
+    ("get-movie", get_movie::FUNCTION),
+    ("get-queue-status", get_queue_status::FUNCTION),
+    ("get-seat-map", get_seat_map::FUNCTION),
+    ("get-theatre", get_theatre::FUNCTION),
+    ("get-ticket-image", get_ticket_image::FUNCTION),
+    ("get-ticket-keys", get_ticket_keys::FUNCTION),
+    ("initiate-payment", initiate_payment::FUNCTION),
+    ("join-queue", join_queue::FUNCTION),
+    ("join-waitlist", join_waitlist::FUNCTION),
+    ("list-cities", list_cities::FUNCTION),
+    ("list-movies", list_movies::FUNCTION),
+    ("list-my-bookings", list_my_bookings::FUNCTION),
+    ("list-notifications", list_notifications::FUNCTION),
+    ("list-offers", list_offers::FUNCTION),
+    ("login", login::FUNCTION),
+    ("notify", notify::FUNCTION),
+    ("payment-webhook", payment_webhook::FUNCTION),
+    ("put-city", put_city::FUNCTION),
+    ("put-offer", put_offer::FUNCTION),
+    ("put-show-queue", put_show_queue::FUNCTION),
+    ("queue-sequencer", queue_sequencer::FUNCTION),
+    ("refund-payment", refund_payment::FUNCTION),
+    ("register", register::FUNCTION),
+    ("route-not-found", route_not_found::FUNCTION),
+    ("sandbox-complete", sandbox_complete::FUNCTION),
+    ("show-stats", show_stats::FUNCTION),
+    ("verify-ticket", verify_ticket::FUNCTION),
+];
+
+/// Every name `_HANDLER` may give.
+fn names() -> Vec<&'static str> {
+    FUNCTIONS.iter().map(|(name, _)| *name).collect()
 }
 
-/// `"name" => kind krate`: `FUNCTIONS` (every name) and `run` (the named function's runtime loop,
-/// `None` for an unknown name), with the secrets the function's crate lists (`SECRETS`). The one
-/// place a row becomes a call.
-macro_rules! functions {
-    ($($name:literal => $kind:ident $krate:ident),* $(,)?) => {
-        /// Every function this binary can run, by its `_HANDLER` name.
-        pub const FUNCTIONS: &[&str] = &[$($name),*];
-
-        fn run(name: &str) -> Option<Result<(), Error>> {
-            Some(match name {
-                $($name => kind::$kind($krate::lambda_entry, $krate::SECRETS),)*
-                _ => return None,
-            })
-        }
-    };
-}
-
-functions! {
-    "best-available"     => http  best_available,
-    "browse-shows"       => http  browse_shows,
-    "cancel-booking"     => http  cancel_booking,
-    "cancel-show"        => http  cancel_show,
-    "cancel-show-seats"  => sqs   cancel_show_seats,
-    "confirm-payment"    => sqs   confirm_payment,
-    "create-booking"     => http  create_booking,
-    "create-movie"       => http  create_movie,
-    "create-partner"     => http  create_partner,
-    "create-show"        => http  create_show,
-    "create-theatre"     => http  create_theatre,
-    "expire-holds"       => event expire_holds,
-    "get-booking"        => http  get_booking,
-    "get-movie"          => http  get_movie,
-    "get-queue-status"   => http  get_queue_status,
-    "get-seat-map"       => http  get_seat_map,
-    "get-theatre"        => http  get_theatre,
-    "get-ticket-image"   => http  get_ticket_image,
-    "get-ticket-keys"    => http  get_ticket_keys,
-    "initiate-payment"   => http  initiate_payment,
-    "join-queue"         => http  join_queue,
-    "join-waitlist"      => http  join_waitlist,
-    "list-cities"        => http  list_cities,
-    "list-movies"        => http  list_movies,
-    "list-my-bookings"   => http  list_my_bookings,
-    "list-notifications" => http  list_notifications,
-    "list-offers"        => http  list_offers,
-    "login"              => http  login,
-    "notify"             => event notify,
-    "payment-webhook"    => http  payment_webhook,
-    "put-city"           => http  put_city,
-    "put-offer"          => http  put_offer,
-    "put-show-queue"     => http  put_show_queue,
-    "queue-sequencer"    => event queue_sequencer,
-    "refund-payment"     => sqs   refund_payment,
-    "register"           => http  register,
-    "route-not-found"    => http  route_not_found,
-    "sandbox-complete"   => http  sandbox_complete,
-    "show-stats"         => http  show_stats,
-    "verify-ticket"      => http  verify_ticket,
+/// The named function's runtime loop (what its own `main.rs` runs); `None` for an unknown name.
+fn run(name: &str) -> Option<Result<(), Error>> {
+    let (_, function) = FUNCTIONS.iter().find(|(n, _)| *n == name)?;
+    Some(runtime::run(*function))
 }
 
 fn main() -> ExitCode {
     let Ok(handler) = std::env::var("_HANDLER") else {
         eprintln!(
             "bootstrap: _HANDLER is not set; Lambda sets it to the function's Handler, one of: {}",
-            FUNCTIONS.join(", ")
+            names().join(", ")
         );
         return ExitCode::from(2);
     };
@@ -94,7 +83,7 @@ fn main() -> ExitCode {
         None => {
             eprintln!(
                 "bootstrap: _HANDLER={handler:?} names no function; the function's Handler must be one of: {}",
-                FUNCTIONS.join(", ")
+                names().join(", ")
             );
             ExitCode::from(2)
         }
@@ -103,7 +92,7 @@ fn main() -> ExitCode {
 
 #[cfg(test)]
 mod tests {
-    use super::FUNCTIONS;
+    use super::names;
     use std::collections::BTreeSet;
 
     #[test]
@@ -115,8 +104,8 @@ mod tests {
             .filter(|e| e.path().join("Cargo.toml").exists())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
-        let table: BTreeSet<String> = FUNCTIONS.iter().map(|s| s.to_string()).collect();
-        assert_eq!(crates, table, "functions/ vs bootstrap's functions! table");
+        let table: BTreeSet<String> = names().iter().map(|s| s.to_string()).collect();
+        assert_eq!(crates, table, "functions/ vs bootstrap's FUNCTIONS table");
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl JwtConfig {
 
 fn not_loaded(set: &str) -> ApiError {
     ApiError::Internal(format!(
-        "the {set} secret is not loaded in this function: add it to the function's SECRETS"
+        "the {set} secret is not loaded in this function: add it to the function's FUNCTION.secrets"
     ))
 }
 

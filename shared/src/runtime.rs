@@ -1,9 +1,9 @@
-//! The Lambda runtime loop of every function, one per trigger kind. Each function's library boxes
-//! its handler's future in a plain function (`http_entry!` and friends) and its `main`
-//! (`http_main!`) hands that function here as a pointer, so the runtime, hyper and tower code is
-//! compiled once, here, and the handler's state machine once, in its library, instead of again in
-//! every binary: without LTO that was most of each binary's build time. The price is one boxed
-//! future per invocation.
+//! The Lambda runtime loop of every function, one per trigger kind. Each function's library
+//! exports its entry point as a value (`FUNCTION`: its handler behind a boxed future, and the
+//! secrets it reads), and its `main.rs` hands that value here, so the runtime, hyper and tower
+//! code is compiled once, here, and the handler's state machine once, in its library, instead of
+//! again in every binary: without LTO that was most of each binary's build time. The price is one
+//! boxed future per invocation.
 
 use crate::{secrets::SecretSet, ApiError, Deps};
 pub use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -19,58 +19,72 @@ pub type SqsHandler = for<'a> fn(&'a Deps, SqsEvent) -> BoxFuture<'a, SqsBatchRe
 pub type EventHandler = for<'a> fn(&'a Deps, Value) -> BoxFuture<'a, Result<Value, ApiError>>;
 pub type Error = lambda_runtime::Error;
 
+/// A function's handler, by the trigger that invokes it; each boxes its future (see the module).
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// API Gateway (HTTP API): a request in, a response out.
+    Http(HttpHandler),
+    /// An SQS event source: a batch in, the failed messages out (`SqsBatchResponse`).
+    Sqs(SqsHandler),
+    /// EventBridge (rules and schedules): an error fails the invocation, so it is retried.
+    Event(EventHandler),
+}
+
+/// What each function's library exports as `FUNCTION`: the handler its binary runs, and the
+/// secrets it reads at cold start (nothing else can reach it).
+#[derive(Clone, Copy)]
+pub struct Function {
+    pub handler: Handler,
+    pub secrets: &'static [SecretSet],
+}
+
 /// What `#[tokio::main]` builds: a multi-threaded runtime with I/O and timers.
-fn block_on<F: Future<Output = Result<(), Error>>>(main: F) -> Result<(), Error> {
+pub fn block_on<F: Future<Output = Result<(), Error>>>(main: F) -> Result<(), Error> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(main)
 }
 
-/// An HTTP function: config, its `secrets` and SDK clients built once per cold start, then the
-/// runtime loop. A refused configuration ends the process with an error (Lambda reports the
-/// failed init and tries again on the next invocation), never a panic.
-pub fn run_http(handler: HttpHandler, secrets: &[SecretSet]) -> Result<(), Error> {
+/// A whole function binary: its configuration, secrets and SDK clients built once per cold
+/// start (`Deps::from_env`), then the runtime loop. A refused configuration ends the process
+/// with an error (Lambda reports the failed init and tries again on the next invocation),
+/// never a panic. A `main.rs` spells these same lines out.
+pub fn run(function: Function) -> Result<(), Error> {
     block_on(async {
-        let deps = Deps::from_env(secrets).await?;
-        let deps = &deps;
-        lambda_http::run(lambda_http::service_fn(move |req| async move {
-            Ok::<_, Error>(handler(deps, req).await)
-        }))
-        .await
+        let deps = Deps::from_env(function.secrets).await?;
+        serve(&deps, function.handler).await
     })
 }
 
-/// An SQS-triggered function: the handler returns an `SqsBatchResponse`, so only the failed
-/// messages are retried (and, after the queue's maxReceiveCount receives, dead-lettered).
-pub fn run_sqs(handler: SqsHandler, secrets: &[SecretSet]) -> Result<(), Error> {
-    block_on(async {
-        let deps = Deps::from_env(secrets).await?;
-        let deps = &deps;
-        lambda_runtime::run(lambda_runtime::service_fn(
-            move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
-                Ok::<_, Error>(handler(deps, event.payload).await)
-            },
-        ))
-        .await
-    })
-}
-
-/// An EventBridge-triggered function (rules and schedules): an error fails the invocation, so
-/// EventBridge retries it and finally dead-letters it.
-pub fn run_event(handler: EventHandler, secrets: &[SecretSet]) -> Result<(), Error> {
-    block_on(async {
-        let deps = Deps::from_env(secrets).await?;
-        let deps = &deps;
-        lambda_runtime::run(lambda_runtime::service_fn(
-            move |event: lambda_runtime::LambdaEvent<Value>| async move {
-                handler(deps, event.payload)
-                    .await
-                    .map_err(|e| Error::from(e.to_string()))
-            },
-        ))
-        .await
-    })
+/// The runtime loop: every invocation of this container handled with the same `deps`.
+pub async fn serve(deps: &Deps, handler: Handler) -> Result<(), Error> {
+    match handler {
+        Handler::Http(handler) => {
+            lambda_http::run(lambda_http::service_fn(move |req| async move {
+                Ok::<_, Error>(handler(deps, req).await)
+            }))
+            .await
+        }
+        Handler::Sqs(handler) => {
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
+                    Ok::<_, Error>(handler(deps, event.payload).await)
+                },
+            ))
+            .await
+        }
+        Handler::Event(handler) => {
+            lambda_runtime::run(lambda_runtime::service_fn(
+                move |event: lambda_runtime::LambdaEvent<Value>| async move {
+                    handler(deps, event.payload)
+                        .await
+                        .map_err(|e| Error::from(e.to_string()))
+                },
+            ))
+            .await
+        }
+    }
 }
 
 /// An SQS batch applied message by message, concurrently: each message's `apply` on its own, and

@@ -3,7 +3,7 @@
 //! deploy time, so a rotated value reaches every new container without a redeploy.
 //!
 //! The keys are split over four secrets by who needs them, so IAM (not only the code) keeps each
-//! key to its functions: a function lists the sets it reads (`SECRETS` in its crate), the template
+//! key to its functions: a function lists the sets it reads (`FUNCTION.secrets` in its crate's lib.rs), the template
 //! gives it each one's ARN in `<SET>_SECRET_ARN` and `secretsmanager:GetSecretValue` on those
 //! secrets alone, and a set the function did not list is simply absent from its `Config`.
 

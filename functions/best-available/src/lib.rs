@@ -16,6 +16,8 @@ use boxoffice::{
     hold::{hold_seats, SeatsToHold},
     http::{body_bytes, idempotency_key, ok, parse_json, serve, HttpResult},
     queue::admission_token,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     shows::cached_show_with_seats,
     ApiError, Deps,
 };
@@ -34,7 +36,12 @@ struct BestAvailableBody {
     hold: bool,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| suggest(deps, req)).await

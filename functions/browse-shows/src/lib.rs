@@ -10,6 +10,7 @@ use boxoffice::{
     },
     http::{ok, page_limit, path_param, query_param, serve, HttpResult},
     ids::is_id,
+    runtime::{Function, Handler},
     views::local_time,
     ApiError, Deps,
 };
@@ -56,7 +57,12 @@ struct BrowseResponse {
     next_cursor: Option<String>,
 }
 
-boxoffice::http_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| browse_shows(deps, req)).await

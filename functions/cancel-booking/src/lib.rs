@@ -9,12 +9,19 @@ use boxoffice::{
     events::EventKind,
     http::{ok, path_param, serve, HttpResult},
     refunds::{cancel_pending, cancel_with_refund},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     views::BookingView,
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| cancel_booking(deps, req)).await

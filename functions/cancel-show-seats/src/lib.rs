@@ -6,11 +6,17 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use boxoffice::{
+    runtime::{Function, Handler},
     show_cancellation::{cancel_part, Part},
     ApiError, Deps,
 };
 
-boxoffice::sqs_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Sqs(|deps, event| Box::pin(handler(deps, event))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
     boxoffice::runtime::each_message(&event, "cancellation part", |record| {

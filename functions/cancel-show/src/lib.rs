@@ -8,13 +8,20 @@ use boxoffice::{
     domain::user::Role,
     events::{outbox, publish, show_cancelled},
     http::{json, serve, HttpResult},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     show_cancellation::queue_parts,
     shows::owned_show,
     Deps,
 };
 use lambda_http::{http::StatusCode, Body, Request, Response};
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| cancel_show(deps, req)).await

@@ -19,6 +19,8 @@ use boxoffice::{
     },
     events::{booking_event, orphan_refund_event, outbox, publish, refund_event, EventKind},
     ids::new_id,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     store::{
         payments::{Applied, Confirmation, Marker},
         refunds::ProviderRefund,
@@ -26,7 +28,12 @@ use boxoffice::{
     ApiError, Deps,
 };
 
-boxoffice::sqs_entry!(handler, [TicketKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Sqs(|deps, event| Box::pin(handler(deps, event))),
+    secrets: &[SecretSet::TicketKeys],
+};
 
 /// The batch's messages are applied concurrently: each is its own booking's transaction (two for
 /// the same booking are ordered by its conditions, as they would be across invocations), so a

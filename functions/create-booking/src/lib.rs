@@ -7,6 +7,8 @@ use boxoffice::{
     hold::{hold_seats, SeatsToHold},
     http::{body_bytes, idempotency_key, parse_json, serve, HttpResult},
     queue::admission_token,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -21,7 +23,12 @@ struct BookingBody {
     coupon_code: Option<String>,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_booking(deps, req)).await

@@ -12,6 +12,8 @@ use boxoffice::{
     },
     http::{created, parse_json, serve, HttpResult},
     ids::{is_id, new_id},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     store::catalog::{find_screen, CreateShow},
     views::ShowView,
     ApiError, Deps,
@@ -38,7 +40,12 @@ struct ShowBody {
 
 const MAX_PRICE: i64 = 100_000_000;
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_show(deps, req)).await

@@ -8,6 +8,8 @@ use boxoffice::{
     },
     http::{created, parse_json, serve, HttpResult},
     ids::new_id,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     views::TheatreView,
     ApiError, Deps,
 };
@@ -32,7 +34,12 @@ struct TheatreBody {
     screens: Vec<ScreenBody>,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| create_theatre(deps, req)).await

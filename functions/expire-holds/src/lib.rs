@@ -9,6 +9,7 @@ use boxoffice::{
     domain::booking::Transition,
     events::{booking_event, outbox, publish, redrive, EventKind},
     metrics,
+    runtime::{Function, Handler},
     store::bookings::PENDING_SHARDS,
     ApiError, Deps,
 };
@@ -17,7 +18,12 @@ use serde_json::{json, Value};
 /// Bookings a shard may expire in one run (8 shards: at most 800 a run).
 pub const MAX_PER_SHARD: usize = 100;
 
-boxoffice::event_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Event(|deps, event| Box::pin(handler(deps, event))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, _event: Value) -> Result<Value, ApiError> {
     let now = deps.clock.now_epoch();

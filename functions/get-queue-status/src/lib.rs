@@ -12,11 +12,18 @@ use boxoffice::{
     http::{json, path_param, serve, HttpResult},
     ids::is_id,
     queue::{cached_state, status_view, token_keys},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     ApiError, Deps,
 };
 use lambda_http::{http::StatusCode, Body, Request, Response};
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| queue_status(deps, req)).await

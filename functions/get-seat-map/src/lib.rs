@@ -5,6 +5,7 @@
 use boxoffice::{
     clock::rfc3339,
     http::{ok, serve, HttpResult},
+    runtime::{Function, Handler},
     shows::cached_show_with_seats,
     views::local_time,
     ApiError, Deps,
@@ -56,7 +57,12 @@ struct SeatMapResponse<'a> {
     seat_map: SeatMap<'a>,
 }
 
-boxoffice::http_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| get_seat_map(deps, req)).await

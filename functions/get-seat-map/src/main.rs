@@ -1,1 +1,12 @@
-boxoffice::http_main!(get_seat_map);
+//! The `get-seat-map` Lambda binary: configuration, secrets and SDK clients built once per cold
+//! start, then the runtime loop around the library's handler.
+
+use boxoffice::{runtime, Deps};
+use get_seat_map::FUNCTION;
+
+fn main() -> Result<(), runtime::Error> {
+    runtime::block_on(async {
+        let deps = Deps::from_env(FUNCTION.secrets).await?;
+        runtime::serve(&deps, FUNCTION.handler).await
+    })
+}

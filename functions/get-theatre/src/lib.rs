@@ -3,12 +3,18 @@
 use boxoffice::{
     http::{ok, path_param, serve, HttpResult},
     ids::is_id,
+    runtime::{Function, Handler},
     views::TheatreView,
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| get_theatre(deps, req)).await

@@ -5,12 +5,19 @@
 
 use boxoffice::{
     http::{serve, HttpResult},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
-boxoffice::http_entry!(handler, [TicketKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::TicketKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |_| ticket_keys(deps)).await

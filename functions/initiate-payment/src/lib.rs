@@ -9,6 +9,8 @@ use boxoffice::{
     http::{body_bytes, idempotency_key, json_text, parse_json, path_param, serve, HttpResult},
     ids::new_id,
     payments::{origin_of, sandbox_intent_id, stripe::StripeError, Provider},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     store::{bookings::IdempotencyRecord, payments::StartPayment},
     ApiError, Deps,
 };
@@ -24,7 +26,12 @@ struct PaymentBody {
     return_url: String,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys, PaymentKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys, SecretSet::PaymentKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| initiate_payment(deps, req)).await

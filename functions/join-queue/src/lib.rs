@@ -13,6 +13,8 @@ use boxoffice::{
     http::{json, path_param, serve, HttpResult},
     ids::is_id,
     queue::{cached_state, epoch_time, status_view, token_keys},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     store::queue::Joined,
     ApiError, Deps,
 };
@@ -22,7 +24,12 @@ use lambda_http::{http::StatusCode, Body, Request, Response};
 /// Entries outlive their show by a day (then TTL removes them).
 const ENTRY_AFTER_SHOW_SECONDS: i64 = 24 * 3600;
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| join_queue(deps, req)).await

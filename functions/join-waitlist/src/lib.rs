@@ -5,6 +5,8 @@ use boxoffice::{
     clock::rfc3339,
     domain::{show::not_bookable_reason, user::Role},
     http::{created, parse_json, path_param, serve, HttpResult},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     shows::show_collection,
     store::inbox::WaitlistEntry,
     ApiError, Deps,
@@ -19,7 +21,12 @@ struct WaitlistBody {
     seats: i64,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| join_waitlist(deps, req)).await

@@ -2,12 +2,18 @@
 
 use boxoffice::{
     http::{ok, serve, HttpResult},
+    runtime::{Function, Handler},
     views::CityView,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |_| list_cities(deps)).await

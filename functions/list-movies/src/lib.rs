@@ -6,6 +6,7 @@
 use boxoffice::{
     domain::{catalog::Movie, city::parse_time_zone, show::local_date},
     http::{ok, page_limit, query_param, serve, HttpResult},
+    runtime::{Function, Handler},
     store::catalog::{movie_cursor, movie_cursor_position},
     views::MovieView,
     ApiError, Deps,
@@ -17,7 +18,12 @@ use serde_json::json;
 /// How far ahead "showing in this city" looks when no date is given.
 const DAYS_AHEAD: i64 = 7;
 
-boxoffice::http_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| list_movies(deps, req)).await

@@ -3,12 +3,19 @@
 use boxoffice::{
     domain::user::Role,
     http::{ok, serve, HttpResult},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     views::OfferView,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| list_offers(deps, req)).await

@@ -4,6 +4,8 @@ use boxoffice::{
     accounts::check_credentials,
     auth::issue_token,
     http::{ok, parse_json, serve, HttpResult},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     views::UserView,
     Deps,
 };
@@ -26,7 +28,12 @@ struct LoginResponse {
     user: UserView,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys, AdminAccounts]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys, SecretSet::AdminAccounts],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| login(deps, req)).await

@@ -9,6 +9,7 @@ pub mod channel;
 use boxoffice::{
     clock::rfc3339,
     events::{DomainEvent, EventKind},
+    runtime::{Function, Handler},
     store::inbox::{InboxWrite, Notification},
     ApiError, Deps,
 };
@@ -22,7 +23,12 @@ pub const REMINDER_HORIZON_MINUTES: i64 = 120;
 /// The domain events that may come without a customer to tell.
 const IGNORABLE: [&str; 2] = ["SeatsReleased", "ShowCancelled"];
 
-boxoffice::event_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Event(|deps, event| Box::pin(handler(deps, event))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     let source = event["source"].as_str().unwrap_or_default();

@@ -4,11 +4,18 @@
 use boxoffice::{
     http::{body_bytes, header, ok, path_param, serve, HttpResult},
     payments::{accept_webhook, Provider},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler, [PaymentKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::PaymentKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| payment_webhook(deps, req)).await

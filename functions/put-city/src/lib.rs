@@ -7,6 +7,8 @@ use boxoffice::{
     },
     http::{ok, parse_json, path_param, serve, HttpResult},
     ids::is_slug,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     views::CityView,
     ApiError, Deps,
 };
@@ -23,7 +25,12 @@ struct CityBody {
     tax_percent: f64,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| put_city(deps, req)).await

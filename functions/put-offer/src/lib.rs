@@ -7,6 +7,8 @@ use boxoffice::{
     },
     http::{ok, parse_json, path_param, serve, HttpResult},
     ids::is_slug,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     views::OfferView,
     ApiError, Deps,
 };
@@ -29,7 +31,12 @@ fn active_by_default() -> bool {
     true
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| put_offer(deps, req)).await

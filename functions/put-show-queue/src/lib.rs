@@ -12,6 +12,8 @@ use boxoffice::{
     },
     http::{ok, parse_json, path_param, serve, HttpResult},
     ids::is_id,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     ApiError, Deps,
 };
 use chrono::DateTime;
@@ -28,7 +30,12 @@ struct QueueBody {
     replace_unused: Option<bool>,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| put_show_queue(deps, req)).await

@@ -3,10 +3,20 @@
 //! later arrivals placed in arrival order, admissions recorded and notified, unused admission
 //! windows replaced. Emits QueueLength, QueueAdmissions and QueueAdmittedUnused per show.
 
-use boxoffice::{metrics, queue::sequence, ApiError, Deps};
+use boxoffice::{
+    metrics,
+    queue::sequence,
+    runtime::{Function, Handler},
+    ApiError, Deps,
+};
 use serde_json::{json, Value};
 
-boxoffice::event_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Event(|deps, event| Box::pin(handler(deps, event))),
+    secrets: &[],
+};
 
 pub async fn handler(deps: &Deps, _event: Value) -> Result<Value, ApiError> {
     let now = deps.clock.now_epoch();

@@ -11,12 +11,19 @@ use boxoffice::{
     clock::rfc3339,
     domain::refund::{self, Step},
     payments::stripe::StripeError,
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     store::refunds::RefundRecord,
     ApiError, Deps,
 };
 use serde::Deserialize;
 
-boxoffice::sqs_entry!(handler, [PaymentKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Sqs(|deps, event| Box::pin(handler(deps, event))),
+    secrets: &[SecretSet::PaymentKeys],
+};
 
 pub async fn handler(deps: &Deps, event: SqsEvent) -> SqsBatchResponse {
     boxoffice::runtime::each_message(&event, "refund message", |record| {

@@ -4,11 +4,17 @@
 use boxoffice::{
     http::{serve, HttpResult},
     routes::allowed_methods,
+    runtime::{Function, Handler},
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
 
-boxoffice::http_entry!(handler, []);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[],
+};
 
 pub async fn handler(_deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| async move { not_routed(&req) }).await

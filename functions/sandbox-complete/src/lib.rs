@@ -11,6 +11,8 @@ use boxoffice::{
     payments::{
         accept_webhook, booking_of_sandbox_intent, sandbox_webhook, Provider, SandboxEvent,
     },
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -31,7 +33,12 @@ struct CompleteBody {
     amount: Option<i64>,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys, PaymentKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys, SecretSet::PaymentKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| complete(deps, req)).await

@@ -4,6 +4,8 @@
 use boxoffice::{
     domain::user::Role,
     http::{ok, serve, HttpResult},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     shows::owned_show_collection,
     Deps,
 };
@@ -24,7 +26,12 @@ struct Stats<'a> {
     bookings_by_status: BTreeMap<&'static str, usize>,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| show_stats(deps, req)).await

@@ -10,6 +10,8 @@ use boxoffice::{
         user::Role,
     },
     http::{ok, parse_json, serve, HttpResult},
+    runtime::{Function, Handler},
+    secrets::SecretSet,
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -22,7 +24,12 @@ struct VerifyBody {
     qr_code_data: String,
 }
 
-boxoffice::http_entry!(handler, [JwtKeys, TicketKeys]);
+/// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
+/// reads at cold start.
+pub const FUNCTION: Function = Function {
+    handler: Handler::Http(|deps, req| Box::pin(handler(deps, req))),
+    secrets: &[SecretSet::JwtKeys, SecretSet::TicketKeys],
+};
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
     serve(req, |req| verify_ticket(deps, req)).await

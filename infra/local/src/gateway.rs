@@ -5,7 +5,7 @@
 //! AWS CLI can invoke any function with an events/ file.
 
 use crate::{registry, template::Template};
-use boxoffice::{routes::match_path, ApiError, Deps};
+use boxoffice::{routes::match_path, runtime::Handler, ApiError, Deps};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::{body::Incoming, server::conn::http1, service::service_fn, StatusCode};
@@ -217,7 +217,8 @@ impl Gateway {
 
     /// The Lambda Invoke API: the body is the raw event, the answer the function's raw result.
     async fn invoke_api(&self, name: &str, event: &Bytes) -> HyperResponse {
-        if registry::SQS_FUNCTIONS.contains(&name) {
+        let kind = registry::function(name).map(|(_, f)| f.handler);
+        if let Some(Handler::Sqs(_)) = kind {
             return match serde_json::from_slice(event) {
                 Ok(ev) => match registry::invoke_sqs(name, &self.functions, ev).await {
                     Some(out) => json_response(
@@ -232,7 +233,7 @@ impl Gateway {
                 ),
             };
         }
-        if registry::EVENT_FUNCTIONS.contains(&name) {
+        if let Some(Handler::Event(_)) = kind {
             return match serde_json::from_slice(event) {
                 Ok(ev) => match registry::invoke_event(name, &self.functions, ev).await {
                     Some(Ok(out)) => json_response(StatusCode::OK, out),
@@ -248,12 +249,12 @@ impl Gateway {
                 ),
             };
         }
-        if !registry::HTTP_FUNCTIONS.contains(&name) {
+        let Some(Handler::Http(_)) = kind else {
             return json_response(
                 StatusCode::NOT_FOUND,
                 json!({ "Type": "User", "message": format!("Function not found: {name}") }),
             );
-        }
+        };
         let Ok(text) = std::str::from_utf8(event) else {
             return json_response(
                 StatusCode::BAD_REQUEST,

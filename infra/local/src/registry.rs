@@ -1,6 +1,6 @@
-//! Function name → the very entry point (`lambda_entry`) its Lambda binary runs, and the secrets
-//! it reads at cold start (`SECRETS`). The test `every_function_is_wired` keeps this list equal to
-//! the function crates, template.yaml and events/.
+//! Function name → the very entry point (`FUNCTION`: handler and secrets) its Lambda binary
+//! runs. The test `every_function_is_wired` keeps this list equal to the function crates,
+//! template.yaml and events/.
 //!
 //! Each function runs in a container of its own (`Functions`): its `Deps` are made on its first
 //! invocation by the real cold start, reading only the function's own secrets from Secrets
@@ -9,7 +9,11 @@
 
 use crate::iam::in_function;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use boxoffice::{secrets::SecretSet, ApiError, Deps};
+use boxoffice::{
+    runtime::{Function, Handler},
+    secrets::SecretSet,
+    ApiError, Deps,
+};
 use lambda_http::{Body, Request, Response};
 use std::{collections::HashMap, sync::Arc};
 use tokio::sync::OnceCell;
@@ -69,155 +73,146 @@ fn init_failed(function: &str, error: &str) -> Response<Body> {
     ApiError::Internal(format!("{function} failed to start: {error}")).to_response("init-error")
 }
 
-macro_rules! http_functions {
-    ($($name:literal => $krate:ident),* $(,)?) => {
-        /// Every HTTP function, by name.
-        pub const HTTP_FUNCTIONS: &[&str] = &[$($name),*];
+/// Every function the local stack can run: its name and its crate's entry point.
+pub const FUNCTIONS: &[(&str, Function)] = &[
+    ("best-available", best_available::FUNCTION),
+    ("browse-shows", browse_shows::FUNCTION),
+    ("cancel-booking", cancel_booking::FUNCTION),
+    ("cancel-show", cancel_show::FUNCTION),
+    ("cancel-show-seats", cancel_show_seats::FUNCTION),
+    ("confirm-payment", confirm_payment::FUNCTION),
+    ("create-booking", create_booking::FUNCTION),
+    ("create-movie", create_movie::FUNCTION),
+    ("create-partner", create_partner::FUNCTION),
+    ("create-show", create_show::FUNCTION),
+    ("create-theatre", create_theatre::FUNCTION),
+    ("expire-holds", expire_holds::FUNCTION),
+    ("get-booking", get_booking::FUNCTION),
+    ("get-movie", get_movie::FUNCTION),
+    ("get-queue-status", get_queue_status::FUNCTION),
+    ("get-seat-map", get_seat_map::FUNCTION),
+    ("get-theatre", get_theatre::FUNCTION),
+    ("get-ticket-image", get_ticket_image::FUNCTION),
+    ("get-ticket-keys", get_ticket_keys::FUNCTION),
+    ("initiate-payment", initiate_payment::FUNCTION),
+    ("join-queue", join_queue::FUNCTION),
+    ("join-waitlist", join_waitlist::FUNCTION),
+    ("list-cities", list_cities::FUNCTION),
+    ("list-movies", list_movies::FUNCTION),
+    ("list-my-bookings", list_my_bookings::FUNCTION),
+    ("list-notifications", list_notifications::FUNCTION),
+    ("list-offers", list_offers::FUNCTION),
+    ("login", login::FUNCTION),
+    ("notify", notify::FUNCTION),
+    ("payment-webhook", payment_webhook::FUNCTION),
+    ("put-city", put_city::FUNCTION),
+    ("put-offer", put_offer::FUNCTION),
+    ("put-show-queue", put_show_queue::FUNCTION),
+    ("queue-sequencer", queue_sequencer::FUNCTION),
+    ("refund-payment", refund_payment::FUNCTION),
+    ("register", register::FUNCTION),
+    ("route-not-found", route_not_found::FUNCTION),
+    ("sandbox-complete", sandbox_complete::FUNCTION),
+    ("show-stats", show_stats::FUNCTION),
+    ("verify-ticket", verify_ticket::FUNCTION),
+];
 
-        /// Calls the named HTTP function's handler; `None` for an unknown name.
-        pub async fn invoke_http(name: &str, functions: &Functions, req: Request) -> Option<Response<Body>> {
-            Some(match name {
-                $($name => in_function($name, async {
-                    match functions.container($name, $krate::SECRETS).await {
-                        Ok(deps) => $krate::lambda_entry(deps, req).await,
-                        Err(e) => init_failed($name, &e),
-                    }
-                }).await,)*
-                _ => return None,
-            })
-        }
-
-        /// The secrets the named HTTP function reads at cold start.
-        pub fn http_secrets(name: &str) -> Option<&'static [SecretSet]> {
-            match name {
-                $($name => Some($krate::SECRETS),)*
-                _ => None,
-            }
-        }
-    };
+/// The named function (its `'static` name and entry point), if there is one.
+pub fn function(name: &str) -> Option<(&'static str, Function)> {
+    FUNCTIONS.iter().find(|(n, _)| *n == name).copied()
 }
 
-http_functions! {
-    "register" => register,
-    "login" => login,
-    "create-partner" => create_partner,
-    "put-city" => put_city,
-    "list-cities" => list_cities,
-    "route-not-found" => route_not_found,
-    "create-movie" => create_movie,
-    "list-movies" => list_movies,
-    "get-movie" => get_movie,
-    "create-theatre" => create_theatre,
-    "get-theatre" => get_theatre,
-    "create-show" => create_show,
-    "browse-shows" => browse_shows,
-    "get-seat-map" => get_seat_map,
-    "show-stats" => show_stats,
-    "create-booking" => create_booking,
-    "get-booking" => get_booking,
-    "list-my-bookings" => list_my_bookings,
-    "cancel-booking" => cancel_booking,
-    "put-offer" => put_offer,
-    "list-offers" => list_offers,
-    "initiate-payment" => initiate_payment,
-    "payment-webhook" => payment_webhook,
-    "sandbox-complete" => sandbox_complete,
-    "verify-ticket" => verify_ticket,
-    "cancel-show" => cancel_show,
-    "list-notifications" => list_notifications,
-    "join-waitlist" => join_waitlist,
-    "best-available" => best_available,
-    "get-ticket-image" => get_ticket_image,
-    "get-ticket-keys" => get_ticket_keys,
-    "put-show-queue" => put_show_queue,
-    "join-queue" => join_queue,
-    "get-queue-status" => get_queue_status,
-}
-
-macro_rules! sqs_functions {
-    ($($name:literal => $krate:ident),* $(,)?) => {
-        /// Every SQS-triggered function, by name.
-        pub const SQS_FUNCTIONS: &[&str] = &[$($name),*];
-
-        /// Calls the named SQS function's handler with a batch; `None` for an unknown name. A
-        /// function that cannot start fails the whole batch (every message comes back).
-        pub async fn invoke_sqs(name: &str, functions: &Functions, event: SqsEvent) -> Option<SqsBatchResponse> {
-            Some(match name {
-                $($name => in_function($name, async {
-                    match functions.container($name, $krate::SECRETS).await {
-                        Ok(deps) => $krate::lambda_entry(deps, event).await,
-                        Err(_) => all_failed(&event),
-                    }
-                }).await,)*
-                _ => return None,
-            })
-        }
-
-        /// The secrets the named SQS function reads at cold start.
-        pub fn sqs_secrets(name: &str) -> Option<&'static [SecretSet]> {
-            match name {
-                $($name => Some($krate::SECRETS),)*
-                _ => None,
-            }
-        }
-    };
-}
-
-sqs_functions! {
-    "confirm-payment" => confirm_payment,
-    "refund-payment" => refund_payment,
-    "cancel-show-seats" => cancel_show_seats,
-}
-
-macro_rules! event_functions {
-    ($($name:literal => $krate:ident),* $(,)?) => {
-        /// Every function EventBridge invokes (rules and schedules), by name.
-        pub const EVENT_FUNCTIONS: &[&str] = &[$($name),*];
-
-        /// Calls the named function with an EventBridge event; `None` for an unknown name.
-        pub async fn invoke_event(name: &str, functions: &Functions, event: serde_json::Value) -> Option<Result<serde_json::Value, String>> {
-            Some(match name {
-                $($name => in_function($name, async {
-                    match functions.container($name, $krate::SECRETS).await {
-                        Ok(deps) => $krate::lambda_entry(deps, event).await.map_err(|e| e.to_string()),
-                        Err(e) => Err(e),
-                    }
-                }).await,)*
-                _ => return None,
-            })
-        }
-
-        /// The secrets the named event function reads at cold start.
-        pub fn event_secrets(name: &str) -> Option<&'static [SecretSet]> {
-            match name {
-                $($name => Some($krate::SECRETS),)*
-                _ => None,
-            }
-        }
-    };
-}
-
-event_functions! {
-    "expire-holds" => expire_holds,
-    "notify" => notify,
-    "queue-sequencer" => queue_sequencer,
-}
-
-/// Every function the local stack can run.
+/// Every function the local stack can run, by name.
 pub fn all_functions() -> Vec<&'static str> {
-    HTTP_FUNCTIONS
-        .iter()
-        .chain(SQS_FUNCTIONS)
-        .chain(EVENT_FUNCTIONS)
-        .copied()
-        .collect()
+    FUNCTIONS.iter().map(|(name, _)| *name).collect()
 }
 
-/// The secrets a function reads at cold start (its crate's `SECRETS`).
+/// The secrets a function reads at cold start (its crate's `FUNCTION.secrets`).
 pub fn secrets_of(name: &str) -> Option<&'static [SecretSet]> {
-    http_secrets(name)
-        .or_else(|| sqs_secrets(name))
-        .or_else(|| event_secrets(name))
+    function(name).map(|(_, f)| f.secrets)
+}
+
+/// Calls the named HTTP function's handler; `None` for a name that is no HTTP function.
+pub async fn invoke_http(
+    name: &str,
+    functions: &Functions,
+    req: Request,
+) -> Option<Response<Body>> {
+    let (
+        name,
+        Function {
+            handler: Handler::Http(handler),
+            secrets,
+        },
+    ) = function(name)?
+    else {
+        return None;
+    };
+    Some(
+        in_function(name, async {
+            match functions.container(name, secrets).await {
+                Ok(deps) => handler(deps, req).await,
+                Err(e) => init_failed(name, &e),
+            }
+        })
+        .await,
+    )
+}
+
+/// Calls the named SQS function's handler with a batch; `None` for a name that is no SQS
+/// function. A function that cannot start fails the whole batch (every message comes back).
+pub async fn invoke_sqs(
+    name: &str,
+    functions: &Functions,
+    event: SqsEvent,
+) -> Option<SqsBatchResponse> {
+    let (
+        name,
+        Function {
+            handler: Handler::Sqs(handler),
+            secrets,
+        },
+    ) = function(name)?
+    else {
+        return None;
+    };
+    Some(
+        in_function(name, async {
+            match functions.container(name, secrets).await {
+                Ok(deps) => handler(deps, event).await,
+                Err(_) => all_failed(&event),
+            }
+        })
+        .await,
+    )
+}
+
+/// Calls the named function with an EventBridge event; `None` for a name that is no function
+/// EventBridge invokes (rules and schedules).
+pub async fn invoke_event(
+    name: &str,
+    functions: &Functions,
+    event: serde_json::Value,
+) -> Option<Result<serde_json::Value, String>> {
+    let (
+        name,
+        Function {
+            handler: Handler::Event(handler),
+            secrets,
+        },
+    ) = function(name)?
+    else {
+        return None;
+    };
+    Some(
+        in_function(name, async {
+            match functions.container(name, secrets).await {
+                Ok(deps) => handler(deps, event).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            }
+        })
+        .await,
+    )
 }
 
 fn all_failed(event: &SqsEvent) -> SqsBatchResponse {

@@ -79,7 +79,7 @@ fn no_function_environment_holds_a_secret_value() {
     }
 }
 
-/// Each function's environment names exactly the secrets its crate lists (`SECRETS`), so a
+/// Each function's environment names exactly the secrets its crate lists (`FUNCTION.secrets`), so a
 /// deployed cold start finds every ARN it needs and can reach no other secret's.
 #[test]
 fn every_function_gets_exactly_the_secrets_it_reads() {
@@ -115,7 +115,7 @@ fn every_function_gets_exactly_the_secrets_it_reads() {
             .collect();
         assert_eq!(
             given, reads,
-            "{id}: secret ARNs in its environment vs its SECRETS"
+            "{id}: secret ARNs in its environment vs its FUNCTION.secrets"
         );
         checked += 1;
     }
