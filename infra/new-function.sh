@@ -2,9 +2,9 @@
 # Scaffolds functions/<name>: a lib (the handler and its FUNCTION entry point) and a main.rs that
 # builds the configuration and clients and runs it.
 # Then add: its function block in template.yaml (Handler: <name>, see the convention at its top)
-# and its route in shared/src/routes.rs, its row in bootstrap/src/main.rs's FUNCTIONS table and
-# its crate in bootstrap/Cargo.toml (the one binary every function deploys), its row in
-# infra/local/src/registry.rs's FUNCTIONS, and events/<name>.json (the wiring tests check all of them).
+# and its route in shared/src/routes.rs, its row in bootstrap/src/lib.rs's FUNCTIONS table and
+# its crate in bootstrap/Cargo.toml (the table both the one binary every function deploys and the
+# local stack run from), and events/<name>.json (the wiring tests check all of them).
 set -euo pipefail
 name=${1:?usage: infra/new-function.sh <function-name> [http|sqs|event]}
 kind=${2:-http}

@@ -8,16 +8,20 @@
 use crate::{
     auth::Principal,
     domain::{
-        booking::{check_seat_ids, check_show, new_hold, HoldPolicy, HoldRequest},
+        booking::{check_seat_ids, check_show, new_hold, Booking, HoldPolicy, HoldRequest},
+        catalog::Show,
+        city::City,
         limits,
+        pricing::Offer,
     },
-    http::{json_text, HttpResult},
+    http::{json_text, replay, HttpResult},
     ids::{is_id, new_id},
     store::bookings::{IdempotencyRecord, PlaceBooking, Placed},
     views::BookingView,
     ApiError, Deps,
 };
 use lambda_http::http::StatusCode;
+use std::sync::Arc;
 
 /// What to hold: the fields of `POST /bookings`, and the request's proof of admission.
 pub struct SeatsToHold<'a> {
@@ -40,6 +44,54 @@ pub async fn hold_seats(
     request_hash: String,
     body: SeatsToHold<'_>,
 ) -> HttpResult {
+    let now = deps.clock.now();
+    let (show, city, seat_cap, seat_cap_room) = bookable_show(deps, caller, &body, now).await?;
+    let offer = offer_for(deps, body.coupon_code).await?;
+    let booking_id = new_id("bk");
+    let request = HoldRequest {
+        booking_id: &booking_id,
+        user_id: &caller.user_id,
+        seat_ids: body.seat_ids,
+        offer: offer.as_deref(),
+    };
+    let policy = HoldPolicy {
+        hold_seconds: deps.config.hold_seconds,
+    };
+    let booking = new_hold(&show, &city, &request, &policy, now)?;
+    let response_body =
+        serde_json::to_string(&BookingView::from(&booking)).map_err(ApiError::internal)?;
+    let placed = deps
+        .store
+        .place_booking(PlaceBooking {
+            booking: &booking,
+            now: now.timestamp(),
+            idempotency: key
+                .as_deref()
+                .map(|k| (k, IdempotencyRecord::created(&request_hash, &response_body))),
+            rate_limit_per_minute: deps.config.booking_rate_limit_per_minute,
+            coupon_limit: offer.as_ref().and_then(|o| o.per_user_limit),
+            seat_cap_room,
+            admitted_from_queue: show.queue_mode,
+        })
+        .await?;
+    // Every attempt counts toward the rate window. A committed hold counted itself in
+    // its transaction; a cancelled one wrote nothing, so a loser pays one small UpdateItem.
+    if limits::counts_after_transaction(attempt_outcome(&placed)) {
+        deps.store
+            .count_failed_attempt(&caller.user_id, now.timestamp())
+            .await?;
+    }
+    answer(placed, booking, &request_hash, response_body, seat_cap)
+}
+
+/// The show the request names, if these seats of it can be held by this caller now: its city,
+/// and the caller's seat cap and room under it (the cap's counter rides in the hold's transaction).
+async fn bookable_show(
+    deps: &Deps,
+    caller: &Principal,
+    body: &SeatsToHold<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Arc<Show>, City, u32, i64), ApiError> {
     check_seat_ids(body.seat_ids)?;
     let show_missing = || ApiError::NotFound(format!("No show {}.", body.show_id));
     if !is_id("sh", body.show_id) {
@@ -50,7 +102,6 @@ pub async fn hold_seats(
         .show_and_city(&deps.store, body.show_id)
         .await?
         .ok_or_else(show_missing)?;
-    let now = deps.clock.now();
     // Checked before the offer is looked up: a show that cannot be booked costs no read.
     check_show(&show, body.seat_ids, now)?;
     // A queue-mode show sells only to customers the waiting room admitted.
@@ -73,56 +124,29 @@ pub async fn hold_seats(
             show.show_id, show.city_id
         ))
     })?;
-    let offer = match body.coupon_code.map(|c| c.trim().to_uppercase()) {
-        None => None,
-        Some(code) => Some(
-            deps.caches
-                .offer(&deps.store, &code)
-                .await?
-                .ok_or_else(|| ApiError::validation(format!("coupon {code} does not exist")))?,
-        ),
+    Ok((show, city, seat_cap, seat_cap_room))
+}
+
+/// The offer a coupon code names (a 400 when there is none).
+async fn offer_for(deps: &Deps, coupon_code: Option<&str>) -> Result<Option<Arc<Offer>>, ApiError> {
+    let Some(code) = coupon_code.map(|c| c.trim().to_uppercase()) else {
+        return Ok(None);
     };
-    let booking_id = new_id("bk");
-    let request = HoldRequest {
-        booking_id: &booking_id,
-        user_id: &caller.user_id,
-        seat_ids: body.seat_ids,
-        offer: offer.as_deref(),
-    };
-    let policy = HoldPolicy {
-        hold_seconds: deps.config.hold_seconds,
-    };
-    let booking = new_hold(&show, &city, &request, &policy, now)?;
-    let response_body =
-        serde_json::to_string(&BookingView::from(&booking)).map_err(ApiError::internal)?;
-    let placed = deps
-        .store
-        .place_booking(PlaceBooking {
-            booking: &booking,
-            now: now.timestamp(),
-            idempotency: key.as_deref().map(|k| {
-                (
-                    k,
-                    IdempotencyRecord {
-                        request_hash: request_hash.clone(),
-                        status: 201,
-                        body: response_body.clone(),
-                    },
-                )
-            }),
-            rate_limit_per_minute: deps.config.booking_rate_limit_per_minute,
-            coupon_limit: offer.as_ref().and_then(|o| o.per_user_limit),
-            seat_cap_room,
-            admitted_from_queue: show.queue_mode,
-        })
-        .await?;
-    // Every attempt counts toward the rate window. A committed hold counted itself in
-    // its transaction; a cancelled one wrote nothing, so a loser pays one small UpdateItem.
-    if limits::counts_after_transaction(attempt_outcome(&placed)) {
-        deps.store
-            .count_failed_attempt(&caller.user_id, now.timestamp())
-            .await?;
-    }
+    deps.caches
+        .offer(&deps.store, &code)
+        .await?
+        .map(Some)
+        .ok_or_else(|| ApiError::validation(format!("coupon {code} does not exist")))
+}
+
+/// The answer to a placed (or refused) hold.
+fn answer(
+    placed: Placed,
+    booking: Booking,
+    request_hash: &str,
+    response_body: String,
+    seat_cap: u32,
+) -> HttpResult {
     match placed {
         Placed::Placed { retries } => {
             crate::metrics::emit(&[
@@ -132,11 +156,7 @@ pub async fn hold_seats(
             tracing::info!(booking_id = %booking.booking_id, show_id = %booking.show_id, seats = booking.seats.len(), retries, "seats held");
             json_text(StatusCode::CREATED, response_body)
         }
-        Placed::Replay(record) if record.request_hash == request_hash => json_text(
-            StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED),
-            record.body,
-        ),
-        Placed::Replay(_) => Err(ApiError::IdempotencyKeyReused),
+        Placed::Replay(record) => replay(record, request_hash),
         Placed::SeatsTaken(seats) => {
             crate::metrics::count("HoldsConflicted", 1);
             tracing::info!(show_id = %booking.show_id, unavailable = seats.len(), "hold conflicted");

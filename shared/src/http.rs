@@ -113,6 +113,28 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The stored answer to a request retried under its `Idempotency-Key`: replayed for the same
+/// request, refused for another request under the same key.
+pub fn replay(record: crate::store::bookings::IdempotencyRecord, request_hash: &str) -> HttpResult {
+    if record.request_hash != request_hash {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    json_text(
+        StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED),
+        record.body,
+    )
+}
+
+/// An optional `YYYY-MM-DD` query parameter (a 400 when present and not a date).
+pub fn date_param(req: &Request, name: &str) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    query_param(req, name)
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| ApiError::validation(format!("{name} must be YYYY-MM-DD.")))
+        })
+        .transpose()
+}
+
 pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }

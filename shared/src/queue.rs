@@ -113,9 +113,6 @@ pub async fn sequence(
     deps: &crate::Deps,
     config: &crate::domain::queue::QueueConfig,
 ) -> Result<SequencerRun, ApiError> {
-    use crate::domain::queue::{
-        can_draw, draw_order, late_horizon, late_order, window_unused, QueueProgress,
-    };
     let now = deps.clock.now_epoch();
     let show_id = config.show_id.as_str();
     let store = &deps.store;
@@ -128,56 +125,102 @@ pub async fn sequence(
     let mut version = state.version;
     let mut progress = state.progress.clone();
     if !progress.drawn {
-        if !can_draw(config, now) {
+        if !crate::domain::queue::can_draw(config, now) {
             return Ok(run);
         }
-        let seed = match &progress.seed {
-            Some(seed) => seed.clone(),
-            None => {
-                // Nobody chooses the seed: it is generated here, after the on-sale time, and
-                // stored before any place is given, so a rerun gives the same places.
-                use rand::RngCore;
-                let mut bytes = [0u8; 32];
-                rand::rngs::OsRng.fill_bytes(&mut bytes);
-                let seeded = QueueProgress {
-                    seed: Some(hex::encode(bytes)),
-                    ..progress.clone()
-                };
-                if !store.put_progress(show_id, &seeded, version).await? {
-                    run.lost_race = true;
-                    return Ok(run);
-                }
-                version += 1;
-                progress = seeded;
-                hex::encode(bytes)
+        match draw(deps, config, &mut progress, version).await? {
+            Some((drawn, seeded)) => {
+                run.drawn = drawn;
+                version += u64::from(seeded);
             }
-        };
-        let seed_bytes = hex::decode(&seed).map_err(ApiError::internal)?;
-        let early: Vec<String> = store
-            .arrivals(show_id, 0, config.on_sale_at - 1, None)
-            .await?
-            .into_iter()
-            .map(|e| e.user_id)
-            .collect();
-        let order = draw_order(&seed_bytes, &early);
-        let places: Vec<(String, u64)> = order
-            .into_iter()
-            .enumerate()
-            .map(|(i, u)| (u, i as u64 + 1))
-            .collect();
-        store.assign_places(show_id, &places).await?;
-        run.drawn = places.len() as u64;
-        progress = QueueProgress {
-            drawn: true,
-            early_count: run.drawn,
-            sequenced: run.drawn,
-            anchor_at: config.on_sale_at,
-            ..progress
-        };
+            None => {
+                run.lost_race = true;
+                return Ok(run);
+            }
+        }
     }
+    let (placed_late, cursor) = place_late_arrivals(deps, config, &progress, now).await?;
+    run.placed_late = placed_late;
+    run.admitted = admit(deps, config, &progress, now).await?;
+    let (unused, checked) = ended_windows(deps, config, &progress, now).await?;
+    run.unused = unused;
 
+    let next = progress.advance(config, now, run.placed_late, cursor, run.unused, checked);
+    run.waiting = next.sequenced.saturating_sub(next.frontier(config, now));
+    if !store.put_progress(show_id, &next, version).await? {
+        run.lost_race = true;
+    }
+    Ok(run)
+}
+
+/// The draw among the customers who arrived before the on-sale time: their places, and the
+/// progress after it. `None` when another run stored a seed first; otherwise how many were
+/// drawn and whether this run stored the seed (a progress version of its own).
+async fn draw(
+    deps: &crate::Deps,
+    config: &crate::domain::queue::QueueConfig,
+    progress: &mut crate::domain::queue::QueueProgress,
+    version: u64,
+) -> Result<Option<(u64, bool)>, ApiError> {
+    use crate::domain::queue::{draw_order, QueueProgress};
+    let show_id = config.show_id.as_str();
+    let store = &deps.store;
+    let (seed, seeded) = match &progress.seed {
+        Some(seed) => (seed.clone(), false),
+        None => {
+            // Nobody chooses the seed: it is generated here, after the on-sale time, and
+            // stored before any place is given, so a rerun gives the same places.
+            use rand::RngCore;
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let seeded = QueueProgress {
+                seed: Some(hex::encode(bytes)),
+                ..progress.clone()
+            };
+            if !store.put_progress(show_id, &seeded, version).await? {
+                return Ok(None);
+            }
+            *progress = seeded;
+            (hex::encode(bytes), true)
+        }
+    };
+    let seed_bytes = hex::decode(&seed).map_err(ApiError::internal)?;
+    let early: Vec<String> = store
+        .arrivals(show_id, 0, config.on_sale_at - 1, None)
+        .await?
+        .into_iter()
+        .map(|e| e.user_id)
+        .collect();
+    let places: Vec<(String, u64)> = draw_order(&seed_bytes, &early)
+        .into_iter()
+        .enumerate()
+        .map(|(i, u)| (u, i as u64 + 1))
+        .collect();
+    store.assign_places(show_id, &places).await?;
+    let drawn = places.len() as u64;
+    *progress = QueueProgress {
+        drawn: true,
+        early_count: drawn,
+        sequenced: drawn,
+        anchor_at: config.on_sale_at,
+        ..progress.clone()
+    };
+    Ok(Some((drawn, seeded)))
+}
+
+/// Places for the customers who arrived after the on-sale time, in arrival order, up to the late
+/// horizon: how many were placed, and the last one placed (the next run's cursor).
+async fn place_late_arrivals(
+    deps: &crate::Deps,
+    config: &crate::domain::queue::QueueConfig,
+    progress: &crate::domain::queue::QueueProgress,
+    now: i64,
+) -> Result<(u64, Option<(i64, String)>), ApiError> {
+    use crate::domain::queue::{late_horizon, late_order};
+    let show_id = config.show_id.as_str();
     let horizon = late_horizon(now);
-    let candidates = store
+    let candidates = deps
+        .store
         .arrivals(
             show_id,
             config.on_sale_at,
@@ -194,16 +237,23 @@ pub async fn sequence(
         .enumerate()
         .map(|(i, (_, u))| (u.clone(), progress.sequenced + i as u64 + 1))
         .collect();
-    store.assign_places(show_id, &places).await?;
-    run.placed_late = places.len() as u64;
-    let cursor = late.last().cloned();
+    deps.store.assign_places(show_id, &places).await?;
+    Ok((places.len() as u64, late.last().cloned()))
+}
 
-    // Admissions since the last run, recorded on each entry with its notification. The frontier
-    // of the progress as it was: the arrivals placed in this run are admitted from now on
-    // (`QueueProgress::advance`), never in a burst from an old anchor.
+/// Admissions since the last run, recorded on each entry with its notification. The frontier
+/// of the progress as it was: the arrivals placed in this run are admitted from now on
+/// (`QueueProgress::advance`), never in a burst from an old anchor.
+async fn admit(
+    deps: &crate::Deps,
+    config: &crate::domain::queue::QueueConfig,
+    progress: &crate::domain::queue::QueueProgress,
+    now: i64,
+) -> Result<u64, ApiError> {
+    let store = &deps.store;
     let frontier = progress.frontier(config, now);
     let newly = store
-        .entries_by_place(show_id, progress.recorded, frontier)
+        .entries_by_place(&config.show_id, progress.recorded, frontier)
         .await?;
     let mut events = Vec::new();
     for entry in &newly {
@@ -222,40 +272,43 @@ pub async fn sequence(
             events.extend(outbox);
         }
     }
-    run.admitted = newly.len() as u64;
     crate::events::publish(deps, &events).await;
+    Ok(newly.len() as u64)
+}
 
-    // Admission windows that ended since the last run: unused ones are replaced (if configured).
-    // Bounded per run (the windows still open are read again next run).
+/// Admission windows that ended since the last run: how many went unused (to be replaced, if
+/// configured), and the last place checked. Bounded per run (the windows still open are read
+/// again next run).
+async fn ended_windows(
+    deps: &crate::Deps,
+    config: &crate::domain::queue::QueueConfig,
+    progress: &crate::domain::queue::QueueProgress,
+    now: i64,
+) -> Result<(u64, u64), ApiError> {
     let checked_upto = progress
         .recorded
         .min(progress.window_checked + WINDOW_CHECKS_PER_RUN);
-    let ended = store
-        .entries_by_place(show_id, progress.window_checked, checked_upto)
+    let ended = deps
+        .store
+        .entries_by_place(&config.show_id, progress.window_checked, checked_upto)
         .await?;
-    let mut checked = progress.window_checked;
+    let (mut unused, mut checked) = (0, progress.window_checked);
     for e in &ended {
         let Some(at) = e.admitted_at else { break };
         if at + config.admission_window_seconds > now {
             break;
         }
-        if window_unused(
+        if crate::domain::queue::window_unused(
             at,
             config.admission_window_seconds,
             e.used_at.is_some(),
             now,
         ) {
-            run.unused += 1;
+            unused += 1;
         }
         checked = e.place.unwrap_or(checked);
     }
-
-    let next = progress.advance(config, now, run.placed_late, cursor, run.unused, checked);
-    run.waiting = next.sequenced.saturating_sub(next.frontier(config, now));
-    if !store.put_progress(show_id, &next, version).await? {
-        run.lost_race = true;
-    }
-    Ok(run)
+    Ok((unused, checked))
 }
 
 /// An epoch second as the contract's RFC 3339.

@@ -8,13 +8,13 @@ use boxoffice::{
         city::parse_time_zone,
         show::{availability, local_date, Availability, ShowStatus},
     },
-    http::{ok, page_limit, path_param, query_param, serve, HttpResult},
+    http::{date_param, ok, page_limit, path_param, query_param, serve, HttpResult},
     ids::is_id,
     runtime::{Function, Handler},
+    store::catalog::Listing,
     views::local_time,
     ApiError, Deps,
 };
-use chrono::NaiveDate;
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
 
@@ -72,14 +72,7 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
     let city_id = path_param(&req, "cityId")?.to_lowercase();
     let movie_id = path_param(&req, "movieId")?;
     let limit = page_limit(&req)?;
-    let date = query_param(&req, "date")
-        .map(|d| {
-            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                .map_err(|_| ApiError::validation("date must be YYYY-MM-DD."))
-        })
-        .transpose()?;
-    let language = query_param(&req, "language").map(|l| l.trim().to_lowercase());
-    let format = query_param(&req, "format").map(|f| f.trim().to_uppercase());
+    let date = date_param(&req, "date")?;
     let cursor = query_param(&req, "cursor");
 
     let city = deps
@@ -113,15 +106,37 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
             cursor.as_deref(),
         )
         .await?;
-    let now = deps.clock.now_epoch();
+    let filters = Filters {
+        language: query_param(&req, "language").map(|l| l.trim().to_lowercase()),
+        format: query_param(&req, "format").map(|f| f.trim().to_uppercase()),
+    };
+    let theatres = by_theatre(page.items, deps.clock.now_epoch(), &filters);
+    ok(&BrowseResponse {
+        city_id: city.city_id,
+        movie_id,
+        date: date.to_string(),
+        theatres,
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// The query's optional show filters.
+struct Filters {
+    language: Option<String>,
+    format: Option<String>,
+}
+
+/// The page's bookable shows (scheduled, not begun, matching the filters), grouped by theatre in
+/// the order the page lists them.
+fn by_theatre(listings: Vec<Listing>, now: i64, filters: &Filters) -> Vec<TheatreShows> {
     let mut theatres: Vec<TheatreShows> = Vec::new();
-    for l in page.items {
+    for l in listings {
         let started =
             !chrono::DateTime::parse_from_rfc3339(&l.start_time).is_ok_and(|t| t.timestamp() > now);
         if l.status != ShowStatus::Scheduled
             || started
-            || language.as_ref().is_some_and(|x| x != &l.language)
-            || format.as_ref().is_some_and(|x| x != &l.format)
+            || filters.language.as_ref().is_some_and(|x| x != &l.language)
+            || filters.format.as_ref().is_some_and(|x| x != &l.format)
         {
             continue;
         }
@@ -148,11 +163,5 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
             }),
         }
     }
-    ok(&BrowseResponse {
-        city_id: city.city_id,
-        movie_id,
-        date: date.to_string(),
-        theatres,
-        next_cursor: page.next_cursor,
-    })
+    theatres
 }

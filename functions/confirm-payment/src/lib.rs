@@ -246,23 +246,7 @@ async fn refunded_by_provider(
         }
         ProviderRefund::Duplicate => Ok(()),
         ProviderRefund::NotConfirmed => {
-            let fresh = deps
-                .store
-                .get_booking(&booking.booking_id)
-                .await?
-                .ok_or_else(|| ApiError::Internal("booking vanished during a refund".into()))?;
-            match decide(&fresh, m, deps.clock.now(), &payment.payment_id) {
-                Decision::Record {
-                    payment, refund, ..
-                } => record(
-                    deps.store
-                        .record_payment(&fresh, &payment, refund.as_ref(), marker, &[])
-                        .await?,
-                ),
-                other => Err(ApiError::Internal(format!(
-                    "a refused provider refund decided {other:?} from the fresh booking"
-                ))),
-            }
+            record_on_fresh(deps, booking, m, &payment.payment_id, marker).await
         }
         ProviderRefund::RefundExists => {
             tracing::info!(booking_id = %booking.booking_id, refund_id = ?refund.refund_id,
@@ -282,6 +266,34 @@ async fn refunded_by_provider(
                 booking.booking_id
             )))
         }
+    }
+}
+
+/// A provider refund refused because the booking is no longer confirmed (cancelled or refunded
+/// meanwhile): decided again from the fresh booking, which only records the payment.
+async fn record_on_fresh(
+    deps: &Deps,
+    booking: &Booking,
+    m: &PaymentMessage,
+    payment_id: &str,
+    marker: &Marker<'_>,
+) -> Result<(), ApiError> {
+    let fresh = deps
+        .store
+        .get_booking(&booking.booking_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("booking vanished during a refund".into()))?;
+    match decide(&fresh, m, deps.clock.now(), payment_id) {
+        Decision::Record {
+            payment, refund, ..
+        } => record(
+            deps.store
+                .record_payment(&fresh, &payment, refund.as_ref(), marker, &[])
+                .await?,
+        ),
+        other => Err(ApiError::Internal(format!(
+            "a refused provider refund decided {other:?} from the fresh booking"
+        ))),
     }
 }
 

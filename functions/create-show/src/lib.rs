@@ -2,12 +2,10 @@
 //! layout and the prices are copied into the show, so a show never changes under a booking.
 
 use boxoffice::{
-    clock::rfc3339,
     domain::{
-        catalog::Show,
-        city::{parse_time_zone, validate_currency},
+        catalog::{Movie, Theatre},
         layout::SeatType,
-        show::{end_time, local_date, occupied_slots, ShowStatus},
+        scheduling::{check_request, new_show, ScheduleRefusal, ShowRequest, Venue},
         user::Role,
     },
     http::{created, parse_json, serve, HttpResult},
@@ -18,7 +16,6 @@ use boxoffice::{
     views::ShowView,
     ApiError, Deps,
 };
-use chrono::{DateTime, Utc};
 use lambda_http::{Body, Request, Response};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -38,8 +35,6 @@ struct ShowBody {
     max_seats_per_customer: Option<u32>,
 }
 
-const MAX_PRICE: i64 = 100_000_000;
-
 /// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
 /// reads at cold start.
 pub const FUNCTION: Function = Function {
@@ -54,94 +49,21 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 async fn create_show(deps: &Deps, req: Request) -> HttpResult {
     let caller = deps.caller(&req, &[Role::Partner])?;
     let body: ShowBody = parse_json(&req)?;
-    if let Some(cap) = body.max_seats_per_customer {
-        if !boxoffice::domain::limits::valid_seat_cap(cap) {
-            return Err(ApiError::validation(format!(
-                "maxSeatsPerCustomer must be 1–{}.",
-                boxoffice::domain::limits::MAX_SEAT_CAP
-            )));
-        }
-    }
+    let request = ShowRequest {
+        start_time: body.start_time,
+        language: body.language,
+        format: body.format,
+        currency: body.currency,
+        prices: body.prices,
+        max_seats_per_customer: body.max_seats_per_customer,
+    };
+    let checked = check_request(&request, deps.clock.now()).map_err(ApiError::validation)?;
 
-    let start: DateTime<Utc> = DateTime::parse_from_rfc3339(&body.start_time)
-        .map_err(|_| {
-            ApiError::validation(
-                "startTime must be RFC 3339 with an offset, e.g. 2026-02-01T18:30:00+05:30.",
-            )
-        })?
-        .with_timezone(&Utc);
-    if start <= deps.clock.now() {
-        return Err(ApiError::validation("startTime must be in the future."));
-    }
-    let format = body.format.trim().to_uppercase();
-    if format.is_empty()
-        || format.len() > 20
-        || !format
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b' ' || b == b'-')
-    {
-        return Err(ApiError::validation(
-            "format must be 1–20 letters, digits, spaces or '-', e.g. 2D, IMAX 3D.",
-        ));
-    }
-    validate_currency(&body.currency).map_err(ApiError::validation)?;
-    if let Some((t, p)) = body
-        .prices
-        .iter()
-        .find(|(_, p)| !(0..=MAX_PRICE).contains(*p))
-    {
-        return Err(ApiError::validation(format!(
-            "price of {} must be 0–{MAX_PRICE} minor units, not {p}.",
-            t.as_str()
-        )));
-    }
-
-    let theatre_missing = || ApiError::NotFound(format!("No theatre {}.", body.theatre_id));
-    if !is_id("th", &body.theatre_id) {
-        return Err(theatre_missing());
-    }
-    let theatre = deps
-        .store
-        .get_theatre(&body.theatre_id)
-        .await?
-        .ok_or_else(theatre_missing)?;
-    if theatre.partner_id != caller.user_id {
-        return Err(ApiError::Forbidden(
-            "Only the partner owning this theatre may schedule its shows.".into(),
-        ));
-    }
+    let theatre = owned_theatre(deps, &caller.user_id, &body.theatre_id).await?;
     let screen = find_screen(&theatre, &body.screen_id).ok_or_else(|| {
         ApiError::NotFound(format!("No screen {} in this theatre.", body.screen_id))
     })?;
-    let movie_missing = || ApiError::NotFound(format!("No movie {}.", body.movie_id));
-    if !is_id("mv", &body.movie_id) {
-        return Err(movie_missing());
-    }
-    let movie = deps
-        .store
-        .get_movie(&body.movie_id)
-        .await?
-        .ok_or_else(movie_missing)?;
-    let language = body.language.trim().to_lowercase();
-    if !movie.languages.contains(&language) {
-        return Err(ApiError::validation(format!(
-            "language must be one of the movie's: {}.",
-            movie.languages.join(", ")
-        )));
-    }
-    let unpriced: Vec<&str> = screen
-        .layout
-        .seat_types()
-        .into_iter()
-        .filter(|t| !body.prices.contains_key(t))
-        .map(SeatType::as_str)
-        .collect();
-    if !unpriced.is_empty() {
-        return Err(ApiError::validation(format!(
-            "Every seat type of the screen needs a price; missing: {}.",
-            unpriced.join(", ")
-        )));
-    }
+    let movie = movie_named(deps, &body.movie_id).await?;
     let city = deps
         .caches
         .city(&deps.store, &theatre.city_id)
@@ -152,39 +74,17 @@ async fn create_show(deps: &Deps, req: Request) -> HttpResult {
                 theatre.theatre_id, theatre.city_id
             ))
         })?;
-    if city.currency != body.currency {
-        return Err(ApiError::validation(format!(
-            "currency must be the city's currency, {}.",
-            city.currency
-        )));
-    }
-    let tz = parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?;
-
-    let show = Show {
-        show_id: new_id("sh"),
-        theatre_id: theatre.theatre_id.clone(),
-        theatre_name: theatre.name.clone(),
-        partner_id: theatre.partner_id.clone(),
-        screen_id: screen.screen_id.clone(),
-        screen_name: screen.name.clone(),
-        movie_id: movie.movie_id.clone(),
-        movie_title: movie.title.clone(),
-        city_id: city.city_id.clone(),
-        time_zone: city.time_zone.clone(),
-        start_time: rfc3339(start),
-        end_time: rfc3339(end_time(start, movie.duration_mins)),
-        local_date: local_date(start, &tz).to_string(),
-        language,
-        format,
-        currency: body.currency,
-        prices: body.prices,
-        capacity: screen.layout.capacity() as i64,
-        layout: screen.layout.clone(),
-        status: ShowStatus::Scheduled,
-        slots: occupied_slots(start, movie.duration_mins, deps.config.cleaning_gap_minutes),
-        max_seats_per_customer: body.max_seats_per_customer,
-        queue_mode: false,
+    let venue = Venue {
+        theatre: &theatre,
+        screen,
+        movie: &movie,
+        city: &city,
     };
+    let gap = deps.config.cleaning_gap_minutes;
+    let show = new_show(new_id("sh"), request, checked, &venue, gap).map_err(|r| match r {
+        ScheduleRefusal::Invalid(m) => ApiError::validation(m),
+        ScheduleRefusal::BadCityRecord(m) => ApiError::Internal(m),
+    })?;
     match deps.store.create_show(&show).await? {
         CreateShow::Created => created(&ShowView::from(&show)),
         CreateShow::Overlaps => Err(ApiError::InvalidState(
@@ -192,4 +92,38 @@ async fn create_show(deps: &Deps, req: Request) -> HttpResult {
                 .into(),
         )),
     }
+}
+
+/// The theatre, if the caller is the partner owning it.
+async fn owned_theatre(
+    deps: &Deps,
+    partner_id: &str,
+    theatre_id: &str,
+) -> Result<Theatre, ApiError> {
+    let theatre_missing = || ApiError::NotFound(format!("No theatre {theatre_id}."));
+    if !is_id("th", theatre_id) {
+        return Err(theatre_missing());
+    }
+    let theatre = deps
+        .store
+        .get_theatre(theatre_id)
+        .await?
+        .ok_or_else(theatre_missing)?;
+    if theatre.partner_id != partner_id {
+        return Err(ApiError::Forbidden(
+            "Only the partner owning this theatre may schedule its shows.".into(),
+        ));
+    }
+    Ok(theatre)
+}
+
+async fn movie_named(deps: &Deps, movie_id: &str) -> Result<Movie, ApiError> {
+    let movie_missing = || ApiError::NotFound(format!("No movie {movie_id}."));
+    if !is_id("mv", movie_id) {
+        return Err(movie_missing());
+    }
+    deps.store
+        .get_movie(movie_id)
+        .await?
+        .ok_or_else(movie_missing)
 }

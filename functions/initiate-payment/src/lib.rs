@@ -4,9 +4,12 @@
 use boxoffice::{
     bookings::load_for,
     clock::rfc3339,
+    config::Config,
     domain::booking::{Booking, BookingStatus, PaymentInfo, PaymentStatus},
     domain::user::Role,
-    http::{body_bytes, idempotency_key, json_text, parse_json, path_param, serve, HttpResult},
+    http::{
+        body_bytes, idempotency_key, json_text, parse_json, path_param, replay, serve, HttpResult,
+    },
     ids::new_id,
     payments::{origin_of, sandbox_intent_id, stripe::StripeError, Provider},
     runtime::{Function, Handler},
@@ -75,9 +78,68 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
     let key = idempotency_key(&req)?;
     let booking_id = path_param(&req, "bookingId")?;
     let body: PaymentBody = parse_json(&req)?;
-    let provider = match Provider::from_name(&body.provider, &deps.config) {
+    let provider = checked_provider(&body, &deps.config)?;
+    let booking = load_for(deps, &caller, &booking_id).await?;
+    if booking.user_id != caller.user_id {
+        return Err(ApiError::Forbidden(
+            "Only the booking's owner can pay for it.".into(),
+        ));
+    }
+    let request_hash = hex::encode(Sha256::digest(body_bytes(&req)));
+    let now = deps.clock.now();
+    if let Some(refused) = refusal(&booking, now.timestamp()) {
+        // A retry of a request that already opened the intent gets its stored answer.
+        if let (ApiError::PaymentPending, Some(k)) = (&refused, key.as_deref()) {
+            if let Some(record) = deps.store.get_idempotency(&caller.user_id, k).await? {
+                return replay(record, &request_hash);
+            }
+        }
+        return Err(refused);
+    }
+
+    let payment_id = payment_id_for(&caller.user_id, key.as_deref(), &booking.booking_id);
+    let (intent, redirect_url, provider_payload) =
+        open_intent(deps, provider, &booking, &payment_id, &body.return_url).await?;
+    let payment = PaymentInfo {
+        payment_id,
+        provider: provider.name().to_owned(),
+        payment_intent_id: intent,
+        amount: booking.pricing.total,
+        currency: booking.pricing.currency.clone(),
+        status: PaymentStatus::Initiated,
+        redirect_url,
+        created_at: rfc3339(now),
+    };
+    let hold_until = booking
+        .hold_expires_at
+        .max(now.timestamp() + deps.config.payment_window_seconds);
+    let response = started(&payment, &booking, provider_payload, hold_until);
+    let idempotency = key
+        .as_deref()
+        .map(|k| (k, IdempotencyRecord::created(&request_hash, &response)));
+    match deps
+        .store
+        .start_payment(&booking, &payment, hold_until, now.timestamp(), idempotency)
+        .await?
+    {
+        StartPayment::Started => {
+            tracing::info!(booking_id = %booking.booking_id, payment_id = %payment.payment_id, "payment started");
+            json_text(StatusCode::CREATED, response)
+        }
+        StartPayment::Replay(record) => replay(record, &request_hash),
+        StartPayment::Changed => {
+            let now_booking = load_for(deps, &caller, &booking_id).await?;
+            Err(refusal(&now_booking, now.timestamp()).unwrap_or(ApiError::PaymentPending))
+        }
+    }
+}
+
+/// The provider the body names (the sandbox only where it is enabled), if its return URL is an
+/// http(s) URL.
+fn checked_provider(body: &PaymentBody, config: &Config) -> Result<Provider, ApiError> {
+    let provider = match Provider::from_name(&body.provider, config) {
         Some(p) => p,
-        None if deps.config.sandbox_enabled => {
+        None if config.sandbox_enabled => {
             return Err(ApiError::validation(
                 "provider must be \"stripe\" or \"sandbox\".",
             ))
@@ -94,36 +156,19 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
     if !url_ok {
         return Err(ApiError::validation("returnUrl must be an http(s) URL."));
     }
-    let booking = load_for(deps, &caller, &booking_id).await?;
-    if booking.user_id != caller.user_id {
-        return Err(ApiError::Forbidden(
-            "Only the booking's owner can pay for it.".into(),
-        ));
-    }
-    let request_hash = hex::encode(Sha256::digest(body_bytes(&req)));
-    let replay = |record: IdempotencyRecord| {
-        if record.request_hash == request_hash {
-            json_text(
-                StatusCode::from_u16(record.status).unwrap_or(StatusCode::CREATED),
-                record.body,
-            )
-        } else {
-            Err(ApiError::IdempotencyKeyReused)
-        }
-    };
-    let now = deps.clock.now();
-    if let Some(refused) = refusal(&booking, now.timestamp()) {
-        // A retry of a request that already opened the intent gets its stored answer.
-        if let (ApiError::PaymentPending, Some(k)) = (&refused, key.as_deref()) {
-            if let Some(record) = deps.store.get_idempotency(&caller.user_id, k).await? {
-                return replay(record);
-            }
-        }
-        return Err(refused);
-    }
+    Ok(provider)
+}
 
-    let payment_id = payment_id_for(&caller.user_id, key.as_deref(), &booking.booking_id);
-    let (intent, redirect_url, provider_payload) = match provider {
+/// Opens the payment with the provider: the intent's id, the URL the customer is sent to (the
+/// sandbox's; Stripe's payments complete in the client with the secret) and the client's payload.
+async fn open_intent(
+    deps: &Deps,
+    provider: Provider,
+    booking: &Booking,
+    payment_id: &str,
+    return_url: &str,
+) -> Result<(String, String, serde_json::Value), ApiError> {
+    Ok(match provider {
         Provider::Stripe => {
             let intent = deps
                 .stripe()?
@@ -131,7 +176,7 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
                     booking.pricing.total,
                     &booking.pricing.currency,
                     &booking.booking_id,
-                    &payment_id,
+                    payment_id,
                     &origin_of(&deps.config),
                 )
                 .await
@@ -145,33 +190,25 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
         }
         Provider::Sandbox => {
             let intent = sandbox_intent_id(&booking.booking_id);
-            let separator = if body.return_url.contains('?') {
-                '&'
-            } else {
-                '?'
-            };
+            let separator = if return_url.contains('?') { '&' } else { '?' };
             let url = format!(
                 "{}{separator}bookingId={}&paymentIntentId={intent}",
-                body.return_url, booking.booking_id
+                return_url, booking.booking_id
             );
             let payload = json!({ "paymentIntentId": intent, "redirectUrl": url });
             (intent, url, payload)
         }
-    };
-    let payment = PaymentInfo {
-        payment_id,
-        provider: provider.name().to_owned(),
-        payment_intent_id: intent,
-        amount: booking.pricing.total,
-        currency: booking.pricing.currency.clone(),
-        status: PaymentStatus::Initiated,
-        redirect_url,
-        created_at: rfc3339(now),
-    };
-    let hold_until = booking
-        .hold_expires_at
-        .max(now.timestamp() + deps.config.payment_window_seconds);
-    let response = json!({
+    })
+}
+
+/// The 201 body of a started payment (also stored as the idempotent replay).
+fn started(
+    payment: &PaymentInfo,
+    booking: &Booking,
+    provider_payload: serde_json::Value,
+    hold_until: i64,
+) -> String {
+    json!({
         "paymentId": payment.payment_id,
         "bookingId": booking.booking_id,
         "status": "INITIATED",
@@ -181,30 +218,5 @@ async fn initiate_payment(deps: &Deps, req: Request) -> HttpResult {
         "providerPayload": provider_payload,
         "holdExpiresAt": chrono::DateTime::from_timestamp(hold_until, 0).map(rfc3339),
     })
-    .to_string();
-    let idempotency = key.as_deref().map(|k| {
-        (
-            k,
-            IdempotencyRecord {
-                request_hash: request_hash.clone(),
-                status: 201,
-                body: response.clone(),
-            },
-        )
-    });
-    match deps
-        .store
-        .start_payment(&booking, &payment, hold_until, now.timestamp(), idempotency)
-        .await?
-    {
-        StartPayment::Started => {
-            tracing::info!(booking_id = %booking.booking_id, payment_id = %payment.payment_id, "payment started");
-            json_text(StatusCode::CREATED, response)
-        }
-        StartPayment::Replay(record) => replay(record),
-        StartPayment::Changed => {
-            let now_booking = load_for(deps, &caller, &booking_id).await?;
-            Err(refusal(&now_booking, now.timestamp()).unwrap_or(ApiError::PaymentPending))
-        }
-    }
+    .to_string()
 }

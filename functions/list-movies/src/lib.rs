@@ -4,8 +4,12 @@
 //! by the start in the browse index's sort key: no sweep, no TTL, nothing to write).
 
 use boxoffice::{
-    domain::{catalog::Movie, city::parse_time_zone, show::local_date},
-    http::{ok, page_limit, query_param, serve, HttpResult},
+    domain::{
+        catalog::Movie,
+        city::{parse_time_zone, City},
+        show::local_date,
+    },
+    http::{date_param, ok, page_limit, query_param, serve, HttpResult},
     runtime::{Function, Handler},
     store::catalog::{movie_cursor, movie_cursor_position},
     views::MovieView,
@@ -33,12 +37,7 @@ async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
     let limit = page_limit(&req)?;
     let language = query_param(&req, "language").map(|l| l.trim().to_lowercase());
     let genre = query_param(&req, "genre").map(|g| g.trim().to_lowercase());
-    let date = query_param(&req, "date")
-        .map(|d| {
-            NaiveDate::parse_from_str(&d, "%Y-%m-%d")
-                .map_err(|_| ApiError::validation("date must be YYYY-MM-DD."))
-        })
-        .transpose()?;
+    let date = date_param(&req, "date")?;
     let cursor = query_param(&req, "cursor");
     let keep = |m: &Movie| {
         language.as_ref().is_none_or(|l| m.languages.contains(l))
@@ -63,27 +62,7 @@ async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
         .city(&deps.store, &city_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("No city {city_id}.")))?;
-    let dates = match date {
-        Some(d) => vec![d],
-        None => {
-            let tz = parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?;
-            let today = local_date(deps.clock.now(), &tz);
-            (0..DAYS_AHEAD).map(|i| today + Duration::days(i)).collect()
-        }
-    };
-    let mut ids = Vec::new();
-    let now = deps.clock.now_epoch();
-    for d in dates {
-        for id in deps
-            .store
-            .movie_ids_showing(&city.city_id, &d.to_string(), now)
-            .await?
-        {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
+    let mut ids = showing_in(deps, &city, date).await?;
     // Same order and cursor shape as the unfiltered catalogue: newest id first.
     ids.sort_unstable_by(|a, b| b.cmp(a));
     if let Some(c) = &cursor {
@@ -113,4 +92,35 @@ fn respond(movies: &[Movie], next_cursor: Option<String>) -> HttpResult {
         body["nextCursor"] = json!(c);
     }
     ok(&body)
+}
+
+/// Ids of the movies with shows still to begin in the city on `date`, or on any of the next
+/// `DAYS_AHEAD` days of the city's calendar.
+async fn showing_in(
+    deps: &Deps,
+    city: &City,
+    date: Option<NaiveDate>,
+) -> Result<Vec<String>, ApiError> {
+    let dates = match date {
+        Some(d) => vec![d],
+        None => {
+            let tz = parse_time_zone(&city.time_zone).map_err(ApiError::Internal)?;
+            let today = local_date(deps.clock.now(), &tz);
+            (0..DAYS_AHEAD).map(|i| today + Duration::days(i)).collect()
+        }
+    };
+    let mut ids = Vec::new();
+    let now = deps.clock.now_epoch();
+    for d in dates {
+        for id in deps
+            .store
+            .movie_ids_showing(&city.city_id, &d.to_string(), now)
+            .await?
+        {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    Ok(ids)
 }

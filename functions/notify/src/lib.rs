@@ -8,7 +8,7 @@ pub mod channel;
 
 use boxoffice::{
     clock::rfc3339,
-    events::{DomainEvent, EventKind},
+    events::{DomainEvent, EventKind, QueueAdmittedDetail},
     runtime::{Function, Handler},
     store::inbox::{InboxWrite, Notification},
     ApiError, Deps,
@@ -50,24 +50,7 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         Err(_) => return Ok(json!({ "ignored": detail_type })),
     };
     if let DomainEvent::QueueAdmitted(q) = &event {
-        let n = Notification {
-            notification_id: notification_id(&q.event_id),
-            kind: "QUEUE_ADMITTED".into(),
-            booking_id: None,
-            show_id: Some(q.show_id.clone()),
-            message: format!(
-                "It is your turn: you may book show {} now, until {}.",
-                q.show_id,
-                q.book_by.as_deref().unwrap_or("your admission window ends")
-            ),
-            created_at: q
-                .occurred_at
-                .clone()
-                .or(bus_time)
-                .unwrap_or_else(|| rfc3339(deps.clock.now())),
-        };
-        let written = inbox(deps, channel_for(deps).0.as_ref(), &q.user_id, &n).await?;
-        return Ok(json!({ "notified": written }));
+        return queue_admitted(deps, q, bus_time).await;
     }
     let Some(d) = event.booking().filter(|d| !d.user_id.is_empty()) else {
         // Not about a booking, or about one nobody owns (a payment for a booking we do not have).
@@ -85,13 +68,7 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         .await?;
         return Ok(json!({ "waitlistNotified": told }));
     };
-    // The change's own time (the outbox stamps it), so a re-published event (new EventBridge
-    // time) writes the same inbox item; then the bus's time, for events from elsewhere.
-    let created_at = d
-        .occurred_at
-        .clone()
-        .or(bus_time)
-        .unwrap_or_else(|| rfc3339(deps.clock.now()));
+    let created_at = created_at(deps, d.occurred_at.clone(), bus_time);
     let n = Notification {
         notification_id: notification_id(&d.event_id),
         kind: kind.into(),
@@ -102,6 +79,36 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
     };
     let written = inbox(deps, channel_for(deps).0.as_ref(), &d.user_id, &n).await?;
     Ok(json!({ "notified": written }))
+}
+
+/// A waiting customer's turn to book a queue-mode show.
+async fn queue_admitted(
+    deps: &Deps,
+    q: &QueueAdmittedDetail,
+    bus_time: Option<String>,
+) -> Result<Value, ApiError> {
+    let n = Notification {
+        notification_id: notification_id(&q.event_id),
+        kind: "QUEUE_ADMITTED".into(),
+        booking_id: None,
+        show_id: Some(q.show_id.clone()),
+        message: format!(
+            "It is your turn: you may book show {} now, until {}.",
+            q.show_id,
+            q.book_by.as_deref().unwrap_or("your admission window ends")
+        ),
+        created_at: created_at(deps, q.occurred_at.clone(), bus_time),
+    };
+    let written = inbox(deps, channel_for(deps).0.as_ref(), &q.user_id, &n).await?;
+    Ok(json!({ "notified": written }))
+}
+
+/// A notification's time: the change's own (the outbox stamps it), so a re-published event (new
+/// EventBridge time) writes the same inbox item; then the bus's, for events from elsewhere.
+fn created_at(deps: &Deps, occurred_at: Option<String>, bus_time: Option<String>) -> String {
+    occurred_at
+        .or(bus_time)
+        .unwrap_or_else(|| rfc3339(deps.clock.now()))
 }
 
 /// The customer's notification of a booking event (its type and text); `None` for an event that

@@ -73,58 +73,13 @@ fn init_failed(function: &str, error: &str) -> Response<Body> {
     ApiError::Internal(format!("{function} failed to start: {error}")).to_response("init-error")
 }
 
-/// Every function the local stack can run: its name and its crate's entry point.
-pub const FUNCTIONS: &[(&str, Function)] = &[
-    ("best-available", best_available::FUNCTION),
-    ("browse-shows", browse_shows::FUNCTION),
-    ("cancel-booking", cancel_booking::FUNCTION),
-    ("cancel-show", cancel_show::FUNCTION),
-    ("cancel-show-seats", cancel_show_seats::FUNCTION),
-    ("confirm-payment", confirm_payment::FUNCTION),
-    ("create-booking", create_booking::FUNCTION),
-    ("create-movie", create_movie::FUNCTION),
-    ("create-partner", create_partner::FUNCTION),
-    ("create-show", create_show::FUNCTION),
-    ("create-theatre", create_theatre::FUNCTION),
-    ("expire-holds", expire_holds::FUNCTION),
-    ("get-booking", get_booking::FUNCTION),
-    ("get-movie", get_movie::FUNCTION),
-    ("get-queue-status", get_queue_status::FUNCTION),
-    ("get-seat-map", get_seat_map::FUNCTION),
-    ("get-theatre", get_theatre::FUNCTION),
-    ("get-ticket-image", get_ticket_image::FUNCTION),
-    ("get-ticket-keys", get_ticket_keys::FUNCTION),
-    ("initiate-payment", initiate_payment::FUNCTION),
-    ("join-queue", join_queue::FUNCTION),
-    ("join-waitlist", join_waitlist::FUNCTION),
-    ("list-cities", list_cities::FUNCTION),
-    ("list-movies", list_movies::FUNCTION),
-    ("list-my-bookings", list_my_bookings::FUNCTION),
-    ("list-notifications", list_notifications::FUNCTION),
-    ("list-offers", list_offers::FUNCTION),
-    ("login", login::FUNCTION),
-    ("notify", notify::FUNCTION),
-    ("payment-webhook", payment_webhook::FUNCTION),
-    ("put-city", put_city::FUNCTION),
-    ("put-offer", put_offer::FUNCTION),
-    ("put-show-queue", put_show_queue::FUNCTION),
-    ("queue-sequencer", queue_sequencer::FUNCTION),
-    ("refund-payment", refund_payment::FUNCTION),
-    ("register", register::FUNCTION),
-    ("route-not-found", route_not_found::FUNCTION),
-    ("sandbox-complete", sandbox_complete::FUNCTION),
-    ("show-stats", show_stats::FUNCTION),
-    ("verify-ticket", verify_ticket::FUNCTION),
-];
-
-/// The named function (its `'static` name and entry point), if there is one.
-pub fn function(name: &str) -> Option<(&'static str, Function)> {
-    FUNCTIONS.iter().find(|(n, _)| *n == name).copied()
-}
+/// The named function (its `'static` name and entry point), if there is one: a row of the table
+/// the Lambda binary dispatches on (`bootstrap/src/lib.rs`).
+pub use boxoffice_bootstrap::function;
 
 /// Every function the local stack can run, by name.
 pub fn all_functions() -> Vec<&'static str> {
-    FUNCTIONS.iter().map(|(name, _)| *name).collect()
+    boxoffice_bootstrap::names()
 }
 
 /// The secrets a function reads at cold start (its crate's `FUNCTION.secrets`).

@@ -10,6 +10,7 @@ pub mod payment;
 pub mod pricing;
 pub mod queue;
 pub mod refund;
+pub mod scheduling;
 pub mod seat;
 pub mod seating;
 pub mod show;

@@ -34,6 +34,17 @@ pub struct IdempotencyRecord {
     pub body: String,
 }
 
+impl IdempotencyRecord {
+    /// The record of a 201 answer with this body.
+    pub fn created(request_hash: &str, body: &str) -> Self {
+        IdempotencyRecord {
+            request_hash: request_hash.to_owned(),
+            status: 201,
+            body: body.to_owned(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct IdempotencyItem {
     pk: String,

@@ -1,4 +1,4 @@
-use super::{classify, cursor, keys, s, Item, Store, StoreError, TransactOutcome};
+use super::{classify, cursor, keys, query_all, s, Item, Store, StoreError, TransactOutcome};
 use crate::domain::show::SeatState;
 use crate::domain::{
     catalog::{Movie, Screen, Show, Theatre},
@@ -542,41 +542,31 @@ impl Store {
         local_date: &str,
         starts_after: i64,
     ) -> Result<Vec<String>, StoreError> {
-        let mut ids = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(keys::GSI1)
-                .key_condition_expression("gsi1pk = :p")
-                .expression_attribute_values(":p", s(keys::browse_gsi1pk(city_id, local_date)))
-                .projection_expression("gsi1sk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for item in out.items.unwrap_or_default() {
-                let sk = item
-                    .get("gsi1sk")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned()
-                    .unwrap_or_default();
-                let Some((id, start)) = keys::browse_gsi1sk_movie_and_start(&sk) else {
-                    continue;
-                };
-                let upcoming = chrono::DateTime::parse_from_rfc3339(start)
-                    .is_ok_and(|t| t.timestamp() > starts_after);
-                if upcoming && !ids.iter().any(|i| i == id) {
-                    ids.push(id.to_owned());
-                }
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(ids),
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(keys::browse_gsi1pk(city_id, local_date)))
+            .projection_expression("gsi1sk");
+        let mut ids: Vec<String> = Vec::new();
+        for item in query_all(query).await? {
+            let sk = item
+                .get("gsi1sk")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            let Some((id, start)) = keys::browse_gsi1sk_movie_and_start(&sk) else {
+                continue;
+            };
+            let upcoming = chrono::DateTime::parse_from_rfc3339(start)
+                .is_ok_and(|t| t.timestamp() > starts_after);
+            if upcoming && !ids.iter().any(|i| i == id) {
+                ids.push(id.to_owned());
             }
         }
+        Ok(ids)
     }
 }
 

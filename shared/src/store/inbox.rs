@@ -1,6 +1,7 @@
 //! Notification inboxes and waitlists.
 
-use super::{classify, keys, s, Page, Store, StoreError};
+use super::{classify, conditional, keys, s, Page, Store, StoreError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::{
     operation::put_item::PutItemError,
     types::{AttributeValue, ReturnValuesOnConditionCheckFailure},
@@ -139,14 +140,7 @@ impl Store {
         stale_before: i64,
     ) -> Result<bool, StoreError> {
         let out = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::inbox_pk(user_id)))
-            .key(
-                keys::SK,
-                s(keys::inbox_sk(&n.created_at, &n.notification_id)),
-            )
+            .inbox_update(user_id, n)
             .update_expression("SET claimed_at = :now")
             .condition_expression(
                 "delivered = :f AND (attribute_not_exists(claimed_at) OR claimed_at < :stale)",
@@ -156,16 +150,7 @@ impl Store {
             .expression_attribute_values(":f", AttributeValue::Bool(false))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        conditional(out)
     }
 
     /// Gives up a delivery claim after a failed send, so the next delivery of the event sends it.
@@ -174,14 +159,7 @@ impl Store {
         user_id: &str,
         n: &Notification,
     ) -> Result<(), StoreError> {
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::inbox_pk(user_id)))
-            .key(
-                keys::SK,
-                s(keys::inbox_sk(&n.created_at, &n.notification_id)),
-            )
+        self.inbox_update(user_id, n)
             .update_expression("REMOVE claimed_at")
             .send()
             .await
@@ -195,14 +173,7 @@ impl Store {
         user_id: &str,
         n: &Notification,
     ) -> Result<(), StoreError> {
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::inbox_pk(user_id)))
-            .key(
-                keys::SK,
-                s(keys::inbox_sk(&n.created_at, &n.notification_id)),
-            )
+        self.inbox_update(user_id, n)
             .update_expression("SET delivered = :t REMOVE claimed_at")
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
@@ -317,15 +288,20 @@ impl Store {
             .expression_attribute_values(":f", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        conditional(out)
+    }
+}
+
+impl Store {
+    /// An update of one notification of a customer's inbox.
+    fn inbox_update(&self, user_id: &str, n: &Notification) -> UpdateItemFluentBuilder {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::inbox_pk(user_id)))
+            .key(
+                keys::SK,
+                s(keys::inbox_sk(&n.created_at, &n.notification_id)),
+            )
     }
 }

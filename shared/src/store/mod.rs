@@ -20,7 +20,9 @@ pub mod users;
 use crate::error::ApiError;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
-    operation::transact_write_items::TransactWriteItemsError,
+    operation::{
+        query::builders::QueryFluentBuilder, transact_write_items::TransactWriteItemsError,
+    },
     types::{AttributeValue, CancellationReason, TransactWriteItem},
     Client,
 };
@@ -29,6 +31,23 @@ use std::{collections::HashMap, time::Duration};
 use ulid::Ulid;
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// Where the next page of a batched read starts: opaque outside the store (the SDK's key map
+/// stays inside it).
+#[derive(Debug, Clone)]
+pub struct PageStart(Item);
+
+impl PageStart {
+    /// The next page's start from a Query's `LastEvaluatedKey` (none once the read is complete).
+    pub(crate) fn after(last_evaluated_key: Option<Item>) -> Option<Self> {
+        last_evaluated_key.filter(|k| !k.is_empty()).map(PageStart)
+    }
+}
+
+/// The `ExclusiveStartKey` of a page.
+pub(crate) fn start_key(start: Option<PageStart>) -> Option<Item> {
+    start.map(|PageStart(key)| key)
+}
 pub use catalog::Page;
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +109,55 @@ where
     } else {
         StoreError::Other(text)
     }
+}
+
+/// The single-item writes whose condition can fail, each telling its failed condition by type.
+pub(crate) trait ConditionalWrite {
+    fn condition_failed(&self) -> bool;
+}
+
+impl ConditionalWrite for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWrite for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWrite for aws_sdk_dynamodb::operation::delete_item::DeleteItemError {
+    fn condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+/// Whether a conditional write took effect: `Ok(false)` when its condition failed (told by the
+/// error's type), the error otherwise.
+pub(crate) fn conditional<O, E, R>(out: Result<O, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ConditionalWrite + ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(E::condition_failed) => Ok(false),
+        Err(e) => Err(classify(e)),
+    }
+}
+
+/// Every item a Query matches, page after page (DynamoDB answers at most 1 MB per call): the one
+/// place the store follows `LastEvaluatedKey` to the end, through the SDK's own paginator.
+pub(crate) async fn query_all(query: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    query
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(classify)
 }
 
 /// The outcome of a conditional transaction.
@@ -304,45 +372,41 @@ impl Store {
         pk: String,
         sort_keys: Option<SortKeys<'_>>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_owned))
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", pk_attr)
-                .expression_attribute_values(":pk", s(pk.clone()));
-            match sort_keys {
-                Some(SortKeys::Prefix(prefix)) => {
-                    query = query
-                        .key_condition_expression("#pk = :pk AND begins_with(#sk, :skp)")
-                        .expression_attribute_names("#sk", keys::SK)
-                        .expression_attribute_values(":skp", s(prefix));
-                }
-                Some(SortKeys::Between(first, last)) => {
-                    query = query
-                        .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
-                        .expression_attribute_names("#sk", keys::SK)
-                        .expression_attribute_values(":first", s(first))
-                        .expression_attribute_values(":last", s(last))
-                        .consistent_read(true);
-                }
-                None => {}
+        let mut query = self.partition_query(index, pk_attr, pk);
+        match sort_keys {
+            Some(SortKeys::Prefix(prefix)) => {
+                query = query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :skp)")
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":skp", s(prefix));
             }
-            let out = query
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(items),
+            Some(SortKeys::Between(first, last)) => {
+                query = query
+                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
+                    .expression_attribute_names("#sk", keys::SK)
+                    .expression_attribute_values(":first", s(first))
+                    .expression_attribute_values(":last", s(last))
+                    .consistent_read(true);
             }
+            None => {}
         }
+        query_all(query).await
+    }
+
+    /// A Query of one partition of the table or of an index.
+    fn partition_query(
+        &self,
+        index: Option<&str>,
+        pk_attr: &str,
+        pk: String,
+    ) -> QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(index.map(str::to_owned))
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", s(pk))
     }
 }
 
@@ -363,13 +427,7 @@ impl Store {
             .map(|c| cursor::decode(c, names, pk_attr, &pk))
             .transpose()?;
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", pk_attr)
-            .expression_attribute_values(":pk", s(pk))
+            .partition_query(index, pk_attr, pk)
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start)

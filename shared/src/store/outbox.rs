@@ -4,7 +4,10 @@
 //! (`delete_outbox`, conditioned on the write's token); the re-drive (`due_outbox`, on the sparse,
 //! sharded GSI1 keys) publishes whatever is still there after a grace period.
 
-use super::{build_err, classify, keys, s, Item, Store, StoreError};
+use super::{
+    build_err, classify, conditional, keys, query_all, s, start_key, PageStart, Store, StoreError,
+};
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
@@ -104,16 +107,7 @@ impl Store {
             .expression_attribute_values(":t", s(e.token.clone()))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        conditional(out)
     }
 
     /// Up to `limit` events of one outbox shard written before `created_before`, oldest first.
@@ -122,18 +116,12 @@ impl Store {
         shard: u32,
         created_before: i64,
         limit: i32,
-        start: Option<Item>,
-    ) -> Result<(Vec<OutboxEntry>, Option<Item>), StoreError> {
+        start: Option<PageStart>,
+    ) -> Result<(Vec<OutboxEntry>, Option<PageStart>), StoreError> {
         let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .index_name(keys::GSI1)
-            .key_condition_expression("gsi1pk = :p AND gsi1sk < :cut")
-            .expression_attribute_values(":p", s(keys::outbox_gsi1pk(shard)))
-            .expression_attribute_values(":cut", s(keys::outbox_gsi1sk_before(created_before)))
+            .due_outbox_query(shard, created_before)
             .limit(limit)
-            .set_exclusive_start_key(start)
+            .set_exclusive_start_key(start_key(start))
             .send()
             .await
             .map_err(classify)?;
@@ -141,23 +129,28 @@ impl Store {
         for item in out.items.unwrap_or_default() {
             due.push(serde_dynamo::from_item::<_, OutboxItem>(item)?.into());
         }
-        Ok((due, out.last_evaluated_key.filter(|k| !k.is_empty())))
+        Ok((due, PageStart::after(out.last_evaluated_key)))
     }
 
     /// Every event still waiting in the outbox, whatever its age (for tests and operators).
     pub async fn outbox_waiting(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         let mut all = Vec::new();
         for shard in 0..OUTBOX_SHARDS {
-            let mut start = None;
-            loop {
-                let (due, next) = self.due_outbox(shard, 999_999_999_999, 100, start).await?;
-                all.extend(due);
-                match next {
-                    Some(k) => start = Some(k),
-                    None => break,
-                }
+            for item in query_all(self.due_outbox_query(shard, i64::MAX)).await? {
+                all.push(serde_dynamo::from_item::<_, OutboxItem>(item)?.into());
             }
         }
         Ok(all)
+    }
+
+    /// The outbox events of one shard written before `created_before`, oldest first.
+    fn due_outbox_query(&self, shard: u32, created_before: i64) -> QueryFluentBuilder {
+        self.client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :p AND gsi1sk < :cut")
+            .expression_attribute_values(":p", s(keys::outbox_gsi1pk(shard)))
+            .expression_attribute_values(":cut", s(keys::outbox_gsi1sk_before(created_before)))
     }
 }

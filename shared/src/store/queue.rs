@@ -11,7 +11,7 @@
 //! arrival order) and, once placed, GSI2 `QPLACE#<show>#<place / 100>` / `<place>` (the
 //! sequencer finds the customers of a range of places).
 
-use super::{build_err, classify, keys, n, s, Item, Store, StoreError};
+use super::{build_err, classify, conditional, keys, n, query_all, s, Item, Store, StoreError};
 use crate::domain::{
     booking::Booking,
     queue::{QueueConfig, QueueProgress},
@@ -279,15 +279,7 @@ impl Store {
             .expression_attribute_values(":v", n(read_version as i64))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(aws_sdk_dynamodb::error::SdkError::ServiceError(se))
-                if se.err().is_conditional_check_failed_exception() =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        conditional(out)
     }
 
     /// Joins the queue once: a conditional put of the customer's own entry. A second join
@@ -403,30 +395,22 @@ impl Store {
         lo: String,
         hi: String,
     ) -> Result<Vec<QueueEntry>, StoreError> {
-        let mut out = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let page = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(keys::GSI1)
-                .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
-                .expression_attribute_values(":pk", s(shard_gsi1pk(show_id, shard)))
-                .expression_attribute_values(":lo", s(lo.clone()))
-                .expression_attribute_values(":hi", s(hi.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for i in page.items.unwrap_or_default() {
-                out.push(serde_dynamo::from_item::<_, EntryItem>(i)?.entry);
-            }
-            match page.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(out),
-            }
-        }
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(keys::GSI1)
+            .key_condition_expression("gsi1pk = :pk AND gsi1sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":pk", s(shard_gsi1pk(show_id, shard)))
+            .expression_attribute_values(":lo", s(lo))
+            .expression_attribute_values(":hi", s(hi));
+        query_all(query)
+            .await?
+            .into_iter()
+            .map(|i| -> Result<QueueEntry, StoreError> {
+                Ok(serde_dynamo::from_item::<_, EntryItem>(i)?.entry)
+            })
+            .collect()
     }
 
     /// Gives each customer their place (idempotent: a place once given never changes).
@@ -492,7 +476,9 @@ impl Store {
             .await?
             .into_iter()
             .flatten()
-            .map(|i| Ok(serde_dynamo::from_item::<_, EntryItem>(i)?.entry))
+            .map(|i| -> Result<QueueEntry, StoreError> {
+                Ok(serde_dynamo::from_item::<_, EntryItem>(i)?.entry)
+            })
             .collect::<Result<_, StoreError>>()?;
         all.retain(|e| e.place.is_some_and(|p| p > after && p <= upto));
         all.sort_by_key(|e| e.place);

@@ -4,7 +4,7 @@
 //! outbox is the worker's request, re-driven like every event until published.
 
 use super::{
-    build_err, catalog::SOLD, classify, condition_failed, keys, n, s, seats::failed_seat_ids,
+    build_err, catalog::SOLD, condition_failed, conditional, keys, n, s, seats::failed_seat_ids,
     Store, StoreError, SOLD_TO_BOOKING,
 };
 use crate::domain::{
@@ -13,8 +13,8 @@ use crate::domain::{
     refund,
 };
 use aws_sdk_dynamodb::{
-    operation::update_item::UpdateItemError,
-    types::{Delete, Put, TransactWriteItem},
+    operation::update_item::builders::UpdateItemFluentBuilder,
+    types::{builders::PutBuilder, Delete, Put, TransactWriteItem},
 };
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +40,33 @@ pub struct RefundRecord {
     pub failure: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settled_at: Option<String>,
+}
+
+impl RefundRecord {
+    /// The record of a booking's refund in `status`: `INITIATED`, owed and for the worker to pay,
+    /// or settled (the provider's own refund, with its id and time). `None` for a refund that
+    /// names no record id, intent or provider.
+    fn of(booking_id: &str, currency: &str, refund: &RefundInfo, status: &str) -> Option<Self> {
+        let settled = status != refund::INITIATED;
+        Some(RefundRecord {
+            refund_id: refund.refund_id.clone()?,
+            booking_id: booking_id.to_owned(),
+            payment_intent_id: refund.payment_intent_id.clone()?,
+            provider: refund.provider.clone()?,
+            amount: refund.amount,
+            currency: refund
+                .currency
+                .clone()
+                .unwrap_or_else(|| currency.to_owned()),
+            reason: refund.reason.clone(),
+            status: status.into(),
+            created_at: refund.initiated_at.clone(),
+            claimed_at: None,
+            provider_refund_id: refund.provider_refund_id.clone().filter(|_| settled),
+            failure: None,
+            settled_at: refund.settled_at.clone().filter(|_| settled),
+        })
+    }
 }
 
 /// What `refund_by_provider` did.
@@ -85,42 +112,14 @@ impl Store {
         currency: &str,
         refund: &RefundInfo,
     ) -> Result<Option<TransactWriteItem>, StoreError> {
-        let (Some(refund_id), Some(intent), Some(provider)) = (
-            refund.refund_id.as_ref(),
-            refund.payment_intent_id.as_ref(),
-            refund.provider.as_ref(),
-        ) else {
-            return Ok(None);
-        };
         if refund.status != refund::INITIATED {
             return self.provider_refund_put(booking_id, currency, refund);
         }
-        let record = RefundRecord {
-            refund_id: refund_id.clone(),
-            booking_id: booking_id.to_owned(),
-            payment_intent_id: intent.clone(),
-            provider: provider.clone(),
-            amount: refund.amount,
-            currency: refund
-                .currency
-                .clone()
-                .unwrap_or_else(|| currency.to_owned()),
-            reason: refund.reason.clone(),
-            status: refund::INITIATED.into(),
-            created_at: refund.initiated_at.clone(),
-            claimed_at: None,
-            provider_refund_id: None,
-            failure: None,
-            settled_at: None,
+        let Some(record) = RefundRecord::of(booking_id, currency, refund, refund::INITIATED) else {
+            return Ok(None);
         };
-        let item = RefundItem {
-            pk: keys::refund_pk(refund_id),
-            sk: keys::REFUND_SK,
-            record: &record,
-        };
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(serde_dynamo::to_item(item)?))
+        let put = self
+            .refund_item_put(&record)?
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(build_err)?;
@@ -140,42 +139,14 @@ impl Store {
         refund: &RefundInfo,
     ) -> Result<Option<TransactWriteItem>, StoreError> {
         let by_provider = RefundReason::ByProvider.as_str();
-        let (Some(refund_id), Some(intent), Some(provider)) = (
-            refund.refund_id.as_ref(),
-            refund.payment_intent_id.as_ref(),
-            refund.provider.as_ref(),
-        ) else {
-            return Ok(None);
-        };
         if refund.status != refund::SUCCEEDED || refund.reason != by_provider {
             return Ok(None);
         }
-        let record = RefundRecord {
-            refund_id: refund_id.clone(),
-            booking_id: booking_id.to_owned(),
-            payment_intent_id: intent.clone(),
-            provider: provider.clone(),
-            amount: refund.amount,
-            currency: refund
-                .currency
-                .clone()
-                .unwrap_or_else(|| currency.to_owned()),
-            reason: refund.reason.clone(),
-            status: refund::SUCCEEDED.into(),
-            created_at: refund.initiated_at.clone(),
-            claimed_at: None,
-            provider_refund_id: refund.provider_refund_id.clone(),
-            failure: None,
-            settled_at: refund.settled_at.clone(),
+        let Some(record) = RefundRecord::of(booking_id, currency, refund, refund::SUCCEEDED) else {
+            return Ok(None);
         };
-        let item = RefundItem {
-            pk: keys::refund_pk(refund_id),
-            sk: keys::REFUND_SK,
-            record: &record,
-        };
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(serde_dynamo::to_item(item)?))
+        let put = self
+            .refund_item_put(&record)?
             .condition_expression(
                 "attribute_not_exists(pk) OR (#reason = :by_provider AND #amount < :amount)",
             )
@@ -186,6 +157,27 @@ impl Store {
             .build()
             .map_err(build_err)?;
         Ok(Some(TransactWriteItem::builder().put(put).build()))
+    }
+
+    /// An update of a refund record.
+    fn refund_update(&self, refund_id: &str) -> UpdateItemFluentBuilder {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::refund_pk(refund_id)))
+            .key(keys::SK, s(keys::REFUND_SK))
+    }
+
+    /// The Put of a refund record's item, for the caller's condition.
+    fn refund_item_put(&self, record: &RefundRecord) -> Result<PutBuilder, StoreError> {
+        let item = RefundItem {
+            pk: keys::refund_pk(&record.refund_id),
+            sk: keys::REFUND_SK,
+            record,
+        };
+        Ok(Put::builder()
+            .table_name(self.table())
+            .set_item(Some(serde_dynamo::to_item(item)?)))
     }
 
     /// `CONFIRMED → REFUNDED` (`Decision::RefundedByProvider`), one transaction: the booking
@@ -294,11 +286,7 @@ impl Store {
     /// delivery holds a live claim (`domain::refund::CLAIM_SECONDS`).
     pub async fn claim_refund(&self, refund_id: &str, now: i64) -> Result<bool, StoreError> {
         let out = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::refund_pk(refund_id)))
-            .key(keys::SK, s(keys::REFUND_SK))
+            .refund_update(refund_id)
             .update_expression("SET claimed_at = :now")
             .condition_expression(
                 "#status = :initiated AND (attribute_not_exists(claimed_at) OR claimed_at <= :stale)",
@@ -309,7 +297,7 @@ impl Store {
             .expression_attribute_values(":stale", n(now - refund::CLAIM_SECONDS))
             .send()
             .await;
-        conditional(out.map(|_| ()))
+        conditional(out)
     }
 
     /// Gives a claim back (a passing failure: the redelivery pays it at once).
@@ -319,17 +307,13 @@ impl Store {
         claimed_at: i64,
     ) -> Result<bool, StoreError> {
         let out = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::refund_pk(refund_id)))
-            .key(keys::SK, s(keys::REFUND_SK))
+            .refund_update(refund_id)
             .update_expression("REMOVE claimed_at")
             .condition_expression("claimed_at = :mine")
             .expression_attribute_values(":mine", n(claimed_at))
             .send()
             .await;
-        conditional(out.map(|_| ()))
+        conditional(out)
     }
 
     /// Settles a claimed refund (`SUCCEEDED` with the provider's refund id, or `FAILED` with why),
@@ -344,11 +328,7 @@ impl Store {
         at: &str,
     ) -> Result<bool, StoreError> {
         let mut update = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::refund_pk(&record.refund_id)))
-            .key(keys::SK, s(keys::REFUND_SK))
+            .refund_update(&record.refund_id)
             .update_expression(
                 "SET #status = :s, settled_at = :at, provider_refund_id = :pr, failure = :f REMOVE claimed_at",
             )
@@ -360,7 +340,7 @@ impl Store {
         update = update
             .expression_attribute_values(":pr", opt_s(provider_refund_id))
             .expression_attribute_values(":f", opt_s(failure));
-        if !conditional(update.send().await.map(|_| ()))? {
+        if !conditional(update.send().await)? {
             return Ok(false);
         }
         let shown = self
@@ -392,24 +372,5 @@ fn opt_s(v: Option<&str>) -> aws_sdk_dynamodb::types::AttributeValue {
     match v {
         Some(v) => s(v),
         None => aws_sdk_dynamodb::types::AttributeValue::Null(true),
-    }
-}
-
-/// `Ok(false)` for a failed condition (by its type), the error otherwise.
-fn conditional<R>(
-    out: Result<(), aws_smithy_runtime_api::client::result::SdkError<UpdateItemError, R>>,
-) -> Result<bool, StoreError>
-where
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    match out {
-        Ok(()) => Ok(true),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
-        {
-            Ok(false)
-        }
-        Err(e) => Err(classify(e)),
     }
 }

@@ -1,7 +1,10 @@
 //! The reads behind the scheduled work: pending bookings past their hold (sharded sparse GSI2),
 //! confirmed bookings whose show starts soon (GSI2 by show-start hour), marking reminders.
 
-use super::{bookings::pending_shard_keys, classify, keys, s, Item, Store, StoreError};
+use super::{
+    bookings::pending_shard_keys, classify, conditional, keys, query_all, s, start_key, PageStart,
+    Store, StoreError,
+};
 use crate::domain::booking::{Booking, BookingStatus};
 use serde::Deserialize;
 
@@ -18,8 +21,8 @@ impl Store {
         shard: u32,
         now: i64,
         limit: i32,
-        start: Option<Item>,
-    ) -> Result<(Vec<Booking>, Option<Item>), StoreError> {
+        start: Option<PageStart>,
+    ) -> Result<(Vec<Booking>, Option<PageStart>), StoreError> {
         let out = self
             .client()
             .query()
@@ -29,7 +32,7 @@ impl Store {
             .expression_attribute_values(":p", s(keys::pending_gsi2pk(shard)))
             .expression_attribute_values(":cut", s(format!("{now:012}#")))
             .limit(limit)
-            .set_exclusive_start_key(start)
+            .set_exclusive_start_key(start_key(start))
             .send()
             .await
             .map_err(classify)?;
@@ -37,7 +40,7 @@ impl Store {
         for item in out.items.unwrap_or_default() {
             bookings.push(serde_dynamo::from_item::<_, BookingOnly>(item)?.booking);
         }
-        Ok((bookings, out.last_evaluated_key.filter(|k| !k.is_empty())))
+        Ok((bookings, PageStart::after(out.last_evaluated_key)))
     }
 
     /// The oldest hold end still waiting in the pending index (for the sweep-lag metric).
@@ -77,30 +80,19 @@ impl Store {
     ) -> Result<Vec<Booking>, StoreError> {
         let mut found = Vec::new();
         for hour in hours {
-            let mut start = None;
-            loop {
-                let out = self
-                    .client()
-                    .query()
-                    .table_name(self.table())
-                    .index_name(keys::GSI2)
-                    .key_condition_expression("gsi2pk = :p AND gsi2sk BETWEEN :from AND :to")
-                    .expression_attribute_values(":p", s(keys::reminder_gsi2pk(hour)))
-                    .expression_attribute_values(":from", s(from))
-                    .expression_attribute_values(":to", s(format!("{to}~")))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                for item in out.items.unwrap_or_default() {
-                    let b = serde_dynamo::from_item::<_, BookingOnly>(item)?.booking;
-                    if b.status == BookingStatus::Confirmed {
-                        found.push(b);
-                    }
-                }
-                match out.last_evaluated_key {
-                    Some(k) if !k.is_empty() => start = Some(k),
-                    _ => break,
+            let query = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .index_name(keys::GSI2)
+                .key_condition_expression("gsi2pk = :p AND gsi2sk BETWEEN :from AND :to")
+                .expression_attribute_values(":p", s(keys::reminder_gsi2pk(hour)))
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(format!("{to}~")));
+            for item in query_all(query).await? {
+                let b = serde_dynamo::from_item::<_, BookingOnly>(item)?.booking;
+                if b.status == BookingStatus::Confirmed {
+                    found.push(b);
                 }
             }
         }
@@ -120,15 +112,6 @@ impl Store {
             .expression_attribute_values(":at", s(at))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(classify(e)),
-        }
+        conditional(out)
     }
 }

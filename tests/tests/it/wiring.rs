@@ -28,7 +28,7 @@ fn every_function_is_wired_everywhere() {
     );
     assert_eq!(
         crates, in_registry,
-        "function crates vs the local registry (infra/local/src/registry.rs)"
+        "function crates vs the local registry (bootstrap/src/lib.rs, through infra/local)"
     );
 
     let events: Vec<String> = std::fs::read_dir(repo_root().join("events"))
@@ -61,7 +61,7 @@ fn every_function_is_wired_everywhere() {
     }
 }
 
-/// One artifact for every function: the multi-call `bootstrap` (bootstrap/src/main.rs), which
+/// One artifact for every function: the multi-call `bootstrap` (bootstrap/src/main.rs, its table in bootstrap/src/lib.rs), which
 /// runs the function its Handler names. SAM builds it once (equal CodeUri and Metadata make one
 /// build definition); each function keeps its own role and settings.
 #[test]
@@ -102,12 +102,12 @@ fn every_function_deploys_the_multi_call_binary() {
         "template.yaml Handlers vs function crates"
     );
 
-    let table = std::fs::read_to_string(repo_root().join("bootstrap/src/main.rs"))
-        .expect("bootstrap/src/main.rs");
+    let table = std::fs::read_to_string(repo_root().join("bootstrap/src/lib.rs"))
+        .expect("bootstrap/src/lib.rs");
     for name in &crates {
         assert!(
             table.contains(&format!("(\"{name}\", ")),
-            "{name} has no row in bootstrap/src/main.rs's FUNCTIONS table"
+            "{name} has no row in bootstrap/src/lib.rs's FUNCTIONS table"
         );
     }
 }
