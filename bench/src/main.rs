@@ -291,7 +291,7 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(
         md,
         "## 2. Booking flow\n\n{}\nDynamoDB requests during the flow: {} ({:.1} per completed booking, polling, confirm and notify included); SQS {}, EventBridge {}. \
-         The payments queue is consumed by the local SQS trigger (one poller, batches of 10, as template.yaml configures), which calls confirm-payment's handler.\n\n\
+         The payments queue is consumed by the local SQS trigger (five pollers, as Lambda's event source starts with, each with batches of 10 and the 1 s batching window template.yaml configures), which calls confirm-payment's handler.\n\n\
          ![latency distribution](latency.svg)\n",
         flow.table(),
         flow_ops.ddb.len(),

@@ -189,6 +189,51 @@ pub fn ok<T: Serialize>(value: &T) -> HttpResult {
     json(StatusCode::OK, value)
 }
 
+/// How long each public read may be cached, in seconds (the contract: `Cache-Control` on every
+/// public read, the seat map's availability for at most a second or two).
+pub mod max_age {
+    /// Seat states change with every hold: a cached seat map is at most this stale.
+    pub const SEAT_MAP: u32 = 1;
+    /// Browse's availability counts come from the listing, updated with every sale.
+    pub const BROWSE: u32 = 5;
+    /// Movies, theatres and cities change only when a partner or an admin edits them.
+    pub const CATALOG: u32 = 60;
+}
+
+/// A public read's 200: the body with its `ETag` (a hash of the body: equal bodies, equal tags,
+/// in every container) and `Cache-Control: public, max-age`; a `304` without a body when the
+/// request's `If-None-Match` already names this tag.
+pub fn cacheable<T: Serialize>(req: &Request, value: &T, max_age_seconds: u32) -> HttpResult {
+    let body = serde_json::to_string(value).map_err(ApiError::internal)?;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(body.as_bytes());
+    let etag = format!("\"{}\"", hex::encode(&digest[..16]));
+    let not_modified = header(req, "if-none-match").is_some_and(|v| names_etag(v, &etag));
+    let builder = Response::builder().header("etag", &etag).header(
+        "cache-control",
+        format!("public, max-age={max_age_seconds}"),
+    );
+    if not_modified {
+        return builder
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::Empty)
+            .map_err(ApiError::internal);
+    }
+    builder
+        .status(StatusCode::OK)
+        .header("content-type", "application/json")
+        .body(Body::Text(body))
+        .map_err(ApiError::internal)
+}
+
+/// Whether an `If-None-Match` value names `etag` (a list of tags, weak ones compared weakly as
+/// RFC 9110 asks for this header, or `*`).
+fn names_etag(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
+}
+
 pub fn created<T: Serialize>(value: &T) -> HttpResult {
     json(StatusCode::CREATED, value)
 }
@@ -228,6 +273,50 @@ mod tests {
         assert_eq!(status(&req(j, &big)), 413);
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert_eq!(status(&req(j, &deep)), 400);
+    }
+
+    #[test]
+    fn a_public_read_answers_304_to_its_own_etag_only() {
+        let value = serde_json::json!({ "seats": ["A1", "A2"] });
+        let first = cacheable(&req(None, ""), &value, 1).expect("a response");
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(first.headers()["cache-control"], "public, max-age=1");
+        let etag = first.headers()["etag"].to_str().expect("ascii").to_owned();
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"') && etag.len() == 34,
+            "{etag}"
+        );
+        let with = |if_none_match: &str| {
+            let mut r = req(None, "");
+            r.headers_mut().insert(
+                "if-none-match",
+                if_none_match.parse().expect("a header value"),
+            );
+            let response = cacheable(&r, &value, 1).expect("a response");
+            (
+                response.status().as_u16(),
+                response.headers().get("etag").cloned(),
+            )
+        };
+        let rows = [
+            (etag.clone(), 304),
+            (format!("W/{etag}"), 304),
+            (format!("\"other\", {etag}"), 304),
+            ("*".to_owned(), 304),
+            ("\"other\"".to_owned(), 200),
+            (etag.trim_matches('"').to_owned(), 200),
+        ];
+        for (if_none_match, status) in rows {
+            let (got, tag) = with(&if_none_match);
+            assert_eq!(got, status, "If-None-Match: {if_none_match}");
+            assert_eq!(
+                tag.as_ref().and_then(|t| t.to_str().ok()),
+                Some(etag.as_str())
+            );
+        }
+        let changed = cacheable(&req(None, ""), &serde_json::json!({ "seats": ["A1"] }), 1)
+            .expect("a response");
+        assert_ne!(changed.headers()["etag"].to_str().ok(), Some(etag.as_str()));
     }
 
     #[test]

@@ -8,7 +8,9 @@ use boxoffice::{
         city::parse_time_zone,
         show::{availability, local_date, Availability, ShowStatus},
     },
-    http::{date_param, ok, page_limit, path_param, query_param, serve, HttpResult},
+    http::{
+        cacheable, date_param, max_age, page_limit, path_param, query_param, serve, HttpResult,
+    },
     ids::is_id,
     runtime::{Function, Handler},
     store::catalog::Listing,
@@ -111,13 +113,14 @@ async fn browse_shows(deps: &Deps, req: Request) -> HttpResult {
         format: query_param(&req, "format").map(|f| f.trim().to_uppercase()),
     };
     let theatres = by_theatre(page.items, deps.clock.now_epoch(), &filters);
-    ok(&BrowseResponse {
+    let browse = BrowseResponse {
         city_id: city.city_id,
         movie_id,
         date: date.to_string(),
         theatres,
         next_cursor: page.next_cursor,
-    })
+    };
+    cacheable(&req, &browse, max_age::BROWSE)
 }
 
 /// The query's optional show filters.

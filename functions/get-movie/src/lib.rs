@@ -1,7 +1,7 @@
 //! `GET /movies/{movieId}`.
 
 use boxoffice::{
-    http::{ok, path_param, serve, HttpResult},
+    http::{cacheable, max_age, path_param, serve, HttpResult},
     ids::is_id,
     runtime::{Function, Handler},
     views::MovieView,
@@ -31,5 +31,5 @@ async fn get_movie(deps: &Deps, req: Request) -> HttpResult {
         .get_movie(&movie_id)
         .await?
         .ok_or_else(not_found)?;
-    ok(&MovieView::from(&movie))
+    cacheable(&req, &MovieView::from(&movie), max_age::CATALOG)
 }

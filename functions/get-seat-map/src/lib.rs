@@ -4,7 +4,7 @@
 
 use boxoffice::{
     clock::rfc3339,
-    http::{ok, serve, HttpResult},
+    http::{cacheable, max_age, serve, HttpResult},
     runtime::{Function, Handler},
     shows::cached_show_with_seats,
     views::local_time,
@@ -113,12 +113,13 @@ async fn get_seat_map(deps: &Deps, req: Request) -> HttpResult {
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    ok(&SeatMapResponse {
+    let seat_map = SeatMapResponse {
         show_id: &show.show_id,
         theatre_id: &show.theatre_id,
         screen_name: &show.screen_name,
         start_time: local_time(&show.start_time, &show.time_zone),
         currency: &show.currency,
         seat_map: SeatMap { rows },
-    })
+    };
+    cacheable(&req, &seat_map, max_age::SEAT_MAP)
 }

@@ -1,7 +1,7 @@
 //! `GET /theatres/{theatreId}`: a theatre with its screens and layouts.
 
 use boxoffice::{
-    http::{ok, path_param, serve, HttpResult},
+    http::{cacheable, max_age, path_param, serve, HttpResult},
     ids::is_id,
     runtime::{Function, Handler},
     views::TheatreView,
@@ -31,5 +31,5 @@ async fn get_theatre(deps: &Deps, req: Request) -> HttpResult {
         .get_theatre(&theatre_id)
         .await?
         .ok_or_else(not_found)?;
-    ok(&TheatreView::from(&theatre))
+    cacheable(&req, &TheatreView::from(&theatre), max_age::CATALOG)
 }

@@ -1,7 +1,7 @@
 //! `GET /cities`: every city with its name and time zone.
 
 use boxoffice::{
-    http::{ok, serve, HttpResult},
+    http::{cacheable, max_age, serve, HttpResult},
     runtime::{Function, Handler},
     views::CityView,
     Deps,
@@ -16,11 +16,15 @@ pub const FUNCTION: Function = Function {
 };
 
 pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
-    serve(req, |_| list_cities(deps)).await
+    serve(req, |req| list_cities(deps, req)).await
 }
 
-async fn list_cities(deps: &Deps) -> HttpResult {
+async fn list_cities(deps: &Deps, req: Request) -> HttpResult {
     let cities = deps.store.list_cities().await?;
     let cities: Vec<CityView> = cities.iter().map(CityView::from).collect();
-    ok(&serde_json::json!({ "cities": cities }))
+    cacheable(
+        &req,
+        &serde_json::json!({ "cities": cities }),
+        max_age::CATALOG,
+    )
 }

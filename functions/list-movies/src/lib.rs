@@ -9,7 +9,7 @@ use boxoffice::{
         city::{parse_time_zone, City},
         show::local_date,
     },
-    http::{date_param, ok, page_limit, query_param, serve, HttpResult},
+    http::{cacheable, date_param, max_age, page_limit, query_param, serve, HttpResult},
     runtime::{Function, Handler},
     store::catalog::{movie_cursor, movie_cursor_position},
     views::MovieView,
@@ -54,7 +54,7 @@ async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
             .store
             .list_movies(limit, cursor.as_deref(), keep)
             .await?;
-        return respond(&page.items, page.next_cursor);
+        return respond(&req, &page.items, page.next_cursor);
     };
 
     let city = deps
@@ -82,16 +82,16 @@ async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
     let next = more
         .then(|| movies.last().and_then(|m| movie_cursor(&m.movie_id)))
         .flatten();
-    respond(&movies, next)
+    respond(&req, &movies, next)
 }
 
-fn respond(movies: &[Movie], next_cursor: Option<String>) -> HttpResult {
+fn respond(req: &Request, movies: &[Movie], next_cursor: Option<String>) -> HttpResult {
     let movies: Vec<MovieView> = movies.iter().map(MovieView::from).collect();
     let mut body = json!({ "movies": movies });
     if let Some(c) = next_cursor {
         body["nextCursor"] = json!(c);
     }
-    ok(&body)
+    cacheable(req, &body, max_age::CATALOG)
 }
 
 /// Ids of the movies with shows still to begin in the city on `date`, or on any of the next

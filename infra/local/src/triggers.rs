@@ -184,7 +184,7 @@ pub fn start(
                 let Some(url) = provisioned.queue_url(queue) else {
                     continue;
                 };
-                let job = SqsSource {
+                let job = Arc::new(SqsSource {
                     function: f.name.clone(),
                     queue_url: url.to_owned(),
                     batch_size: (*batch_size).clamp(1, 10),
@@ -193,13 +193,22 @@ pub fn start(
                     functions: functions.clone(),
                     sqs: sqs.clone(),
                     options: options.clone(),
-                };
-                tasks.push(tokio::spawn(job.run(stopped.clone())));
+                });
+                for _ in 0..SQS_POLLERS {
+                    tasks.push(tokio::spawn(job.clone().run(stopped.clone())));
+                }
             }
         }
     }
     Triggers { stop, tasks }
 }
+
+/// Pollers per SQS event source, each receiving and invoking on its own, so up to this many
+/// batches are in the function at once: Lambda's event source starts with five concurrent
+/// batches (and scales up from there while the queue has a backlog, up to the source's
+/// `MaximumConcurrency`, 20 for confirm-payment); one poller would apply the batches one after
+/// the other, which made a rush's confirmations queue behind each other locally (issue 15).
+const SQS_POLLERS: usize = 5;
 
 struct SqsSource {
     function: String,
@@ -215,7 +224,7 @@ struct SqsSource {
 }
 
 impl SqsSource {
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
+    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = stopped.changed() => return,
@@ -247,13 +256,11 @@ impl SqsSource {
         let window_ends = tokio::time::Instant::now() + self.batching_window;
         while (messages.len() as i32) < self.batch_size && tokio::time::Instant::now() < window_ends
         {
-            let more = receive(self.batch_size - messages.len() as i32, 0)
+            // A long poll: answered as soon as a message is in (no busy polling of the emulator).
+            let more = receive(self.batch_size - messages.len() as i32, 1)
                 .await?
                 .messages
                 .unwrap_or_default();
-            if more.is_empty() {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
             messages.extend(more);
         }
         if let Some(f) = &self.options.faults {

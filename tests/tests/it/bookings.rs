@@ -1220,3 +1220,48 @@ async fn a_hold_conflicting_past_the_retry_budget_is_503_and_writes_nothing() {
         .await;
     assert_eq!(again.status, 201, "{}", again.text);
 }
+
+/// The contract's public-read caching on the seat map: an `ETag` and a one-second
+/// `Cache-Control`; the same map again with that tag is a bodiless 304; a hold changes the map,
+/// so the old tag gets the new map (200, the seat LOCKED) and the new tag.
+#[tokio::test]
+async fn the_seat_map_answers_304_to_its_etag_until_a_hold_changes_it() {
+    let s = unlimited().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let path = format!("/api/v1/shows/{show}/seats");
+    let first = s.call("GET", &path).send().await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.headers["cache-control"], "public, max-age=1");
+    let etag = first.headers["etag"].to_str().expect("ascii").to_owned();
+
+    let again = s
+        .call("GET", &path)
+        .header("if-none-match", &etag)
+        .send()
+        .await;
+    assert_eq!(again.status, 304, "{}", again.text);
+    assert!(again.raw.is_empty(), "a 304 has no body");
+    assert_eq!(again.headers["etag"].to_str().ok(), Some(etag.as_str()));
+
+    let (_, customer) = s.user(Role::Customer).await;
+    let held = book(&s, &customer, &show, &[seat(3)]).await;
+    assert_eq!(held.status, 201, "{}", held.text);
+    let changed = s
+        .call("GET", &path)
+        .header("if-none-match", &etag)
+        .send()
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_ne!(changed.headers["etag"].to_str().ok(), Some(etag.as_str()));
+    let status_of = |id: &str| {
+        changed.body["seatMap"]["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r["seats"].as_array().cloned().unwrap_or_default())
+            .find(|x| x["seatId"] == id)
+            .map(|x| x["status"].clone())
+    };
+    assert_eq!(status_of(&seat(3)), Some(json!("LOCKED")));
+}
