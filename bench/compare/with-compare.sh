@@ -86,6 +86,12 @@ wait_line() {
 as_db_user=()
 if [ "$(id -u)" = 0 ]; then
   as_db_user=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+  # The unprivileged user must reach PostgreSQL's libraries: a checkout below a private folder
+  # (mktemp -d makes them 0700) hides them, so it runs a copy from the state folder (60 MB).
+  if ! "${as_db_user[@]}" test -r "$PG/lib" 2>/dev/null; then
+    cp -a "$PG" "$state/postgres"
+    PG="$state/postgres"
+  fi
 fi
 
 start_redis() {

@@ -321,7 +321,7 @@ impl Store {
 
     /// `release_pending` with extra attributes set on the booking and extra items in the
     /// transaction (a processed-event marker, outbox entries).
-    pub async fn release_pending_with(
+    pub(crate) async fn release_pending_with(
         &self,
         booking: &Booking,
         transition: Transition,
@@ -385,7 +385,7 @@ impl Store {
     }
 
     /// The conditional booking update of a transition (status, timestamps, leaving the pending GSI).
-    pub fn transition_update(
+    pub(crate) fn transition_update(
         &self,
         booking: &Booking,
         t: Transition,

@@ -6,7 +6,6 @@ use crate::domain::{
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 #[derive(Serialize, Deserialize)]
 struct MovieItem {
@@ -46,10 +45,11 @@ struct ShowItem {
     show: Show,
 }
 
-/// What browse reads for a show: small (no layout), on the browse GSI, with the sold seats by
-/// booking (written by each confirmation and cancellation, in its transaction). Live holds are
-/// not counted: recording them would put the listing, one item per show, into every hold's
-/// transaction, and concurrent holds of one show would then conflict on it; browse's
+/// What browse reads for a show: small (no layout), on the browse GSI. Nothing on the booking
+/// path writes it: the seats sold are counted on the show's `SOLD_SHARDS` sold counters (each
+/// sale and unsale on one, by booking id, in its transaction), which browse reads beside it, so
+/// no item is written by every confirmation of a show or grows with its bookings. Live holds
+/// are not counted (that would put a shared item into every hold's transaction); browse's
 /// availability is therefore "not sold", the seat map shows the holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Listing {
@@ -66,8 +66,9 @@ pub struct Listing {
     pub price_from: i64,
     pub capacity: i64,
     pub status: ShowStatus,
-    #[serde(default)]
-    pub sold: BTreeMap<String, i64>,
+    /// The sum of the show's sold counters, as read beside the listing (not stored on it).
+    #[serde(skip)]
+    pub sold_seats: i64,
 }
 
 impl Listing {
@@ -87,15 +88,37 @@ impl Listing {
             price_from: show.price_from(),
             capacity: show.capacity,
             status: show.status,
-            sold: BTreeMap::new(),
+            sold_seats: 0,
         }
     }
 
     /// Seats not sold.
     pub fn available(&self) -> i64 {
-        let sold: i64 = self.sold.values().sum();
-        (self.capacity - sold).max(0)
+        (self.capacity - self.sold_seats).max(0)
     }
+}
+
+/// Sold counters per show: each takes the sales of the bookings whose id falls on it, so a
+/// show's confirmations spread over this many items (an item takes at most 1,000 writes a
+/// second, and concurrent transactions on one item conflict).
+pub const SOLD_SHARDS: u32 = 8;
+
+/// The sold counter a booking's sale is counted on (FNV-1a of its id: the same in every
+/// container and release).
+pub fn sold_shard(booking_id: &str) -> u32 {
+    let hash = booking_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    (hash % u64::from(SOLD_SHARDS)) as u32
+}
+
+/// One of a show's sold counters.
+#[derive(Serialize, Deserialize)]
+struct SoldCounter {
+    pk: String,
+    sk: String,
+    status: ShowStatus,
+    seats: i64,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -194,45 +217,84 @@ impl Store {
 
     /// Movies for these ids (BatchGetItem, ≤100 at a time), in no particular order.
     pub async fn get_movies(&self, ids: &[String]) -> Result<Vec<Movie>, StoreError> {
-        let mut movies = Vec::new();
-        for chunk in ids.chunks(100) {
-            let mut keys_and_attrs = aws_sdk_dynamodb::types::KeysAndAttributes::builder();
-            for id in chunk {
-                let key: Item = [
-                    (keys::PK.to_owned(), s(keys::movie_pk(id))),
-                    (keys::SK.to_owned(), s(keys::MOVIE_SK)),
-                ]
-                .into_iter()
-                .collect();
-                keys_and_attrs = keys_and_attrs.keys(key);
-            }
-            let mut request: Option<std::collections::HashMap<String, _>> = Some(
-                [(
-                    self.table().to_owned(),
-                    keys_and_attrs.build().map_err(super::build_err)?,
-                )]
-                .into_iter()
-                .collect(),
-            );
-            while let Some(req) = request.take().filter(|r| !r.is_empty()) {
-                let out = self
-                    .client()
-                    .batch_get_item()
-                    .set_request_items(Some(req))
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(self.table()))
-                    .unwrap_or_default()
-                {
-                    movies.push(serde_dynamo::from_item::<_, MovieItem>(item)?.movie);
-                }
-                request = out.unprocessed_keys;
-            }
+        let keys = ids
+            .iter()
+            .map(|id| (keys::movie_pk(id), keys::MOVIE_SK.to_owned()))
+            .collect();
+        self.batch_get(keys)
+            .await?
+            .into_iter()
+            .map(|item| Ok(serde_dynamo::from_item::<_, MovieItem>(item)?.movie))
+            .collect()
+    }
+
+    /// The items of these (pk, sk) keys that exist, in any order: BatchGetItem, 100 keys a call
+    /// (the calls at once), asking again for what DynamoDB left unprocessed.
+    async fn batch_get(&self, wanted: Vec<(String, String)>) -> Result<Vec<Item>, StoreError> {
+        let calls = wanted.chunks(100).map(|chunk| self.batch_get_chunk(chunk));
+        Ok(futures::future::try_join_all(calls)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    async fn batch_get_chunk(&self, chunk: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
+        let mut keys_and_attrs = aws_sdk_dynamodb::types::KeysAndAttributes::builder();
+        for (pk, sk) in chunk {
+            let key: Item = [
+                (keys::PK.to_owned(), s(pk.clone())),
+                (keys::SK.to_owned(), s(sk.clone())),
+            ]
+            .into_iter()
+            .collect();
+            keys_and_attrs = keys_and_attrs.keys(key);
         }
-        Ok(movies)
+        let mut request: Option<std::collections::HashMap<String, _>> = Some(
+            [(
+                self.table().to_owned(),
+                keys_and_attrs.build().map_err(super::build_err)?,
+            )]
+            .into_iter()
+            .collect(),
+        );
+        let mut found = Vec::new();
+        while let Some(req) = request.take().filter(|r| !r.is_empty()) {
+            let out = self
+                .client()
+                .batch_get_item()
+                .set_request_items(Some(req))
+                .send()
+                .await
+                .map_err(classify)?;
+            found.extend(
+                out.responses
+                    .and_then(|mut r| r.remove(self.table()))
+                    .unwrap_or_default(),
+            );
+            request = out.unprocessed_keys;
+        }
+        Ok(found)
+    }
+
+    /// Each listing's `sold_seats`: the sum of its show's sold counters (one BatchGetItem per
+    /// 12 shows of the page, all at once).
+    async fn count_sold(&self, listings: &mut [Listing]) -> Result<(), StoreError> {
+        let wanted = listings
+            .iter()
+            .flat_map(|l| {
+                (0..SOLD_SHARDS).map(|shard| (keys::show_pk(&l.show_id), keys::sold_sk(shard)))
+            })
+            .collect();
+        let mut sold: std::collections::HashMap<String, i64> = Default::default();
+        for item in self.batch_get(wanted).await? {
+            let counter = serde_dynamo::from_item::<_, SoldCounter>(item)?;
+            *sold.entry(counter.pk).or_default() += counter.seats;
+        }
+        for l in listings {
+            l.sold_seats = sold.get(&keys::show_pk(&l.show_id)).copied().unwrap_or(0);
+        }
+        Ok(())
     }
 
     /// One page of the movie catalogue, newest first, keeping only movies `keep` accepts.
@@ -399,6 +461,19 @@ impl Store {
                 Some("attribute_not_exists(pk)"),
             )?,
         ];
+        for shard in 0..SOLD_SHARDS {
+            let counter = SoldCounter {
+                pk: pk.clone(),
+                sk: keys::sold_sk(shard),
+                status: show.status,
+                seats: 0,
+            };
+            items.push(put(
+                self.table(),
+                serde_dynamo::to_item(&counter)?,
+                Some("attribute_not_exists(pk)"),
+            )?);
+        }
         for slot in &show.slots {
             let item: Item = [
                 (
@@ -464,7 +539,8 @@ impl Store {
     ) -> Result<Option<ShowCollection>, StoreError> {
         let items = self.query_collection(&keys::show_pk(show_id)).await?;
         let mut show = None;
-        let mut listing = None;
+        let mut listing: Option<Listing> = None;
+        let mut sold_seats = 0;
         let mut seats = Vec::new();
         for item in items {
             match item
@@ -481,8 +557,14 @@ impl Store {
                 Some(sk) if sk.starts_with(keys::SEAT_SK_PREFIX) => {
                     seats.push(serde_dynamo::from_item::<_, SeatItem>(item)?)
                 }
+                Some(sk) if sk.starts_with(keys::SOLD_SK_PREFIX) => {
+                    sold_seats += serde_dynamo::from_item::<_, SoldCounter>(item)?.seats
+                }
                 _ => {}
             }
+        }
+        if let Some(l) = listing.as_mut() {
+            l.sold_seats = sold_seats;
         }
         Ok(show.map(|show| ShowCollection {
             show,
@@ -525,6 +607,7 @@ impl Store {
                     .listing,
             );
         }
+        self.count_sold(&mut items).await?;
         let next_cursor = out
             .last_evaluated_key
             .filter(|k| !k.is_empty())

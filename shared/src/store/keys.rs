@@ -45,6 +45,11 @@ pub fn show_pk(show_id: &str) -> String {
 pub const SHOW_SK: &str = "SHOW";
 /// The small per-show item the browse GSI reads (no layout), with the availability bookkeeping.
 pub const LISTING_SK: &str = "LISTING";
+/// A show's sold-seat counters (`store::catalog::SOLD_SHARDS` items in the show's partition).
+pub const SOLD_SK_PREFIX: &str = "SOLD#";
+pub fn sold_sk(shard: u32) -> String {
+    format!("{SOLD_SK_PREFIX}{shard}")
+}
 pub const SEAT_SK_PREFIX: &str = "SEAT#";
 pub fn seat_sk(seat_id: &str) -> String {
     format!("{SEAT_SK_PREFIX}{seat_id}")

@@ -21,7 +21,7 @@ pub fn retry_after(now: i64) -> u64 {
 
 /// The hold transaction's rate-window item: counts this attempt, conditioned on the window not
 /// being full yet.
-pub fn rate_window_update(
+pub(crate) fn rate_window_update(
     table: &str,
     user_id: &str,
     now: i64,
@@ -45,7 +45,7 @@ pub fn rate_window_update(
 /// The hold transaction's seat-cap item: adds the booking's seats to what the customer holds
 /// or owns for the show, conditioned on the sum staying within the cap (`room` is
 /// `domain::limits::seat_cap_room`).
-pub fn seat_cap_take(
+pub(crate) fn seat_cap_take(
     table: &str,
     booking: &Booking,
     room: i64,
@@ -70,7 +70,7 @@ pub fn seat_cap_take(
 /// state (expired, cancelled, failed, refunded): `None` for a booking placed before the cap
 /// existed (it never counted). Unconditional: the transition's own condition on the booking's
 /// status makes it happen once.
-pub fn seat_cap_release(
+pub(crate) fn seat_cap_release(
     table: &str,
     booking: &Booking,
 ) -> Result<Option<TransactWriteItem>, StoreError> {

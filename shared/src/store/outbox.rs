@@ -65,7 +65,7 @@ impl From<OutboxItem> for OutboxEntry {
 impl Store {
     /// The outbox Puts for a transaction: unconditional (an event id written again, e.g. a second
     /// refund of one booking, replaces the waiting copy; consumers dedupe by the id anyway).
-    pub fn outbox_puts(
+    pub(crate) fn outbox_puts(
         &self,
         entries: &[OutboxEntry],
     ) -> Result<Vec<TransactWriteItem>, StoreError> {

@@ -6,17 +6,17 @@ use super::outbox::OutboxEntry;
 use super::{
     bookings::{idempotency_put, IdempotencyRecord},
     build_err,
-    catalog::{HELD, SOLD},
+    catalog::{sold_shard, HELD, SOLD_SHARDS},
     condition_failed, keys, n, s,
     seats::{failed_seat_ids, sell_seat},
-    Store, StoreError, TransactOutcome, HELD_BY_BOOKING, SOLD_TO_BOOKING,
+    Store, StoreError, TransactOutcome, HELD_BY_BOOKING,
 };
 use crate::domain::{
     booking::{Booking, BookingStatus, PaymentInfo, RefundInfo, TicketInfo, Transition},
     show::ShowStatus,
 };
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 use serde::Serialize;
 
@@ -189,7 +189,7 @@ impl Store {
             )?);
         }
         let listing_index = items.len();
-        items.push(self.listing_sold(booking, true)?);
+        items.push(self.sale_count(booking, true)?);
         let marker_index = items.len();
         items.push(self.marker(marker)?);
         items.extend(self.outbox_puts(outbox)?);
@@ -209,26 +209,29 @@ impl Store {
         })
     }
 
-    /// Sets `sold.<booking>` on the show's listing (or removes it), for the browse summary.
-    pub(super) fn listing_sold(
+    /// Counts the booking's seats sold (or unsold) on the show's sold counter its id falls on
+    /// (`catalog::sold_shard`), for browse's availability. A sale's count is conditional on the
+    /// counter's copy of the show's status, so a sale racing the show's cancellation fails; the
+    /// booking's own transition makes each count happen once.
+    pub(super) fn sale_count(
         &self,
         booking: &Booking,
         sold: bool,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder()
+        let seats = booking.seats.len() as i64;
+        let update = Update::builder()
             .table_name(self.table())
             .key(keys::PK, s(keys::show_pk(&booking.show_id)))
-            .key(keys::SK, s(keys::LISTING_SK))
-            .expression_attribute_names("#b", booking.booking_id.clone());
-        update = if sold {
+            .key(keys::SK, s(keys::sold_sk(sold_shard(&booking.booking_id))))
+            .update_expression("ADD seats :n")
+            .expression_attribute_values(":n", n(if sold { seats } else { -seats }));
+        let update = if sold {
             update
-                .update_expression("SET sold.#b = :n")
                 .condition_expression("#status = :scheduled")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":n", n(booking.seats.len() as i64))
                 .expression_attribute_values(":scheduled", av(&ShowStatus::Scheduled)?)
         } else {
-            update.update_expression("REMOVE sold.#b")
+            update
         };
         Ok(TransactWriteItem::builder()
             .update(update.build().map_err(build_err)?)
@@ -334,19 +337,9 @@ impl Store {
         let mut items =
             vec![self.transition_update(booking, Transition::CancelConfirmed, at, &extra)?];
         for seat in booking.seat_ids() {
-            let delete = Delete::builder()
-                .table_name(self.table())
-                .key(keys::PK, s(keys::show_pk(&booking.show_id)))
-                .key(keys::SK, s(keys::seat_sk(&seat)))
-                .condition_expression(SOLD_TO_BOOKING)
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":b", s(booking.booking_id.clone()))
-                .expression_attribute_values(":sold", s(SOLD))
-                .build()
-                .map_err(build_err)?;
-            items.push(TransactWriteItem::builder().delete(delete).build());
+            items.push(self.delete_sold_seat(booking, &seat)?);
         }
-        items.push(self.listing_sold(booking, false)?);
+        items.push(self.sale_count(booking, false)?);
         items.extend(self.outbox_puts(outbox)?);
         items.extend(self.refund_put(booking, refund)?);
         items.extend(super::limits::seat_cap_release(self.table(), booking)?);
@@ -416,6 +409,19 @@ impl Store {
             Ok(TransactWriteItem::builder().update(u).build())
         };
         let mut items = vec![update(keys::SHOW_SK)?, update(keys::LISTING_SK)?];
+        // The sold counters' copies of the status: a sale still in flight fails on its counter.
+        for shard in 0..SOLD_SHARDS {
+            let u = Update::builder()
+                .table_name(self.table())
+                .key(keys::PK, s(keys::show_pk(show_id)))
+                .key(keys::SK, s(keys::sold_sk(shard)))
+                .update_expression("SET #status = :c")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":c", av(&ShowStatus::Cancelled)?)
+                .build()
+                .map_err(build_err)?;
+            items.push(TransactWriteItem::builder().update(u).build());
+        }
         items.extend(self.outbox_puts(outbox)?);
         Ok(matches!(
             self.transact(items).await?,

@@ -157,7 +157,7 @@ fn units(c: Option<&ConsumedCapacity>) -> Units {
 }
 
 /// The hold transaction's mark on the customer's queue entry: they used their admission.
-pub fn admission_use(
+pub(crate) fn admission_use(
     table: &str,
     booking: &Booking,
     now: i64,

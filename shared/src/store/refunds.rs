@@ -97,7 +97,7 @@ impl Store {
     /// refund to pay (an initiated one with a record id) or one the provider made on its own
     /// (`provider_refund_put`). Conditional: a refund id is written once, so a second decision of
     /// the same refund fails its transaction instead of resetting a paid refund.
-    pub fn refund_put(
+    pub(crate) fn refund_put(
         &self,
         booking: &Booking,
         refund: &RefundInfo,
@@ -211,7 +211,7 @@ impl Store {
             items.push(self.delete_sold_seat(booking, seat)?);
         }
         if free_seats {
-            items.push(self.listing_sold(booking, false)?);
+            items.push(self.sale_count(booking, false)?);
         }
         items.extend(super::limits::seat_cap_release(self.table(), booking)?);
         let refund_index = items.len();
@@ -241,7 +241,7 @@ impl Store {
 
     /// Deletes a seat only while it is SOLD to `booking` (as a cancellation of a confirmed booking
     /// frees it): a seat someone else has is never touched.
-    fn delete_sold_seat(
+    pub(super) fn delete_sold_seat(
         &self,
         booking: &Booking,
         seat: &str,

@@ -1050,7 +1050,7 @@ async fn only_the_bookings_owner_can_complete_a_sandbox_payment() {
 
 /// What a booking's confirmation wrote or did not write, read from the table: the booking's
 /// status, its seat items (id, state, owner), whether the event's processed marker exists, and
-/// whether the show's listing counts the sale.
+/// whether the show's sold counters count the sale.
 async fn confirmation_state(
     s: &TestStack,
     show: &str,
@@ -1081,11 +1081,18 @@ async fn confirmation_state(
         )
         .await
         .is_some();
+    // The booking is its show's only sale: the sold counter its id falls on counts exactly its
+    // sold seats.
+    let shard = boxoffice::store::catalog::sold_shard(&b.booking_id);
+    let sold_to_it = seats
+        .iter()
+        .filter(|(_, state, owner)| state == "SOLD" && owner == &b.booking_id)
+        .count();
     let listed = s
-        .item(&keys::show_pk(show), keys::LISTING_SK)
+        .item(&keys::show_pk(show), &keys::sold_sk(shard))
         .await
-        .and_then(|l| l.get("sold").and_then(|m| m.as_m().ok()).cloned())
-        .is_some_and(|sold| sold.contains_key(&b.booking_id));
+        .and_then(|c| c.get("seats").and_then(|n| n.as_n().ok()).cloned())
+        .is_some_and(|n| sold_to_it > 0 && n == sold_to_it.to_string());
     (status, seats, marker, listed)
 }
 
