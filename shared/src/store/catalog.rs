@@ -109,15 +109,24 @@ pub fn sold_shard(booking_id: &str) -> u32 {
     let hash = booking_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     });
-    (hash % u64::from(SOLD_SHARDS)) as u32
+    // The high half: an FNV product's low bits depend only on the low bits of each byte.
+    ((hash >> 32) % u64::from(SOLD_SHARDS)) as u32
 }
 
-/// One of a show's sold counters.
-#[derive(Serialize, Deserialize)]
+/// One of a show's sold counters, as create-show writes it.
+#[derive(Serialize)]
 struct SoldCounter {
     pk: String,
     sk: String,
     status: ShowStatus,
+    seats: i64,
+}
+
+/// What a sold counter's readers need of it (its status is only ever a condition).
+#[derive(Deserialize)]
+struct SoldCount {
+    pk: String,
+    #[serde(default)]
     seats: i64,
 }
 
@@ -288,7 +297,7 @@ impl Store {
             .collect();
         let mut sold: std::collections::HashMap<String, i64> = Default::default();
         for item in self.batch_get(wanted).await? {
-            let counter = serde_dynamo::from_item::<_, SoldCounter>(item)?;
+            let counter = serde_dynamo::from_item::<_, SoldCount>(item)?;
             *sold.entry(counter.pk).or_default() += counter.seats;
         }
         for l in listings {
@@ -558,7 +567,7 @@ impl Store {
                     seats.push(serde_dynamo::from_item::<_, SeatItem>(item)?)
                 }
                 Some(sk) if sk.starts_with(keys::SOLD_SK_PREFIX) => {
-                    sold_seats += serde_dynamo::from_item::<_, SoldCounter>(item)?.seats
+                    sold_seats += serde_dynamo::from_item::<_, SoldCount>(item)?.seats
                 }
                 _ => {}
             }
@@ -679,4 +688,30 @@ pub fn movie_cursor_position(c: &str) -> Result<String, StoreError> {
         .and_then(|v| v.as_s().ok())
         .cloned()
         .ok_or(StoreError::BadCursor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{sold_shard, SOLD_SHARDS};
+
+    #[test]
+    fn bookings_spread_over_every_sold_counter_and_each_keeps_its_own() {
+        let ids: Vec<String> = (0..8_000).map(|_| crate::ids::new_id("bk")).collect();
+        let mut per_shard = [0u32; SOLD_SHARDS as usize];
+        for id in &ids {
+            let shard = sold_shard(id);
+            assert_eq!(sold_shard(id), shard, "the same counter every time");
+            per_shard[shard as usize] += 1;
+        }
+        // 1,000 a counter on average; a counter with under 800 or over 1,200 would be a skew.
+        assert!(
+            per_shard.iter().all(|n| (800..=1_200).contains(n)),
+            "{per_shard:?}"
+        );
+        // FNV-1a is fixed: the same id lands on the same counter in every build.
+        assert_eq!(
+            sold_shard(""),
+            ((0xcbf2_9ce4_8422_2325_u64 >> 32) % 8) as u32
+        );
+    }
 }
