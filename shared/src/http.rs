@@ -194,7 +194,7 @@ pub fn ok<T: Serialize>(value: &T) -> HttpResult {
 pub mod max_age {
     /// Seat states change with every hold: a cached seat map is at most this stale.
     pub const SEAT_MAP: u32 = 1;
-    /// Browse's availability counts come from the listing, updated with every sale.
+    /// Browse's availability counts come from the shows' sold counters, changed by every sale.
     pub const BROWSE: u32 = 5;
     /// Movies, theatres and cities change only when a partner or an admin edits them.
     pub const CATALOG: u32 = 60;

@@ -256,7 +256,9 @@ impl SqsSource {
         let window_ends = tokio::time::Instant::now() + self.batching_window;
         while (messages.len() as i32) < self.batch_size && tokio::time::Instant::now() < window_ends
         {
-            // A long poll: answered as soon as a message is in (no busy polling of the emulator).
+            // A long poll: answered as soon as a message is in (no busy polling of the emulator);
+            // one started just before the window ends can stretch it by up to its 1 s wait. It is
+            // never cut short: a receive given up on could have taken messages out of sight.
             let more = receive(self.batch_size - messages.len() as i32, 1)
                 .await?
                 .messages

@@ -169,7 +169,6 @@ impl SeatItem {
 /// Everything in a show's item collection, from one Query.
 pub struct ShowCollection {
     pub show: Show,
-    pub listing: Option<Listing>,
     pub seats: Vec<SeatItem>,
 }
 
@@ -540,7 +539,7 @@ impl Store {
         .collect()
     }
 
-    /// The show, its listing and every seat item, in one Query (one page for any screen of
+    /// The show and every seat item, in one Query (one page for any screen of
     /// at most 1,000 seats).
     pub async fn get_show_collection(
         &self,
@@ -548,8 +547,6 @@ impl Store {
     ) -> Result<Option<ShowCollection>, StoreError> {
         let items = self.query_collection(&keys::show_pk(show_id)).await?;
         let mut show = None;
-        let mut listing: Option<Listing> = None;
-        let mut sold_seats = 0;
         let mut seats = Vec::new();
         for item in items {
             match item
@@ -560,26 +557,14 @@ impl Store {
                 Some(keys::SHOW_SK) => {
                     show = Some(serde_dynamo::from_item::<_, ShowItem>(item)?.show)
                 }
-                Some(keys::LISTING_SK) => {
-                    listing = Some(serde_dynamo::from_item::<_, ListingItem>(item)?.listing)
-                }
                 Some(sk) if sk.starts_with(keys::SEAT_SK_PREFIX) => {
                     seats.push(serde_dynamo::from_item::<_, SeatItem>(item)?)
                 }
-                Some(sk) if sk.starts_with(keys::SOLD_SK_PREFIX) => {
-                    sold_seats += serde_dynamo::from_item::<_, SoldCount>(item)?.seats
-                }
+                // The listing and the sold counters: browse's, not the seat map's.
                 _ => {}
             }
         }
-        if let Some(l) = listing.as_mut() {
-            l.sold_seats = sold_seats;
-        }
-        Ok(show.map(|show| ShowCollection {
-            show,
-            listing,
-            seats,
-        }))
+        Ok(show.map(|show| ShowCollection { show, seats }))
     }
 
     /// One page of a city's shows of a movie on a local date (the browse GSI), in start order.

@@ -394,33 +394,32 @@ impl Store {
         show_id: &str,
         outbox: &[OutboxEntry],
     ) -> Result<bool, StoreError> {
-        let update = |sk: &str| -> Result<TransactWriteItem, StoreError> {
-            let u = Update::builder()
+        // Show and listing only while SCHEDULED (a second cancellation changes nothing); the
+        // sold counters' copies of the status whatever they hold, so a sale still in flight
+        // fails on its counter.
+        let cancel = |sk: String, scheduled_only: bool| -> Result<TransactWriteItem, StoreError> {
+            let mut u = Update::builder()
                 .table_name(self.table())
                 .key(keys::PK, s(keys::show_pk(show_id)))
                 .key(keys::SK, s(sk))
                 .update_expression("SET #status = :c")
-                .condition_expression("#status = :s")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":c", av(&ShowStatus::Cancelled)?)
-                .expression_attribute_values(":s", av(&ShowStatus::Scheduled)?)
-                .build()
-                .map_err(build_err)?;
-            Ok(TransactWriteItem::builder().update(u).build())
+                .expression_attribute_values(":c", av(&ShowStatus::Cancelled)?);
+            if scheduled_only {
+                u = u
+                    .condition_expression("#status = :s")
+                    .expression_attribute_values(":s", av(&ShowStatus::Scheduled)?);
+            }
+            Ok(TransactWriteItem::builder()
+                .update(u.build().map_err(build_err)?)
+                .build())
         };
-        let mut items = vec![update(keys::SHOW_SK)?, update(keys::LISTING_SK)?];
-        // The sold counters' copies of the status: a sale still in flight fails on its counter.
+        let mut items = vec![
+            cancel(keys::SHOW_SK.to_owned(), true)?,
+            cancel(keys::LISTING_SK.to_owned(), true)?,
+        ];
         for shard in 0..SOLD_SHARDS {
-            let u = Update::builder()
-                .table_name(self.table())
-                .key(keys::PK, s(keys::show_pk(show_id)))
-                .key(keys::SK, s(keys::sold_sk(shard)))
-                .update_expression("SET #status = :c")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":c", av(&ShowStatus::Cancelled)?)
-                .build()
-                .map_err(build_err)?;
-            items.push(TransactWriteItem::builder().update(u).build());
+            items.push(cancel(keys::sold_sk(shard), false)?);
         }
         items.extend(self.outbox_puts(outbox)?);
         Ok(matches!(
