@@ -19,6 +19,7 @@
 // The handlers' futures (every function behind one registry match) nest deeply.
 #![recursion_limit = "256"]
 
+mod capacity;
 mod catalog;
 mod coldevents;
 mod coldstart;
@@ -164,6 +165,63 @@ impl Phases {
     }
 }
 
+/// The seat rush and a short booking flow through the counted handlers, then the Capacity
+/// section (printed, not written to bench/results).
+async fn capacity_alone() -> Result<(), BoxError> {
+    let clients: usize = env_or("RUSH_CLIENTS", 2000);
+    let mut overrides = HashMap::new();
+    overrides.insert("HOLD_SECONDS", "3600".to_owned());
+    overrides.insert("BOOKING_RATE_LIMIT_PER_MINUTE", "1000000".to_owned());
+    let prefix = format!("benchc{}", chrono::Utc::now().timestamp());
+    let stack = LocalStack::start(&prefix, &overrides).await?;
+    let counted = trips::Counted::new(&stack, false);
+    let gw = boxoffice_local::gateway::Gateway::new(&stack.template, counted.deps.clone());
+    let cat = catalog::setup(&gw, gw.deps()).await?;
+    counted.ddb.take_usage();
+    let rush = rush::run(&gw, &counted.ddb, &stack.deps, &cat, clients).await?;
+    let (rush_usage, mut dropped) = counted.ddb.take_usage();
+    eprintln!("[capacity] rush: {} requests accounted", rush_usage.len());
+    let fc = flow::setup(&gw, &cat, env_or("FLOW_SHOWS", 8)).await?;
+    if std::env::var("FLOW_SECONDS").is_err() {
+        std::env::set_var("FLOW_SECONDS", "15");
+    }
+    let running = triggers::start(
+        &stack.template,
+        &stack.provisioned,
+        &counted.deps,
+        aws_sdk_sqs::Client::new(&stack.sdk),
+        triggers::TriggerOptions {
+            failed_visibility_seconds: 1,
+            schedule_interval: None,
+            schedules: false,
+            except: Vec::new(),
+            faults: None,
+        },
+    );
+    counted.take();
+    counted.ddb.take_usage();
+    let mut flow = flow::run(&gw, &fc).await?;
+    running.stop().await;
+    let (flow_usage, flow_dropped) = counted.ddb.take_usage();
+    dropped += flow_dropped;
+    flow::check(&stack.deps, &fc, &mut flow).await?;
+    let flow_ops = counted.take();
+    let cap = capacity::report(&capacity::Inputs {
+        rush: &rush,
+        rush_usage: &rush_usage,
+        flow: &flow,
+        flow_usage: &flow_usage,
+        flow_ops: &flow_ops,
+        template: &stack.template,
+        dropped,
+    });
+    println!(
+        "## Capacity (one hot show on AWS; rush {clients} clients, flow {} users × {} s, {} completed)\n\n{}",
+        flow.users, flow.seconds, flow.completed, cap.markdown
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     // `cargo run -p <bench> -- queue-capacity` (through infra/with-stack.sh): that part alone.
@@ -173,6 +231,11 @@ async fn main() -> Result<(), BoxError> {
         let cap = queue_capacity::measure(&stack.deps).await?;
         println!("## Waiting room capacity\n\n{}", cap.markdown);
         return Ok(());
+    }
+    // `cargo run -p <bench> -- capacity` (through infra/with-stack.sh): the seat rush and a short
+    // booking flow (`FLOW_SECONDS`, default 15 here), then the Capacity section alone.
+    if std::env::args().nth(1).as_deref() == Some("capacity") {
+        return capacity_alone().await;
     }
     let mut phases = Phases::new();
     let load_before = loadavg();
@@ -191,7 +254,9 @@ async fn main() -> Result<(), BoxError> {
     let cat = catalog::setup(&gw, gw.deps()).await?;
     phases.done("provisioning + catalog");
 
+    counted.ddb.take_usage();
     let rush = rush::run(&gw, &counted.ddb, &stack.deps, &cat, clients).await?;
+    let (rush_usage, mut dropped) = counted.ddb.take_usage();
     phases.done("1. seat rush + SDK ceiling");
 
     let compare = compare::run(clients).await;
@@ -220,10 +285,23 @@ async fn main() -> Result<(), BoxError> {
         },
     );
     counted.take();
+    counted.ddb.take_usage();
     let mut flow = flow::run(&gw, &fc).await?;
     running.stop().await;
+    let (flow_usage, flow_dropped) = counted.ddb.take_usage();
+    dropped += flow_dropped;
     flow::check(&stack.deps, &fc, &mut flow).await?;
     let flow_ops = counted.take();
+    let cap = capacity::report(&capacity::Inputs {
+        rush: &rush,
+        rush_usage: &rush_usage,
+        flow: &flow,
+        flow_usage: &flow_usage,
+        flow_ops: &flow_ops,
+        template: &stack.template,
+        dropped,
+    });
+    drop((rush_usage, flow_usage));
     phases.done("2. booking flow");
 
     let names: Vec<String> = stack
@@ -258,6 +336,7 @@ async fn main() -> Result<(), BoxError> {
         cpu: &cpu,
         cold: &cold,
         compare: &compare,
+        capacity: Some(&cap),
     };
     let (budgets, missed) = report::budgets(&results);
     let mut md = String::new();
@@ -327,6 +406,7 @@ async fn main() -> Result<(), BoxError> {
         "## 4. Round trips (one booking through every step, counted by SDK interceptors)\n\n{}",
         trips.table()
     );
+    let _ = writeln!(md, "## Capacity (one hot show on AWS)\n\n{}", cap.markdown);
     let _ = writeln!(
         md,
         "## Waiting room capacity (the join path at {:.0} joins/s; hottest partition {:.0} WCU/s, {:.0} RCU/s)\n\n{}",

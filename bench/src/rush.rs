@@ -7,7 +7,12 @@ use crate::{
     catalog::{layout, Catalog},
     util::{p50_95_99, tally, BoxError, Req, Rng, Tally},
 };
-use boxoffice::{auth::issue_token, domain::user::Role, store::seats::SeatWrite, Deps};
+use boxoffice::{
+    auth::issue_token,
+    domain::{layout::SeatPlace, user::Role},
+    store::seats::SeatWrite,
+    Deps,
+};
 use boxoffice_local::{counter::CallCounter, gateway::Gateway};
 use futures::future::join_all;
 use serde_json::json;
@@ -161,12 +166,12 @@ pub async fn run(
 
     // The oversell check, seat by seat: every seat a winner was promised is held (HELD or SOLD)
     // by that winner, and no seat item names anyone else (a loser, or a second winner).
-    let items = raw
+    let collection = raw
         .store
         .get_show_collection(&show_id)
         .await?
-        .ok_or("show vanished")?
-        .seats;
+        .ok_or("show vanished")?;
+    let items = collection.seats;
     let owner: HashMap<&str, &str> = items
         .iter()
         .map(|i| (i.seat_id.as_str(), i.booking_id.as_str()))
@@ -203,7 +208,15 @@ pub async fn run(
     // The ceiling: the same transaction shape straight from the SDK, same concurrency.
     let raw_show = format!("{show_id}raw");
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
-    let raw_asks: Vec<Vec<String>> = (0..clients).map(|_| seat_ids(&mut rng)).collect();
+    // On the same layout's blocks as the rush's show.
+    let raw_asks: Vec<Vec<SeatPlace>> = (0..clients)
+        .map(|_| {
+            seat_ids(&mut rng)
+                .iter()
+                .filter_map(|id| collection.show.layout.place(id))
+                .collect()
+        })
+        .collect();
     let raw_began = Instant::now();
     let raw_results = join_all(raw_asks.iter().enumerate().map(|(i, seats)| {
         let store = &raw.store;

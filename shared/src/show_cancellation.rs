@@ -1,7 +1,7 @@
 //! Cancelling a show in parts. cancel-show turns the show and its listing CANCELLED in one
 //! transaction (from then on no booking of the show is confirmed: the confirm's own transaction
-//! checks the listing, `store::payments::confirm_booking`) and queues one [`Part`] per range of
-//! seats on CancelShowQueue; cancel-show-seats reads each range's seat items and cancels or
+//! checks the listing, `store::payments::confirm_booking`) and queues one [`Part`] per block of
+//! seats on CancelShowQueue; cancel-show-seats reads each block's seat items and cancels or
 //! refunds every booking on them (`domain::booking::cancel_for_show`). Each step is idempotent,
 //! so a redelivered part changes nothing twice and a repeated cancel-show finishes whatever an
 //! earlier call or a dead-lettered part left. A show of any size is cancelled by many short
@@ -11,7 +11,8 @@ use crate::{
     domain::{
         booking::{cancel_for_show, Cancellation},
         catalog::Show,
-        show::{seat_id_ranges, ShowStatus, SEATS_PER_CANCELLATION_PART},
+        layout::Block,
+        show::ShowStatus,
     },
     events::EventKind,
     refunds::{cancel_pending, cancel_with_refund},
@@ -22,13 +23,14 @@ use futures::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// One message of a show's cancellation: the seats `first_seat_id..=last_seat_id` in key order.
+/// One message of a show's cancellation: the seats of one block of its layout (at most
+/// `domain::layout::SEATS_PER_BLOCK`: one Query, and a worker well inside its timeout even when
+/// every seat is a different booking).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Part {
     pub show_id: String,
-    pub first_seat_id: String,
-    pub last_seat_id: String,
+    pub block: Block,
 }
 
 /// SendMessageBatch takes at most ten messages; a few batches in flight at once keep even a
@@ -40,12 +42,10 @@ const BOOKINGS_IN_FLIGHT: usize = 8;
 
 /// The parts of `show`'s cancellation, every seat in exactly one.
 pub fn parts(show: &Show) -> Vec<Part> {
-    seat_id_ranges(&show.layout, SEATS_PER_CANCELLATION_PART)
-        .into_iter()
-        .map(|(first_seat_id, last_seat_id)| Part {
+    (0..show.layout.block_count())
+        .map(|block| Part {
             show_id: show.show_id.clone(),
-            first_seat_id,
-            last_seat_id,
+            block,
         })
         .collect()
 }
@@ -120,7 +120,7 @@ pub async fn cancel_part(deps: &Deps, part: &Part) -> Result<PartDone, ApiError>
     }
     let seats = deps
         .store
-        .seat_items_between(&part.show_id, &part.first_seat_id, &part.last_seat_id)
+        .seat_items_in_block(&part.show_id, part.block)
         .await?;
     let booking_ids: BTreeSet<String> = seats.into_iter().map(|s| s.booking_id).collect();
     // Collected first: a lazy map in the stream would not be `Send` for every lifetime.

@@ -34,7 +34,7 @@ pub async fn cached_show_with_seats(
         .show(&deps.store, &show_id)
         .await?
         .ok_or_else(not_found)?;
-    let seats = deps.store.get_seat_items(&show_id).await?;
+    let seats = deps.store.get_seat_items(&show).await?;
     Ok((show, seats))
 }
 

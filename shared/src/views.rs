@@ -189,6 +189,26 @@ pub struct BookingShowView<'a> {
     pub start_time: String,
 }
 
+/// A booked seat as the API shows it (its storage block stays inside).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookedSeatView<'a> {
+    pub seat_id: &'a str,
+    #[serde(rename = "type")]
+    pub seat_type: crate::domain::layout::SeatType,
+    pub price: i64,
+}
+
+impl<'a> BookedSeatView<'a> {
+    fn of(seat: &'a crate::domain::booking::BookedSeat) -> Self {
+        BookedSeatView {
+            seat_id: &seat.seat_id,
+            seat_type: seat.seat_type,
+            price: seat.price,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingView<'a> {
@@ -196,7 +216,7 @@ pub struct BookingView<'a> {
     pub status: crate::domain::booking::BookingStatus,
     pub expires_at: String,
     pub show: BookingShowView<'a>,
-    pub seats: &'a [crate::domain::booking::BookedSeat],
+    pub seats: Vec<BookedSeatView<'a>>,
     pub pricing: &'a crate::domain::pricing::Pricing,
     pub created_at: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -226,7 +246,7 @@ impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
                 theatre_id: &b.theatre_id,
                 start_time: local_time(&b.show_start, &b.time_zone),
             },
-            seats: &b.seats,
+            seats: b.seats.iter().map(BookedSeatView::of).collect(),
             pricing: &b.pricing,
             created_at: &b.created_at,
             confirmed_at: b.confirmed_at.as_deref(),

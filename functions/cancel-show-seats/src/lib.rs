@@ -36,7 +36,7 @@ async fn process_record(deps: &Deps, record: &SqsMessage) -> Result<(), ApiError
         return Ok(());
     };
     let done = cancel_part(deps, &part).await?;
-    tracing::info!(show_id = %part.show_id, first = %part.first_seat_id, last = %part.last_seat_id,
+    tracing::info!(show_id = %part.show_id, block = part.block,
         cancelled = done.cancelled, refunded = done.refunded, "cancellation part done");
     Ok(())
 }

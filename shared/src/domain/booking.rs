@@ -122,7 +122,10 @@ mod tests {
     }
 }
 
-use super::{layout::SeatType, pricing::Pricing};
+use super::{
+    layout::{Block, SeatPlace, SeatType},
+    pricing::Pricing,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -131,6 +134,17 @@ pub struct BookedSeat {
     #[serde(rename = "type")]
     pub seat_type: SeatType,
     pub price: i64,
+    /// The layout block the seat's item is kept in (`layout::SEATS_PER_BLOCK`).
+    pub block: Block,
+}
+
+impl BookedSeat {
+    pub fn place(&self) -> SeatPlace {
+        SeatPlace {
+            block: self.block,
+            seat_id: self.seat_id.clone(),
+        }
+    }
 }
 
 /// A coupon a booking used; `limited` when it counts against a per-user limit (and is given back
@@ -277,6 +291,11 @@ impl Booking {
     pub fn seat_ids(&self) -> Vec<String> {
         self.seats.iter().map(|s| s.seat_id.clone()).collect()
     }
+
+    /// Where each seat's item is kept, in the booking's seat order.
+    pub fn seat_places(&self) -> Vec<SeatPlace> {
+        self.seats.iter().map(BookedSeat::place).collect()
+    }
 }
 
 // ---- The hold: a new booking's seats, prices and terms ----
@@ -366,10 +385,14 @@ pub fn new_hold(
     check_seat_ids(request.seat_ids)?;
     check_show(show, request.seat_ids, now)?;
     let mut priced = Vec::with_capacity(request.seat_ids.len());
+    let mut blocks = Vec::with_capacity(request.seat_ids.len());
     for id in request.seat_ids {
-        let (seat_type, price) = show.seat_price(id).ok_or_else(|| {
+        let bad_record = || {
             HoldRefusal::BadShowRecord(format!("show {} has no price for seat {id}", show.show_id))
-        })?;
+        };
+        let (seat_type, price) = show.seat_price(id).ok_or_else(bad_record)?;
+        // `check_show` found every seat in the layout, so every seat has a place.
+        blocks.push(show.layout.place(id).ok_or_else(bad_record)?.block);
         priced.push(super::pricing::PricedSeat {
             seat_id: id,
             seat_type,
@@ -399,10 +422,12 @@ pub fn new_hold(
         status: BookingStatus::PaymentPending,
         seats: priced
             .iter()
-            .map(|p| BookedSeat {
+            .zip(blocks)
+            .map(|(p, block)| BookedSeat {
                 seat_id: p.seat_id.to_owned(),
                 seat_type: p.seat_type,
                 price: p.price,
+                block,
             })
             .collect(),
         pricing,

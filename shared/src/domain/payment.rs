@@ -514,6 +514,7 @@ mod tests {
                 seat_id: "A1".into(),
                 seat_type: SeatType::Regular,
                 price: 1000,
+                block: 0,
             }],
             pricing: Pricing {
                 currency: "INR".into(),

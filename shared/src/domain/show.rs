@@ -98,22 +98,6 @@ pub fn not_bookable_reason(
     }
 }
 
-/// How many seats one part of a show's cancellation covers: one SQS message, whose worker reads
-/// that range's seat items (one Query) and cancels or refunds each booking on them, well inside
-/// its timeout even when every seat is a different booking.
-pub const SEATS_PER_CANCELLATION_PART: usize = 100;
-
-/// A cancelled show's seats in parts of at most `per_part` seats, each an inclusive range of seat
-/// ids in the byte order DynamoDB sorts their keys in, so that a range's seat items are one Query
-/// and every seat is in exactly one part.
-pub fn seat_id_ranges(layout: &super::layout::Layout, per_part: usize) -> Vec<(String, String)> {
-    let mut ids: Vec<&str> = layout.seats().map(|s| s.seat_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.chunks(per_part.max(1))
-        .filter_map(|part| Some(((*part.first()?).to_owned(), (*part.last()?).to_owned())))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,37 +153,5 @@ mod tests {
         assert_eq!(availability(0, 100), Availability::SoldOut);
         assert_eq!(availability(19, 100), Availability::FastFilling);
         assert_eq!(availability(20, 100), Availability::Available);
-    }
-
-    #[test]
-    fn a_cancellation_covers_every_seat_once_in_key_order() {
-        use crate::domain::layout::{Layout, Row, Seat, SeatType};
-        let layout = Layout {
-            rows: (1..=3)
-                .map(|r| Row {
-                    row_label: format!("R{r}"),
-                    seats: (1..=5)
-                        .map(|s| Seat {
-                            seat_id: format!("R{r}-{s}"),
-                            seat_type: SeatType::Regular,
-                        })
-                        .collect(),
-                })
-                .collect(),
-        };
-        let mut ids: Vec<String> = layout.seats().map(|s| s.seat_id.clone()).collect();
-        ids.sort();
-        let ranges = seat_id_ranges(&layout, 4);
-        assert_eq!(ranges.len(), 4, "15 seats in parts of 4");
-        let covered: Vec<&String> = ranges
-            .iter()
-            .flat_map(|(first, last)| ids.iter().filter(move |id| *id >= first && *id <= last))
-            .collect();
-        assert_eq!(
-            covered,
-            ids.iter().collect::<Vec<_>>(),
-            "each seat once, in order"
-        );
-        assert_eq!(seat_id_ranges(&layout, 100).len(), 1);
     }
 }

@@ -168,9 +168,9 @@ impl Store {
     /// coupon use: all in one transaction, so all of it happens or none.
     pub async fn place_booking(&self, p: PlaceBooking<'_>) -> Result<Placed, StoreError> {
         let b = p.booking;
-        let seat_ids = b.seat_ids();
-        let mut items = Vec::with_capacity(seat_ids.len() + 4);
-        for seat in &seat_ids {
+        let seats = b.seat_places();
+        let mut items = Vec::with_capacity(seats.len() + 4);
+        for seat in &seats {
             items.push(hold_seat(
                 self.table(),
                 &b.show_id,
@@ -254,7 +254,7 @@ impl Store {
                 retry_after_secs: super::limits::retry_after(p.now),
             });
         }
-        let taken = failed_seat_ids(&reasons, &seat_ids);
+        let taken = failed_seat_ids(&reasons, &seats);
         if !taken.is_empty() {
             return Ok(Placed::SeatsTaken(taken));
         }
@@ -329,14 +329,14 @@ impl Store {
         extra_sets: &[(&str, AttributeValue)],
         extra_items: Vec<TransactWriteItem>,
     ) -> Result<Release, StoreError> {
-        let mut seats = booking.seat_ids();
+        let mut seats = booking.seat_places();
         for _ in 0..=booking.seats.len() {
             let mut items = vec![self.transition_update(booking, transition, at, extra_sets)?];
             for seat in &seats {
                 let delete = Delete::builder()
                     .table_name(self.table())
-                    .key(keys::PK, s(keys::show_pk(&booking.show_id)))
-                    .key(keys::SK, s(keys::seat_sk(seat)))
+                    .key(keys::PK, s(keys::seat_pk(&booking.show_id, seat.block)))
+                    .key(keys::SK, s(keys::seat_sk(&seat.seat_id)))
                     .condition_expression(super::HELD_BY_BOOKING)
                     .expression_attribute_names("#state", "state")
                     .expression_attribute_values(":b", s(booking.booking_id.clone()))
@@ -377,7 +377,7 @@ impl Store {
                             "release transaction cancelled for an unknown reason".into(),
                         ));
                     }
-                    seats.retain(|s| !gone.contains(s));
+                    seats.retain(|s| !gone.contains(&s.seat_id));
                 }
             }
         }

@@ -2,6 +2,7 @@ use super::{classify, cursor, keys, query_all, s, Item, Store, StoreError, Trans
 use crate::domain::show::SeatState;
 use crate::domain::{
     catalog::{Movie, Screen, Show, Theatre},
+    layout::Block,
     show::ShowStatus,
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -509,62 +510,44 @@ impl Store {
         Ok(item.map(|i| i.show))
     }
 
-    /// The show's seat items (held or sold seats; a seat with no item is available), in one
-    /// Query for any screen of at most 1,000 seats.
-    pub async fn get_seat_items(&self, show_id: &str) -> Result<Vec<SeatItem>, StoreError> {
-        self.query_prefix(keys::show_pk(show_id), keys::SEAT_SK_PREFIX)
+    /// The show's seat items (held or sold seats; a seat with no item is available): one Query
+    /// per block of its layout, all at once (each one page: a block has at most 100 seats).
+    pub async fn get_seat_items(&self, show: &Show) -> Result<Vec<SeatItem>, StoreError> {
+        let blocks = (0..show.layout.block_count())
+            .map(|block| self.query_all(None, keys::PK, keys::seat_pk(&show.show_id, block)));
+        let mut seats = Vec::new();
+        for items in futures::future::try_join_all(blocks).await? {
+            for item in items {
+                seats.push(serde_dynamo::from_item(item)?);
+            }
+        }
+        Ok(seats)
+    }
+
+    /// The seat items of one block of a show, read consistently: a cancelled show's part sees
+    /// every sale committed before the cancellation.
+    pub async fn seat_items_in_block(
+        &self,
+        show_id: &str,
+        block: Block,
+    ) -> Result<Vec<SeatItem>, StoreError> {
+        self.query_all_consistent(keys::seat_pk(show_id, block))
             .await?
             .into_iter()
             .map(|item| Ok(serde_dynamo::from_item(item)?))
             .collect()
     }
 
-    /// The seat items of seats `first..=last` (in key order: `domain::show::seat_id_ranges`),
-    /// read consistently: a cancelled show's part sees every sale committed before the
-    /// cancellation.
-    pub async fn seat_items_between(
-        &self,
-        show_id: &str,
-        first: &str,
-        last: &str,
-    ) -> Result<Vec<SeatItem>, StoreError> {
-        self.query_between(
-            keys::show_pk(show_id),
-            &keys::seat_sk(first),
-            &keys::seat_sk(last),
-        )
-        .await?
-        .into_iter()
-        .map(|item| Ok(serde_dynamo::from_item(item)?))
-        .collect()
-    }
-
-    /// The show and every seat item, in one Query (one page for any screen of
-    /// at most 1,000 seats).
+    /// The show (read fresh) and every seat item: a GetItem, then its blocks' Queries at once.
     pub async fn get_show_collection(
         &self,
         show_id: &str,
     ) -> Result<Option<ShowCollection>, StoreError> {
-        let items = self.query_collection(&keys::show_pk(show_id)).await?;
-        let mut show = None;
-        let mut seats = Vec::new();
-        for item in items {
-            match item
-                .get(keys::SK)
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-            {
-                Some(keys::SHOW_SK) => {
-                    show = Some(serde_dynamo::from_item::<_, ShowItem>(item)?.show)
-                }
-                Some(sk) if sk.starts_with(keys::SEAT_SK_PREFIX) => {
-                    seats.push(serde_dynamo::from_item::<_, SeatItem>(item)?)
-                }
-                // The listing and the sold counters: browse's, not the seat map's.
-                _ => {}
-            }
-        }
-        Ok(show.map(|show| ShowCollection { show, seats }))
+        let Some(show) = self.get_show(show_id).await? else {
+            return Ok(None);
+        };
+        let seats = self.get_seat_items(&show).await?;
+        Ok(Some(ShowCollection { show, seats }))
     }
 
     /// One page of a city's shows of a movie on a local date (the browse GSI), in start order.

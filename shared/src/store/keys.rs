@@ -1,5 +1,7 @@
 //! Every key format of the single table, in one place.
 
+use crate::domain::layout::Block;
+
 pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 pub const GSI1: &str = "gsi1";
@@ -50,9 +52,13 @@ pub const SOLD_SK_PREFIX: &str = "SOLD#";
 pub fn sold_sk(shard: u32) -> String {
     format!("{SOLD_SK_PREFIX}{shard}")
 }
-pub const SEAT_SK_PREFIX: &str = "SEAT#";
+/// The partition of one block of a show's seat items (`domain::layout::Layout::blocks`): a
+/// show's seats spread over one partition key per block, apart from the show's own items.
+pub fn seat_pk(show_id: &str, block: Block) -> String {
+    format!("SHOW#{show_id}#B{block}")
+}
 pub fn seat_sk(seat_id: &str) -> String {
-    format!("{SEAT_SK_PREFIX}{seat_id}")
+    format!("SEAT#{seat_id}")
 }
 
 /// Browse GSI: shows of a city on a local date, by movie and start time.

@@ -340,57 +340,16 @@ impl Store {
         pk_attr: &str,
         pk: String,
     ) -> Result<Vec<Item>, StoreError> {
-        self.query_partition(index, pk_attr, pk, None).await
+        query_all(self.partition_query(index, pk_attr, pk)).await
     }
 
-    /// The items of one table partition whose sort key starts with `sk_prefix`, following pages.
-    pub(crate) async fn query_prefix(
-        &self,
-        pk: String,
-        sk_prefix: &str,
-    ) -> Result<Vec<Item>, StoreError> {
-        self.query_partition(None, keys::PK, pk, Some(SortKeys::Prefix(sk_prefix)))
-            .await
-    }
-
-    /// The items of one table partition whose sort key is within `first..=last`, following
-    /// pages, read consistently.
-    pub(crate) async fn query_between(
-        &self,
-        pk: String,
-        first: &str,
-        last: &str,
-    ) -> Result<Vec<Item>, StoreError> {
-        self.query_partition(None, keys::PK, pk, Some(SortKeys::Between(first, last)))
-            .await
-    }
-
-    async fn query_partition(
-        &self,
-        index: Option<&str>,
-        pk_attr: &str,
-        pk: String,
-        sort_keys: Option<SortKeys<'_>>,
-    ) -> Result<Vec<Item>, StoreError> {
-        let mut query = self.partition_query(index, pk_attr, pk);
-        match sort_keys {
-            Some(SortKeys::Prefix(prefix)) => {
-                query = query
-                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :skp)")
-                    .expression_attribute_names("#sk", keys::SK)
-                    .expression_attribute_values(":skp", s(prefix));
-            }
-            Some(SortKeys::Between(first, last)) => {
-                query = query
-                    .key_condition_expression("#pk = :pk AND #sk BETWEEN :first AND :last")
-                    .expression_attribute_names("#sk", keys::SK)
-                    .expression_attribute_values(":first", s(first))
-                    .expression_attribute_values(":last", s(last))
-                    .consistent_read(true);
-            }
-            None => {}
-        }
-        query_all(query).await
+    /// Every item of one table partition, following pages, read consistently.
+    pub(crate) async fn query_all_consistent(&self, pk: String) -> Result<Vec<Item>, StoreError> {
+        query_all(
+            self.partition_query(None, keys::PK, pk)
+                .consistent_read(true),
+        )
+        .await
     }
 
     /// A Query of one partition of the table or of an index.
@@ -441,11 +400,4 @@ impl Store {
             .and_then(cursor::encode);
         Ok((out.items.unwrap_or_default(), next))
     }
-}
-
-/// Which sort keys of a partition a Query reads.
-#[derive(Clone, Copy)]
-enum SortKeys<'a> {
-    Prefix(&'a str),
-    Between(&'a str, &'a str),
 }

@@ -116,11 +116,11 @@ impl Store {
             .build()
             .map_err(build_err)?;
         let mut items = vec![TransactWriteItem::builder().update(update).build()];
-        for seat in booking.seat_ids() {
+        for seat in booking.seat_places() {
             let update = Update::builder()
                 .table_name(self.table())
-                .key(keys::PK, s(keys::show_pk(&booking.show_id)))
-                .key(keys::SK, s(keys::seat_sk(&seat)))
+                .key(keys::PK, s(keys::seat_pk(&booking.show_id, seat.block)))
+                .key(keys::SK, s(keys::seat_sk(&seat.seat_id)))
                 .update_expression("SET expires_at = :h")
                 .condition_expression(HELD_BY_BOOKING)
                 .expression_attribute_names("#state", "state")
@@ -179,7 +179,7 @@ impl Store {
     ) -> Result<Confirmation, StoreError> {
         let extra = [("payment", av(payment)?), ("ticket", av(ticket)?)];
         let mut items = vec![self.transition_update(booking, Transition::Confirm, at, &extra)?];
-        let seats = booking.seat_ids();
+        let seats = booking.seat_places();
         for seat in &seats {
             items.push(sell_seat(
                 self.table(),
@@ -336,7 +336,7 @@ impl Store {
         }
         let mut items =
             vec![self.transition_update(booking, Transition::CancelConfirmed, at, &extra)?];
-        for seat in booking.seat_ids() {
+        for seat in booking.seat_places() {
             items.push(self.delete_sold_seat(booking, &seat)?);
         }
         items.push(self.sale_count(booking, false)?);
@@ -346,7 +346,7 @@ impl Store {
         match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Ok(true),
             TransactOutcome::ConditionFailed { reasons, .. } => {
-                let lost = failed_seat_ids(&reasons[1..], &booking.seat_ids());
+                let lost = failed_seat_ids(&reasons[1..], &booking.seat_places());
                 if !lost.is_empty() {
                     tracing::error!(booking_id = %booking.booking_id, seats = ?lost, "confirmed booking does not own its sold seats");
                 }

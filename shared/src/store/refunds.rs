@@ -9,6 +9,7 @@ use super::{
 };
 use crate::domain::{
     booking::{Booking, PaymentInfo, RefundInfo, Transition},
+    layout::SeatPlace,
     payment::RefundReason,
     refund,
 };
@@ -203,7 +204,7 @@ impl Store {
         let mut items =
             vec![self.transition_update(booking, Transition::RefundByProvider, at, &extra)?];
         let seats = if free_seats {
-            booking.seat_ids()
+            booking.seat_places()
         } else {
             Vec::new()
         };
@@ -244,12 +245,12 @@ impl Store {
     pub(super) fn delete_sold_seat(
         &self,
         booking: &Booking,
-        seat: &str,
+        seat: &SeatPlace,
     ) -> Result<TransactWriteItem, StoreError> {
         let delete = Delete::builder()
             .table_name(self.table())
-            .key(keys::PK, s(keys::show_pk(&booking.show_id)))
-            .key(keys::SK, s(keys::seat_sk(seat)))
+            .key(keys::PK, s(keys::seat_pk(&booking.show_id, seat.block)))
+            .key(keys::SK, s(keys::seat_sk(&seat.seat_id)))
             .condition_expression(SOLD_TO_BOOKING)
             .expression_attribute_names("#state", "state")
             .expression_attribute_values(":b", s(booking.booking_id.clone()))

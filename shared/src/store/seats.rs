@@ -5,6 +5,7 @@ use super::{
     build_err, catalog::SeatItem, catalog::HELD, catalog::SOLD, condition_failed, keys, n, s,
     Store, StoreError, TransactOutcome, HELD_BY_BOOKING,
 };
+use crate::domain::layout::SeatPlace;
 use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -21,15 +22,15 @@ pub const SEAT_AVAILABLE: &str =
 pub fn hold_seat(
     table: &str,
     show_id: &str,
-    seat_id: &str,
+    seat: &SeatPlace,
     booking_id: &str,
     expires_at: i64,
     now: i64,
 ) -> Result<TransactWriteItem, StoreError> {
     let item = SeatItem {
-        pk: keys::show_pk(show_id),
-        sk: keys::seat_sk(seat_id),
-        seat_id: seat_id.to_owned(),
+        pk: keys::seat_pk(show_id, seat.block),
+        sk: keys::seat_sk(&seat.seat_id),
+        seat_id: seat.seat_id.clone(),
         state: crate::domain::show::SeatState::Held,
         booking_id: booking_id.to_owned(),
         expires_at: Some(expires_at),
@@ -52,13 +53,13 @@ pub fn hold_seat(
 pub fn sell_seat(
     table: &str,
     show_id: &str,
-    seat_id: &str,
+    seat: &SeatPlace,
     booking_id: &str,
 ) -> Result<TransactWriteItem, StoreError> {
     let update = Update::builder()
         .table_name(table)
-        .key(keys::PK, s(keys::show_pk(show_id)))
-        .key(keys::SK, s(keys::seat_sk(seat_id)))
+        .key(keys::PK, s(keys::seat_pk(show_id, seat.block)))
+        .key(keys::SK, s(keys::seat_sk(&seat.seat_id)))
         .update_expression("SET #state = :sold REMOVE expires_at")
         .condition_expression(HELD_BY_BOOKING)
         .expression_attribute_names("#state", "state")
@@ -74,13 +75,13 @@ pub fn sell_seat(
 /// The seat ids whose condition failed, in request order, from the cancellation reasons.
 pub(crate) fn failed_seat_ids(
     reasons: &[aws_sdk_dynamodb::types::CancellationReason],
-    seat_ids: &[String],
+    seats: &[SeatPlace],
 ) -> Vec<String> {
-    seat_ids
+    seats
         .iter()
         .enumerate()
         .filter(|(i, _)| condition_failed(reasons, *i))
-        .map(|(_, id)| id.clone())
+        .map(|(_, seat)| seat.seat_id.clone())
         .collect()
 }
 
@@ -97,18 +98,18 @@ impl Store {
         &self,
         show_id: &str,
         booking_id: &str,
-        seat_ids: &[String],
+        seats: &[SeatPlace],
         expires_at: i64,
         now: i64,
     ) -> Result<SeatWrite, StoreError> {
-        let items = seat_ids
+        let items = seats
             .iter()
             .map(|seat| hold_seat(self.table(), show_id, seat, booking_id, expires_at, now))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(match self.transact(items).await? {
             TransactOutcome::Committed { .. } => SeatWrite::Done,
             TransactOutcome::ConditionFailed { reasons, .. } => {
-                SeatWrite::Unavailable(failed_seat_ids(&reasons, seat_ids))
+                SeatWrite::Unavailable(failed_seat_ids(&reasons, seats))
             }
         })
     }
@@ -118,16 +119,16 @@ impl Store {
         &self,
         show_id: &str,
         booking_id: &str,
-        seat_ids: &[String],
+        seats: &[SeatPlace],
     ) -> Result<SeatWrite, StoreError> {
-        let items = seat_ids
+        let items = seats
             .iter()
             .map(|seat| sell_seat(self.table(), show_id, seat, booking_id))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(match self.transact(items).await? {
             TransactOutcome::Committed { .. } => SeatWrite::Done,
             TransactOutcome::ConditionFailed { reasons, .. } => {
-                SeatWrite::Unavailable(failed_seat_ids(&reasons, seat_ids))
+                SeatWrite::Unavailable(failed_seat_ids(&reasons, seats))
             }
         })
     }

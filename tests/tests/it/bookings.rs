@@ -223,7 +223,8 @@ async fn rush(
     unavailable_allowed: bool,
 ) -> (Vec<(Reply, Vec<String>)>, Vec<SeatItem>) {
     let users = customers(s, 2000);
-    // A fixed pseudo-random sequence: 1–4 seats each, anywhere in the 100.
+    // A fixed pseudo-random sequence: 1–4 seats each, anywhere in the 100 seats R2-0..R7-19 of
+    // a 200-seat show, half of them in its first block (partition key) and half in its second.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     let mut next = move |m: u64| {
         x ^= x << 13;
@@ -236,7 +237,7 @@ async fn rush(
             let n = 1 + next(4);
             let mut set = BTreeSet::new();
             while set.len() < n {
-                set.insert(seat(next(100)));
+                set.insert(seat(50 + next(100)));
             }
             set.into_iter().collect()
         })
@@ -308,9 +309,36 @@ async fn rush(
         "a seat is held by a booking that lost"
     );
     assert_eq!(won.len(), items.len());
+    // The rush crossed the partitions: seats were won in both blocks, and some holds won seats
+    // in both at once (one transaction over two partition keys).
+    let layout = s
+        .deps()
+        .store
+        .get_show(show)
+        .await
+        .expect("read")
+        .expect("show")
+        .layout;
+    let block = |seat: &str| layout.place(seat).map(|p| p.block);
+    let blocks_won: BTreeSet<_> = items.iter().map(|i| block(&i.seat_id)).collect();
+    assert_eq!(blocks_won, BTreeSet::from([Some(0), Some(1)]));
+    let spanning = replies
+        .iter()
+        .zip(&requests)
+        .filter(|(r, seats)| {
+            r.status == 201
+                && seats
+                    .iter()
+                    .map(|s| block(s))
+                    .collect::<BTreeSet<_>>()
+                    .len()
+                    == 2
+        })
+        .count();
+    assert!(spanning > 0, "no winning hold spanned two partitions");
     let ok = replies.iter().filter(|r| r.status == 201).count();
     eprintln!(
-        "contention: {ok} holds won, {} refused, {} unavailable, {} seats held of 100",
+        "contention: {ok} holds won ({spanning} over two partitions), {} refused, {} unavailable, {} seats held of 100",
         replies.iter().filter(|r| r.status == 409).count(),
         replies.iter().filter(|r| r.status == 503).count(),
         items.len()
@@ -321,7 +349,7 @@ async fn rush(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_concurrent_holds_never_share_a_seat() {
     let s = unlimited().await;
-    let f = s.catalog(100).await;
+    let f = s.catalog(200).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     rush(&s, &s.gateway, &show, false).await;
 }
@@ -332,7 +360,7 @@ async fn two_thousand_concurrent_holds_never_share_a_seat() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_concurrent_holds_meeting_transaction_conflicts_never_share_a_seat() {
     let s = unlimited().await;
-    let f = s.catalog(100).await;
+    let f = s.catalog(200).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let rate = |seed| Conflicts::Rate {
         per_mille: 50,

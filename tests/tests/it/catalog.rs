@@ -519,24 +519,34 @@ async fn list_movies_filters_and_pages() {
 }
 
 #[tokio::test]
-async fn the_seat_map_reads_one_query_and_ignores_expired_holds() {
+async fn the_seat_map_reads_one_query_per_block_and_ignores_expired_holds() {
     let s = stack().await;
     let f = s.catalog(300).await;
     let show_id = s.show_at(&f, &ist(2, 19, 0)).await;
     let store = &s.deps().store;
     let now = s.deps().clock.now_epoch();
+    let layout = store
+        .get_show(&show_id)
+        .await
+        .expect("read")
+        .expect("show")
+        .layout;
+    assert_eq!(layout.block_count(), 3, "15 rows of 20: 5 rows a block");
     let seat = |i: usize| format!("R{}-{}", i / 20, i % 20);
-    let ids = |range: std::ops::Range<usize>| range.map(seat).collect::<Vec<_>>();
-    // 40 live holds (4 bookings of 10), 10 expired holds, 40 sold seats.
-    for b in 0..4 {
+    let ids = |range: std::ops::Range<usize>| {
+        range
+            .map(|i| layout.place(&seat(i)).expect("a seat of the layout"))
+            .collect::<Vec<_>>()
+    };
+    // 40 live holds (4 bookings of 10, the last spanning blocks 0 and 1), 10 expired holds,
+    // 40 sold seats (in block 2).
+    for (b, first) in [0, 10, 20, 95].into_iter().enumerate() {
+        let seats = ids(first..first + 10);
+        if first == 95 {
+            assert_eq!((seats[0].block, seats[9].block), (0, 1));
+        }
         let r = store
-            .hold_seats(
-                &show_id,
-                &format!("bk_live{b}"),
-                &ids(b * 10..b * 10 + 10),
-                now + 300,
-                now,
-            )
+            .hold_seats(&show_id, &format!("bk_live{b}"), &seats, now + 300, now)
             .await
             .expect("hold");
         assert_eq!(r, boxoffice::store::seats::SeatWrite::Done);
@@ -546,7 +556,7 @@ async fn the_seat_map_reads_one_query_and_ignores_expired_holds() {
         .await
         .expect("hold");
     for b in 0..4 {
-        let seats = ids(50 + b * 10..60 + b * 10);
+        let seats = ids(200 + b * 10..210 + b * 10);
         store
             .hold_seats(&show_id, &format!("bk_sold{b}"), &seats, now + 300, now)
             .await
@@ -562,14 +572,14 @@ async fn the_seat_map_reads_one_query_and_ignores_expired_holds() {
     let cold = seat_map().await;
     assert_eq!(
         counter.take(),
-        vec!["GetItem", "Query"],
+        vec!["GetItem", "Query", "Query", "Query"],
         "a cold container reads the show once"
     );
     let r = seat_map().await;
     assert_eq!(
         counter.take(),
-        vec!["Query"],
-        "a warm seat map is one Query"
+        vec!["Query", "Query", "Query"],
+        "a warm seat map is one Query per block"
     );
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(cold.body, r.body, "cached or not, the same seat map");

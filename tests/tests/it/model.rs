@@ -209,6 +209,7 @@ fn domain_booking(b: &Booking) -> boxoffice::domain::booking::Booking {
                 seat_id: id.clone(),
                 seat_type: SeatType::Regular,
                 price: PRICE,
+                block: 0,
             })
             .collect(),
         pricing: Pricing {

@@ -4,7 +4,10 @@
 
 use aws_sdk_dynamodb::types::AttributeValue as A;
 use boxoffice::{
-    domain::seat::{can_hold, can_sell, SeatState},
+    domain::{
+        layout::SeatPlace,
+        seat::{can_hold, can_sell, SeatState},
+    },
     store::{keys, seats, TransactOutcome},
 };
 use boxoffice_tests::stack;
@@ -30,9 +33,12 @@ fn states() -> Vec<Option<SeatState>> {
 }
 
 /// Puts seat `seat` in `state` (unconditionally), as the store writes seat items.
-async fn put_state(s: &boxoffice_tests::TestStack, seat: &str, state: &Option<SeatState>) {
+async fn put_state(s: &boxoffice_tests::TestStack, seat: &SeatPlace, state: &Option<SeatState>) {
     let store = &s.deps().store;
-    let key = (keys::show_pk(SHOW), keys::seat_sk(seat));
+    let key = (
+        keys::seat_pk(SHOW, seat.block),
+        keys::seat_sk(&seat.seat_id),
+    );
     let Some(state) = state else {
         store
             .client()
@@ -51,7 +57,7 @@ async fn put_state(s: &boxoffice_tests::TestStack, seat: &str, state: &Option<Se
         .table_name(store.table())
         .item(keys::PK, A::S(key.0))
         .item(keys::SK, A::S(key.1))
-        .item("seat_id", A::S(seat.into()))
+        .item("seat_id", A::S(seat.seat_id.clone()))
         .item("booking_id", A::S(state.booking_id().into()));
     put = match state {
         SeatState::Held { expires_at, .. } => put
@@ -78,7 +84,12 @@ async fn the_seat_conditions_are_the_domain_predicates() {
     let table = s.deps().store.table().to_owned();
     let mut checked = 0;
     for (i, state) in states().into_iter().enumerate() {
-        let seat = format!("H-{i}");
+        // Seats in several blocks, as a show's seats are.
+        let place = |prefix: &str| SeatPlace {
+            block: i % 3,
+            seat_id: format!("{prefix}-{i}"),
+        };
+        let seat = place("H");
         put_state(&s, &seat, &state).await;
         let item = seats::hold_seat(&table, SHOW, &seat, "b1", NOW + 600, NOW).expect("item");
         assert_eq!(
@@ -86,7 +97,7 @@ async fn the_seat_conditions_are_the_domain_predicates() {
             can_hold(state.as_ref(), NOW),
             "hold over {state:?}: the condition and domain::seat::can_hold disagree"
         );
-        let seat = format!("S-{i}");
+        let seat = place("S");
         put_state(&s, &seat, &state).await;
         let item = seats::sell_seat(&table, SHOW, &seat, "b1").expect("item");
         assert_eq!(

@@ -223,7 +223,14 @@ async fn cancel_a_full_show(ended_rounds: usize) {
     }
     let untouched = (!ended.is_empty()).then(|| (("CANCELLED".into(), "-".into()), ended.len()));
     assert_eq!(tally(&s, &ended).await, BTreeMap::from_iter(untouched));
-    let seats = s.deps().store.get_seat_items(&show).await.expect("seats");
+    let seats = s
+        .deps()
+        .store
+        .get_show_collection(&show)
+        .await
+        .expect("seats")
+        .expect("show")
+        .seats;
     assert!(seats.is_empty(), "every seat given back: {seats:?}");
     assert_eq!(
         s.queue_depth("CancelShowDLQ").await,

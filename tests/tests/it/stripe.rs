@@ -447,7 +447,14 @@ async fn a_payment_after_the_show_was_cancelled_is_refunded_never_confirmed() {
     assert_eq!(refunded["status"], "CANCELLED", "{refunded}");
     assert_eq!(refunded["refund"]["reason"], "show cancelled", "{refunded}");
     assert!(refunded["ticket"].is_null(), "no ticket: {refunded}");
-    let seats = s.deps().store.get_seat_items(&show).await.expect("seats");
+    let seats = s
+        .deps()
+        .store
+        .get_show_collection(&show)
+        .await
+        .expect("seats")
+        .expect("show")
+        .seats;
     assert!(
         seats.iter().all(|seat| !seat.is_sold()),
         "no seat sold: {seats:?}"
