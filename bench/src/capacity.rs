@@ -8,7 +8,10 @@
 //! costs, the layout's blocks and the assumptions printed beside them.
 
 use crate::{flow::Flow, rush::Rush, trips::Trip};
-use boxoffice::domain::layout::{Layout, Row, Seat, SeatType, SEATS_PER_BLOCK};
+use boxoffice::{
+    domain::layout::{Layout, Row, Seat, SeatType, SEATS_PER_BLOCK},
+    store::catalog::SOLD_SHARDS,
+};
 use boxoffice_local::counter::{Action, Outcome, Touch, Usage};
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
@@ -490,11 +493,12 @@ pub fn report(i: &Inputs) -> Capacity {
         .filter(|u| is_confirm(u) && u.outcome == Outcome::Done)
         .collect();
     let per_confirm = total(&confirms).per(confirms.len() as f64);
-    // The show partition's share of a confirm (the sold counters on `SHOW#<id>`).
+    // A confirm's share on its sold counter (`SHOW#<id>#SOLD#<k>`: one of SOLD_SHARDS
+    // partition keys, picked by the booking id's hash, so a show's confirms spread over all).
     let confirm_show_wcu = confirms
         .iter()
         .flat_map(|u| &u.touches)
-        .filter(|t| t.index.is_none() && !is_seat(t) && t.pk.starts_with("SHOW#"))
+        .filter(|t| t.index.is_none() && t.pk.contains("#SOLD#"))
         .map(|t| t.wcu)
         .sum::<f64>()
         / confirms.len().max(1) as f64;
@@ -642,7 +646,7 @@ pub fn report(i: &Inputs) -> Capacity {
     );
     let _ = writeln!(
         md,
-        "| flow: confirm (its transaction) | {:.2} | {:.2} | {:.2} | {} committed confirms ({:.2} WCU on the show's `SHOW#<id>` sold counters) |",
+        "| flow: confirm (its transaction) | {:.2} | {:.2} | {:.2} | {} committed confirms ({:.2} WCU on its sold counter) |",
         per_confirm.rcu,
         per_confirm.wcu,
         confirm_seat_wcu,
@@ -779,7 +783,7 @@ pub fn report(i: &Inputs) -> Capacity {
         md,
         "Budget: a 20,000-seat show takes ≥ {HOLDS_BUDGET:.0} hold attempts/s and ≥ {SEAT_MAPS_BUDGET:.0} seat-map requests/s: {} holds, {} seat maps. \
          Arena hold attempts/s by hot-spot share: {}. \
-         Confirms: {:.2} WCU of each lands on the show's `SHOW#<id>` partition (its sold counters), so one show confirms at most {} bookings/s there \
+         Confirms: {:.2} WCU of each lands on one of the show's {SOLD_SHARDS} sold counters (`SHOW#<id>#SOLD#<k>`, each its own partition key, picked by the booking id's hash), so one show confirms at most {} bookings/s there \
          (and {:.2} WCU on its seats' blocks). \
          At the arena's budget ({HOLDS_BUDGET:.0} attempts/s on {:.0} hot blocks × {SEATS_PER_BLOCK} seats, 2.5 seats an attempt) a seat item takes about {:.0} writes/s.\n",
         if arena_holds >= HOLDS_BUDGET { "✅" } else { "❌" },
@@ -794,7 +798,7 @@ pub fn report(i: &Inputs) -> Capacity {
             .collect::<Vec<_>>()
             .join(", "),
         confirm_show_wcu,
-        fmt_rate(ceiling(PARTITION_WCU, confirm_show_wcu)),
+        fmt_rate(f64::from(SOLD_SHARDS) * ceiling(PARTITION_WCU, confirm_show_wcu)),
         confirm_seat_wcu,
         hot(arena_blocks),
         HOLDS_BUDGET * 2.5 / (hot(arena_blocks) * SEATS_PER_BLOCK as f64),

@@ -430,7 +430,7 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(
         md,
         "## 5. Ceilings\n\n| Ceiling | Value |\n|---|---|\n\
-         | seat rush: API hold attempts/s ÷ the same transactions straight from the SDK | {:.2} ({:.0}/s ÷ {:.0}/s) |\n\
+         | seat rush: API hold attempts/s ÷ its hold transaction straight from the SDK | {:.2} ({:.0}/s ÷ {:.0}/s) |\n\
          | cold start: function init ÷ hello-world `lambda_runtime` init ({:.1} ms) | median {:.2}, worst {} |\n",
         rush.ceiling_ratio(),
         rush.attempts_per_s(),

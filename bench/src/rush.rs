@@ -5,12 +5,16 @@
 
 use crate::{
     catalog::{layout, Catalog},
-    util::{p50_95_99, tally, BoxError, Req, Rng, Tally},
+    util::{p50_95_99, sorted, tally, BoxError, Req, Rng, Tally},
 };
 use boxoffice::{
     auth::issue_token,
-    domain::{layout::SeatPlace, user::Role},
-    store::seats::SeatWrite,
+    domain::{
+        booking::{new_hold, HoldPolicy, HoldRequest},
+        limits,
+        user::Role,
+    },
+    store::bookings::{PlaceBooking, Placed},
     Deps,
 };
 use boxoffice_local::{counter::CallCounter, gateway::Gateway};
@@ -31,8 +35,13 @@ pub struct Rush {
     pub latencies: Vec<f64>,
     pub transactions: usize,
     pub oversold: i64,
+    /// The ceiling: the API's hold transaction straight from the SDK.
     pub raw_per_s: f64,
     pub raw_ok: usize,
+    /// The ceiling's latencies (ms, sorted).
+    pub raw_latencies: Vec<f64>,
+    /// The seat Puts alone straight from the SDK (a smaller transaction than any hold's).
+    pub seats_only_per_s: f64,
 }
 
 impl Rush {
@@ -48,6 +57,10 @@ impl Rush {
         self.attempts_per_s() / self.raw_per_s
     }
 
+    pub fn ceiling_p95(&self) -> f64 {
+        crate::util::percentile(&self.raw_latencies, 0.95)
+    }
+
     pub fn table(&self) -> String {
         let clients = self.clients;
         format!(
@@ -60,8 +73,9 @@ impl Rush {
              | latency p50 / p95 / p99 | {} ms |\n\
              | TransactWriteItems sent / requests | {} / {clients} (retries: {}) |\n\
              | seats not held by their winner, or held by a loser (oversell; seat items read back) | {} |\n\
-             | ceiling: same transactions straight from the SDK | {:.0}/s ({} committed) |\n\
-             | API ÷ ceiling (attempts/s) | {:.2} |\n",
+             | ceiling: the API's hold transaction (seats, booking, rate window, seat cap) straight from the SDK | {:.0}/s ({} committed), p95 {:.0} ms |\n\
+             | API ÷ ceiling (attempts/s; p95) | {:.2}; {:.2} |\n\
+             | for reference: the seat Puts alone straight from the SDK | {:.0}/s |\n",
             self.wall,
             self.attempts_per_s(),
             self.won,
@@ -76,7 +90,10 @@ impl Rush {
             self.oversold,
             self.raw_per_s,
             self.raw_ok,
+            self.ceiling_p95(),
             self.ceiling_ratio(),
+            self.p95() / self.ceiling_p95().max(f64::MIN_POSITIVE),
+            self.seats_only_per_s,
         )
     }
 }
@@ -205,34 +222,76 @@ pub async fn run(
         .count();
     let oversold = (not_theirs + strangers) as i64;
 
-    // The ceiling: the same transaction shape straight from the SDK, same concurrency.
-    let raw_show = format!("{show_id}raw");
+    // The ceiling: the API's own hold transaction (seats, booking, rate window, seat cap: what
+    // `Store::place_booking` sends for a rush request) straight from the SDK, at the same
+    // concurrency, on a copy of the show (same layout and blocks) no one else holds.
     let mut rng = Rng(0x1234_5678_9ABC_DEF1);
-    // On the same layout's blocks as the rush's show.
-    let raw_asks: Vec<Vec<SeatPlace>> = (0..clients)
-        .map(|_| {
-            seat_ids(&mut rng)
-                .iter()
-                .filter_map(|id| collection.show.layout.place(id))
-                .collect()
-        })
-        .collect();
+    let raw_asks: Vec<Vec<String>> = (0..clients).map(|_| seat_ids(&mut rng)).collect();
+    let mut raw_show = collection.show.clone();
+    raw_show.show_id = format!("{show_id}raw");
+    let city = raw
+        .caches
+        .city(&raw.store, &raw_show.city_id)
+        .await?
+        .ok_or("the rush's city vanished")?;
+    let at = chrono::DateTime::from_timestamp(now, 0).ok_or("clock")?;
+    let mut bookings = Vec::with_capacity(clients);
+    for (i, seats) in raw_asks.iter().enumerate() {
+        let booking_id = format!("bk_raw{i}");
+        let user_id = format!("usr_raw{i:05}");
+        let request = HoldRequest {
+            booking_id: &booking_id,
+            user_id: &user_id,
+            seat_ids: seats,
+            offer: None,
+        };
+        let policy = HoldPolicy { hold_seconds: 3600 };
+        bookings
+            .push(new_hold(&raw_show, &city, &request, &policy, at).map_err(|e| format!("{e:?}"))?);
+    }
+    let cap = limits::seat_cap(raw_show.max_seats_per_customer);
     let raw_began = Instant::now();
-    let raw_results = join_all(raw_asks.iter().enumerate().map(|(i, seats)| {
+    let raw_results = join_all(bookings.iter().map(|booking| {
         let store = &raw.store;
-        let raw_show = &raw_show;
+        let config = &raw.config;
         async move {
-            store
-                .hold_seats(raw_show, &format!("bk_raw{i}"), seats, now + 3600, now)
-                .await
+            let t = Instant::now();
+            let placed = store
+                .place_booking(PlaceBooking {
+                    booking,
+                    now,
+                    idempotency: None,
+                    rate_limit_per_minute: config.booking_rate_limit_per_minute,
+                    coupon_limit: None,
+                    seat_cap_room: limits::seat_cap_room(cap, booking.seats.len()).unwrap_or(0),
+                    admitted_from_queue: false,
+                })
+                .await;
+            (t.elapsed().as_secs_f64() * 1000.0, placed)
         }
     }))
     .await;
     let raw_wall = raw_began.elapsed().as_secs_f64();
     let raw_ok = raw_results
         .iter()
-        .filter(|r| matches!(r, Ok(SeatWrite::Done)))
+        .filter(|(_, r)| matches!(r, Ok(Placed::Placed { .. })))
         .count();
+    let raw_latencies = sorted(raw_results.iter().map(|(ms, _)| *ms).collect());
+
+    // For reference: the seat Puts alone (no booking, rate window or seat cap) on a third copy.
+    let seats_only_show = format!("{show_id}seats");
+    let seats_only_began = Instant::now();
+    join_all(bookings.iter().map(|b| {
+        let store = &raw.store;
+        let show = &seats_only_show;
+        async move {
+            store
+                .hold_seats(show, &b.booking_id, &b.seat_places(), now + 3600, now)
+                .await
+        }
+    }))
+    .await;
+    let seats_only_per_s = clients as f64 / seats_only_began.elapsed().as_secs_f64();
 
     Ok(Rush {
         clients,
@@ -246,5 +305,7 @@ pub async fn run(
         oversold,
         raw_per_s: clients as f64 / raw_wall,
         raw_ok,
+        raw_latencies,
+        seats_only_per_s,
     })
 }

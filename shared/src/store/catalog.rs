@@ -289,19 +289,26 @@ impl Store {
     /// Each listing's `sold_seats`: the sum of its show's sold counters (one BatchGetItem per
     /// 12 shows of the page, all at once).
     async fn count_sold(&self, listings: &mut [Listing]) -> Result<(), StoreError> {
-        let wanted = listings
+        // Counter partition key → its show.
+        let counters: std::collections::HashMap<String, String> = listings
             .iter()
             .flat_map(|l| {
-                (0..SOLD_SHARDS).map(|shard| (keys::show_pk(&l.show_id), keys::sold_sk(shard)))
+                (0..SOLD_SHARDS).map(|shard| (keys::sold_pk(&l.show_id, shard), l.show_id.clone()))
             })
             .collect();
-        let mut sold: std::collections::HashMap<String, i64> = Default::default();
+        let wanted = counters
+            .keys()
+            .map(|pk| (pk.clone(), keys::SOLD_SK.to_owned()))
+            .collect();
+        let mut sold: std::collections::HashMap<&str, i64> = Default::default();
         for item in self.batch_get(wanted).await? {
             let counter = serde_dynamo::from_item::<_, SoldCount>(item)?;
-            *sold.entry(counter.pk).or_default() += counter.seats;
+            if let Some(show_id) = counters.get(&counter.pk) {
+                *sold.entry(show_id.as_str()).or_default() += counter.seats;
+            }
         }
         for l in listings {
-            l.sold_seats = sold.get(&keys::show_pk(&l.show_id)).copied().unwrap_or(0);
+            l.sold_seats = sold.get(l.show_id.as_str()).copied().unwrap_or(0);
         }
         Ok(())
     }
@@ -472,8 +479,8 @@ impl Store {
         ];
         for shard in 0..SOLD_SHARDS {
             let counter = SoldCounter {
-                pk: pk.clone(),
-                sk: keys::sold_sk(shard),
+                pk: keys::sold_pk(&show.show_id, shard),
+                sk: keys::SOLD_SK.to_owned(),
                 status: show.status,
                 seats: 0,
             };

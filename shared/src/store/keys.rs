@@ -47,11 +47,13 @@ pub fn show_pk(show_id: &str) -> String {
 pub const SHOW_SK: &str = "SHOW";
 /// The small per-show item the browse GSI reads (no layout), with the availability bookkeeping.
 pub const LISTING_SK: &str = "LISTING";
-/// A show's sold-seat counters (`store::catalog::SOLD_SHARDS` items in the show's partition).
-pub const SOLD_SK_PREFIX: &str = "SOLD#";
-pub fn sold_sk(shard: u32) -> String {
-    format!("{SOLD_SK_PREFIX}{shard}")
+/// A show's sold-seat counters (`store::catalog::SOLD_SHARDS` of them), each its own partition
+/// key: the show's partition would cap all of a show's confirms at one partition's 1,000 writes
+/// a second.
+pub fn sold_pk(show_id: &str, shard: u32) -> String {
+    format!("SHOW#{show_id}#SOLD#{shard}")
 }
+pub const SOLD_SK: &str = "SOLD";
 /// The partition of one block of a show's seat items (`domain::layout::Layout::blocks`): a
 /// show's seats spread over one partition key per block, apart from the show's own items.
 pub fn seat_pk(show_id: &str, block: Block) -> String {

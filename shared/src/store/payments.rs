@@ -221,8 +221,14 @@ impl Store {
         let seats = booking.seats.len() as i64;
         let update = Update::builder()
             .table_name(self.table())
-            .key(keys::PK, s(keys::show_pk(&booking.show_id)))
-            .key(keys::SK, s(keys::sold_sk(sold_shard(&booking.booking_id))))
+            .key(
+                keys::PK,
+                s(keys::sold_pk(
+                    &booking.show_id,
+                    sold_shard(&booking.booking_id),
+                )),
+            )
+            .key(keys::SK, s(keys::SOLD_SK))
             .update_expression("ADD seats :n")
             .expression_attribute_values(":n", n(if sold { seats } else { -seats }));
         let update = if sold {
@@ -397,29 +403,30 @@ impl Store {
         // Show and listing only while SCHEDULED (a second cancellation changes nothing); the
         // sold counters' copies of the status whatever they hold, so a sale still in flight
         // fails on its counter.
-        let cancel = |sk: String, scheduled_only: bool| -> Result<TransactWriteItem, StoreError> {
-            let mut u = Update::builder()
-                .table_name(self.table())
-                .key(keys::PK, s(keys::show_pk(show_id)))
-                .key(keys::SK, s(sk))
-                .update_expression("SET #status = :c")
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":c", av(&ShowStatus::Cancelled)?);
-            if scheduled_only {
-                u = u
-                    .condition_expression("#status = :s")
-                    .expression_attribute_values(":s", av(&ShowStatus::Scheduled)?);
-            }
-            Ok(TransactWriteItem::builder()
-                .update(u.build().map_err(build_err)?)
-                .build())
-        };
+        let cancel =
+            |pk: String, sk: &str, scheduled_only: bool| -> Result<TransactWriteItem, StoreError> {
+                let mut u = Update::builder()
+                    .table_name(self.table())
+                    .key(keys::PK, s(pk))
+                    .key(keys::SK, s(sk))
+                    .update_expression("SET #status = :c")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":c", av(&ShowStatus::Cancelled)?);
+                if scheduled_only {
+                    u = u
+                        .condition_expression("#status = :s")
+                        .expression_attribute_values(":s", av(&ShowStatus::Scheduled)?);
+                }
+                Ok(TransactWriteItem::builder()
+                    .update(u.build().map_err(build_err)?)
+                    .build())
+            };
         let mut items = vec![
-            cancel(keys::SHOW_SK.to_owned(), true)?,
-            cancel(keys::LISTING_SK.to_owned(), true)?,
+            cancel(keys::show_pk(show_id), keys::SHOW_SK, true)?,
+            cancel(keys::show_pk(show_id), keys::LISTING_SK, true)?,
         ];
         for shard in 0..SOLD_SHARDS {
-            items.push(cancel(keys::sold_sk(shard), false)?);
+            items.push(cancel(keys::sold_pk(show_id, shard), keys::SOLD_SK, false)?);
         }
         items.extend(self.outbox_puts(outbox)?);
         Ok(matches!(

@@ -1089,7 +1089,7 @@ async fn confirmation_state(
         .filter(|(_, state, owner)| state == "SOLD" && owner == &b.booking_id)
         .count();
     let listed = s
-        .item(&keys::show_pk(show), &keys::sold_sk(shard))
+        .item(&keys::sold_pk(show, shard), keys::SOLD_SK)
         .await
         .and_then(|c| c.get("seats").and_then(|n| n.as_n().ok()).cloned())
         .is_some_and(|n| sold_to_it > 0 && n == sold_to_it.to_string());
