@@ -239,6 +239,17 @@ pub async fn build(gw: &Gateway, cat: &Catalog, runs: usize) -> Result<Events, B
         event(gw, Req::new("GET", &format!("/api/v1/shows/{show}/seats")))?,
     );
     put(
+        "get-show-layout",
+        event(gw, Req::new("GET", &format!("/api/v1/shows/{show}/layout")))?,
+    );
+    put(
+        "get-seat-availability",
+        event(
+            gw,
+            Req::new("GET", &format!("/api/v1/shows/{show}/availability")),
+        )?,
+    );
+    put(
         "show-stats",
         event(
             gw,

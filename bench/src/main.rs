@@ -215,6 +215,7 @@ async fn capacity_alone() -> Result<(), BoxError> {
         template: &stack.template,
         dropped,
     });
+    println!("## Seat rush\n\n{}", rush.table());
     println!(
         "## Capacity (one hot show on AWS; rush {clients} clients, flow {} users × {} s, {} completed)\n\n{}",
         flow.users, flow.seconds, flow.completed, cap.markdown

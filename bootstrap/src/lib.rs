@@ -26,6 +26,8 @@ pub const FUNCTIONS: &[(&str, Function)] = &[
     ("get-movie", get_movie::FUNCTION),
     ("get-queue-status", get_queue_status::FUNCTION),
     ("get-seat-map", get_seat_map::FUNCTION),
+    ("get-show-layout", get_show_layout::FUNCTION),
+    ("get-seat-availability", get_seat_availability::FUNCTION),
     ("get-theatre", get_theatre::FUNCTION),
     ("get-ticket-image", get_ticket_image::FUNCTION),
     ("get-ticket-keys", get_ticket_keys::FUNCTION),

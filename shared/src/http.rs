@@ -204,14 +204,23 @@ pub mod max_age {
 /// in every container) and `Cache-Control: public, max-age`; a `304` without a body when the
 /// request's `If-None-Match` already names this tag.
 pub fn cacheable<T: Serialize>(req: &Request, value: &T, max_age_seconds: u32) -> HttpResult {
+    tagged(req, value, &format!("public, max-age={max_age_seconds}"))
+}
+
+/// The same for what never changes once written (a show's layout and prices): a year, and
+/// `immutable`, so neither a browser nor a CDN asks again.
+pub fn immutable<T: Serialize>(req: &Request, value: &T) -> HttpResult {
+    tagged(req, value, "public, max-age=31536000, immutable")
+}
+
+fn tagged<T: Serialize>(req: &Request, value: &T, cache_control: &str) -> HttpResult {
     let body = serde_json::to_string(value).map_err(ApiError::internal)?;
     let digest = <sha2::Sha256 as sha2::Digest>::digest(body.as_bytes());
     let etag = format!("\"{}\"", hex::encode(&digest[..16]));
     let not_modified = header(req, "if-none-match").is_some_and(|v| names_etag(v, &etag));
-    let builder = Response::builder().header("etag", &etag).header(
-        "cache-control",
-        format!("public, max-age={max_age_seconds}"),
-    );
+    let builder = Response::builder()
+        .header("etag", &etag)
+        .header("cache-control", cache_control);
     if not_modified {
         return builder
             .status(StatusCode::NOT_MODIFIED)

@@ -27,6 +27,8 @@ routes! {
     "POST" "/api/v1/shows" => "create-show",
     "GET" "/api/v1/cities/{cityId}/movies/{movieId}/shows" => "browse-shows",
     "GET" "/api/v1/shows/{showId}/seats" => "get-seat-map",
+    "GET" "/api/v1/shows/{showId}/layout" => "get-show-layout",
+    "GET" "/api/v1/shows/{showId}/availability" => "get-seat-availability",
     "GET" "/api/v1/shows/{showId}/stats" => "show-stats",
     "POST" "/api/v1/bookings" => "create-booking",
     "GET" "/api/v1/bookings/{bookingId}" => "get-booking",

@@ -28,14 +28,18 @@ pub async fn cached_show_with_seats(
     deps: &Deps,
     req: &Request,
 ) -> Result<(Arc<Show>, Vec<SeatItem>), ApiError> {
-    let (show_id, not_found) = named_show(req)?;
-    let show = deps
-        .caches
-        .show(&deps.store, &show_id)
-        .await?
-        .ok_or_else(not_found)?;
+    let show = cached_show(deps, req).await?;
     let seats = deps.store.get_seat_items(&show).await?;
     Ok((show, seats))
+}
+
+/// The show alone, from the container's cache (what never changes of it: layout, prices, times).
+pub async fn cached_show(deps: &Deps, req: &Request) -> Result<Arc<Show>, ApiError> {
+    let (show_id, not_found) = named_show(req)?;
+    deps.caches
+        .show(&deps.store, &show_id)
+        .await?
+        .ok_or_else(not_found)
 }
 
 fn named_show(req: &Request) -> Result<(String, impl Fn() -> ApiError), ApiError> {

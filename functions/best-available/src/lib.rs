@@ -1,6 +1,6 @@
 //! `POST /shows/{showId}/best-available` (CUSTOMER) `{count, seatType?, hold?}`: the best `count`
 //! adjacent free seats in one row (`domain::seating::best_available`), read from the seat map's
-//! state the way get-seat-map reads it (the cached show, one Query of its held and sold seats).
+//! state the way get-seat-map reads it (the cached show, one Query per block of its held and sold seats).
 //! With `hold: true` it holds them through `boxoffice::hold::hold_seats`, the very code of
 //! `POST /bookings` (one transaction, same conditions, idempotency, rate limit and seat cap; on a
 //! queue-mode show the request's `X-Admission-Token`), and answers

@@ -1293,3 +1293,86 @@ async fn the_seat_map_answers_304_to_its_etag_until_a_hold_changes_it() {
     };
     assert_eq!(status_of(&seat(3)), Some(json!("LOCKED")));
 }
+
+/// The seat map split in two: the layout (immutable, cached for good) and the availability
+/// (compact, at most 1 s), each answering 304 to its own tag; a hold shows in the availability
+/// at once (nothing caches it server-side) and leaves the layout's tag as it was.
+#[tokio::test]
+async fn the_layout_is_immutable_and_the_availability_names_the_taken_seats() {
+    let s = unlimited().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let layout_path = format!("/api/v1/shows/{show}/layout");
+    let layout = s.call("GET", &layout_path).send().await;
+    assert_eq!(layout.status, 200, "{}", layout.text);
+    assert_eq!(
+        layout.headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let seats: Vec<&Value> = layout.body["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .flat_map(|r| r["seats"].as_array().expect("seats"))
+        .collect();
+    assert_eq!(seats.len(), 20);
+    assert_eq!(
+        (&seats[0]["seatId"], &seats[0]["type"], &seats[0]["price"]),
+        (&json!("R0-0"), &json!("PREMIUM"), &json!(25000))
+    );
+    assert!(
+        seats.iter().all(|x| x.get("status").is_none()),
+        "no status in the layout"
+    );
+    let layout_tag = layout.headers["etag"].to_str().expect("ascii").to_owned();
+
+    let availability_path = format!("/api/v1/shows/{show}/availability");
+    let empty = s.call("GET", &availability_path).send().await;
+    assert_eq!(empty.status, 200, "{}", empty.text);
+    assert_eq!(empty.headers["cache-control"], "public, max-age=1");
+    assert_eq!(
+        empty.body,
+        json!({"showId": show, "locked": [], "sold": []})
+    );
+    let empty_tag = empty.headers["etag"].to_str().expect("ascii").to_owned();
+    let unchanged = s
+        .call("GET", &availability_path)
+        .header("if-none-match", &empty_tag)
+        .send()
+        .await;
+    assert_eq!(unchanged.status, 304, "{}", unchanged.text);
+
+    let (_, customer) = s.user(Role::Customer).await;
+    let held = book(&s, &customer, &show, &[seat(7), seat(3)]).await;
+    assert_eq!(held.status, 201, "{}", held.text);
+    let taken = s
+        .call("GET", &availability_path)
+        .header("if-none-match", &empty_tag)
+        .send()
+        .await;
+    assert_eq!(taken.status, 200, "{}", taken.text);
+    assert_eq!(
+        taken.body,
+        json!({"showId": show, "locked": [seat(3), seat(7)], "sold": []}),
+        "layout order"
+    );
+    let layout_again = s
+        .call("GET", &layout_path)
+        .header("if-none-match", &layout_tag)
+        .send()
+        .await;
+    assert_eq!(
+        layout_again.status, 304,
+        "a hold leaves the layout as it was"
+    );
+
+    let unknown = s
+        .call(
+            "GET",
+            "/api/v1/shows/sh_01JD0000000000000000000000/availability",
+        )
+        .send()
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    assert_eq!(unknown.body["error"]["code"], "NOT_FOUND");
+}

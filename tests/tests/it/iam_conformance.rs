@@ -314,6 +314,18 @@ async fn tour(s: &TestStack) {
         200,
         "get-seat-map",
     );
+    for (path, function) in [
+        ("layout", "get-show-layout"),
+        ("availability", "get-seat-availability"),
+    ] {
+        ok(
+            s.call("GET", &format!("/api/v1/shows/{soon}/{path}"))
+                .send()
+                .await,
+            200,
+            function,
+        );
+    }
 
     // Booking, payment (sandbox-complete, and the provider's own webhook), confirmation.
     let hold = |show: String, seats: Value, coupon: Option<&'static str>| {
