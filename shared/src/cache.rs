@@ -26,6 +26,8 @@ pub struct Caches {
     shows: Mutex<HashMap<String, (Instant, Arc<Show>)>>,
     movies: Mutex<HashMap<String, (Instant, Arc<Movie>)>>,
     offers: Mutex<HashMap<String, (Instant, Arc<Offer>)>>,
+    /// Seats lately answered taken (the hold path's cheaper losers).
+    pub taken: crate::taken::TakenSeats,
 }
 
 impl Caches {

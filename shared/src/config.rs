@@ -77,6 +77,9 @@ pub struct Config {
     pub hold_seconds: i64,
     pub payment_window_seconds: i64,
     pub booking_rate_limit_per_minute: u32,
+    /// How long a seat DynamoDB answered taken is believed taken in this container
+    /// (`taken::TakenSeats`; `SEAT_MEMORY_MS`, 0 to 5,000, default 1,000; 0 turns it off).
+    pub seat_memory: std::time::Duration,
     pub sandbox_enabled: bool,
     /// From the `PaymentKeys` secret (the sandbox's only where the sandbox exists).
     pub sandbox_webhook_secret: Option<Secret>,
@@ -227,6 +230,7 @@ impl Config {
                 opt("BOOKING_RATE_LIMIT_PER_MINUTE"),
                 10,
             )?,
+            seat_memory: seat_memory(num("SEAT_MEMORY_MS", opt("SEAT_MEMORY_MS"), 1_000)?)?,
             sandbox_enabled,
             sandbox_webhook_secret: None,
             stripe_webhook_secret: None,
@@ -249,6 +253,17 @@ impl Config {
             stage,
         })
     }
+}
+
+/// At most 5 s: a false 409 may be as stale as this, and a seat map may be 1 s old.
+fn seat_memory(ms: u64) -> Result<std::time::Duration, ConfigError> {
+    if ms > 5_000 {
+        return Err(ConfigError::Invalid {
+            name: "SEAT_MEMORY_MS",
+            reason: "at most 5000 (a 409 from memory may be this stale)".into(),
+        });
+    }
+    Ok(std::time::Duration::from_millis(ms))
 }
 
 /// Stripe's API, or a stand-in for it: https anywhere, plain http only on loopback (a key must never

@@ -60,9 +60,14 @@ pub async fn hold_seats(
     let booking = new_hold(&show, &city, &request, &policy, now)?;
     let response_body =
         serde_json::to_string(&BookingView::from(&booking)).map_err(ApiError::internal)?;
-    let placed = deps
-        .store
-        .place_booking(PlaceBooking {
+    let memory = deps.config.seat_memory;
+    let now_ms = now.timestamp_millis();
+    let known_taken = deps
+        .caches
+        .taken
+        .known(&show.show_id, body.seat_ids, now_ms, memory);
+    let placed = if known_taken.is_empty() {
+        let hold = PlaceBooking {
             booking: &booking,
             now: now.timestamp(),
             idempotency: key
@@ -72,16 +77,63 @@ pub async fn hold_seats(
             coupon_limit: offer.as_ref().and_then(|o| o.per_user_limit),
             seat_cap_room,
             admitted_from_queue: show.queue_mode,
-        })
-        .await?;
-    // Every attempt counts toward the rate window. A committed hold counted itself in
-    // its transaction; a cancelled one wrote nothing, so a loser pays one small UpdateItem.
+        };
+        place(deps, hold).await?
+    } else {
+        refuse_from_memory(deps, &caller.user_id, key.as_deref(), now, known_taken).await?
+    };
+    answer(placed, booking, &request_hash, response_body, seat_cap)
+}
+
+/// The hold's transaction, and what follows it: every attempt counts toward the rate window (a
+/// committed hold counted itself in its transaction; a cancelled one wrote nothing, so a loser
+/// pays one small UpdateItem), and the seats it lost are remembered for this container's next
+/// holds (`taken::TakenSeats`).
+async fn place(deps: &Deps, hold: PlaceBooking<'_>) -> Result<Placed, ApiError> {
+    let booking = hold.booking;
+    let now = hold.now;
+    let placed = deps.store.place_booking(hold).await?;
     if limits::counts_after_transaction(attempt_outcome(&placed)) {
         deps.store
-            .count_failed_attempt(&caller.user_id, now.timestamp())
+            .count_failed_attempt(&booking.user_id, now)
             .await?;
     }
-    answer(placed, booking, &request_hash, response_body, seat_cap)
+    if let Placed::SeatsTaken(lost) = &placed {
+        let now_ms = deps.clock.now().timestamp_millis();
+        let memory = deps.config.seat_memory;
+        deps.caches
+            .taken
+            .learn(&booking.show_id, lost, now_ms, memory);
+    }
+    Ok(placed)
+}
+
+/// A hold asking for seats this container lately saw taken (`taken::TakenSeats`): a 409 without
+/// the transaction, still counted in the customer's rate window (a full window is a 429, as the
+/// transaction would have answered). A retry whose key was used replays its stored answer first
+/// (the seats may be taken by its own first attempt).
+async fn refuse_from_memory(
+    deps: &Deps,
+    user_id: &str,
+    key: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+    known_taken: Vec<String>,
+) -> Result<Placed, ApiError> {
+    if let Some(key) = key {
+        if let Some(record) = deps.store.get_idempotency(user_id, key).await? {
+            return Ok(Placed::Replay(record));
+        }
+    }
+    let now = now.timestamp();
+    let limit = deps.config.booking_rate_limit_per_minute;
+    if deps.store.count_attempt_within(user_id, now, limit).await? {
+        crate::metrics::count("HoldsRefusedFromMemory", 1);
+        Ok(Placed::SeatsTaken(known_taken))
+    } else {
+        Ok(Placed::RateLimited {
+            retry_after_secs: crate::store::limits::retry_after(now),
+        })
+    }
 }
 
 /// The show the request names, if these seats of it can be held by this caller now: its city,

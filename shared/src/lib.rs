@@ -25,6 +25,7 @@ pub mod secrets;
 pub mod show_cancellation;
 pub mod shows;
 pub mod store;
+pub mod taken;
 pub mod views;
 
 pub use deps::Deps;

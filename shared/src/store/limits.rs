@@ -7,6 +7,8 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 /// Counts one attempt in a rate window (the expression of the hold's Update and of a loser's).
 const COUNT_ATTEMPT: &str = "ADD attempts :one SET expires_at = :ttl";
+/// The window still has room for an attempt.
+const WINDOW_OPEN: &str = "attribute_not_exists(attempts) OR attempts < :limit";
 
 /// The current one-minute window of a moment (epoch seconds) and when its counter may vanish.
 fn window(now: i64) -> (i64, i64) {
@@ -33,7 +35,7 @@ pub(crate) fn rate_window_update(
         .key(keys::PK, s(keys::rate_pk(user_id, w)))
         .key(keys::SK, s(keys::RATE_SK))
         .update_expression(COUNT_ATTEMPT)
-        .condition_expression("attribute_not_exists(attempts) OR attempts < :limit")
+        .condition_expression(WINDOW_OPEN)
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":limit", n(limit as i64))
         .expression_attribute_values(":ttl", n(ttl))
@@ -108,6 +110,39 @@ impl Store {
             .await
             .map_err(super::classify)?;
         Ok(())
+    }
+
+    /// Counts a booking attempt answered without a transaction (a 409 from the container's
+    /// memory of taken seats), conditioned as the hold's own count is: `false` when the
+    /// customer's window is already full (a 429, as the transaction would have answered).
+    pub async fn count_attempt_within(
+        &self,
+        user_id: &str,
+        now: i64,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
+        let (w, ttl) = window(now);
+        let sent = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::rate_pk(user_id, w)))
+            .key(keys::SK, s(keys::RATE_SK))
+            .update_expression(COUNT_ATTEMPT)
+            .condition_expression(WINDOW_OPEN)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit as i64))
+            .expression_attribute_values(":ttl", n(ttl))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(
+                e.as_service_error(),
+                Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+            ) => Ok(false),
+            Err(e) => Err(super::classify(e)),
+        }
     }
 
     /// Seats the customer holds plus owns for the show, as the cap counts them.

@@ -359,7 +359,14 @@ async fn two_thousand_concurrent_holds_never_share_a_seat() {
 /// winners then paid through confirm-payment, whose transactions conflict at the same rate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_concurrent_holds_meeting_transaction_conflicts_never_share_a_seat() {
-    let s = unlimited().await;
+    // Every attempt sends its transaction here (this test counts them against the conflicts),
+    // so the memory of taken seats, which spares some losers theirs, is off.
+    let s = stack_with(&[
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000000"),
+        ("HOLD_SECONDS", "3600"),
+        ("SEAT_MEMORY_MS", "0"),
+    ])
+    .await;
     let f = s.catalog(200).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
     let rate = |seed| Conflicts::Rate {
@@ -726,6 +733,14 @@ async fn a_warm_hold_is_one_dynamodb_call_and_a_conflict_one_more_small_write() 
         counter.take(),
         vec!["TransactWriteItems", "UpdateItem"],
         "a 409 is the transaction and its attempt's count"
+    );
+    // Seen taken now: the same ask again in this container is refused from its memory
+    // (`taken::TakenSeats`), the attempt's count its only call.
+    assert_eq!(hold(vec![seat(3), seat(4)]).await.status, 409);
+    assert_eq!(
+        counter.take(),
+        vec!["UpdateItem"],
+        "a 409 from memory is its count alone"
     );
 }
 
@@ -1375,4 +1390,67 @@ async fn the_layout_is_immutable_and_the_availability_names_the_taken_seats() {
         .await;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     assert_eq!(unknown.body["error"]["code"], "NOT_FOUND");
+}
+
+/// Cheaper losers (`taken::TakenSeats`): in one container, a hold asking for seats DynamoDB lately
+/// answered taken is a 409 without a transaction (its rate-window count is its only write), and
+/// never a wrong 201; once the seats are freed, they are held again when the memory lapses.
+#[tokio::test]
+async fn a_seat_seen_taken_is_refused_without_a_transaction_until_the_memory_lapses() {
+    let s = unlimited().await;
+    let f = s.catalog(20).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    // One warm container (cold caches, its own memory), counting its DynamoDB calls.
+    let (gw, counter) = s.counted();
+    let hold = |token: String, seats: Vec<String>| {
+        call_on(&gw, "POST", "/api/v1/bookings")
+            .token(&token)
+            .json(&json!({"showId": show, "seatIds": seats}))
+            .send()
+    };
+    let (_, first) = s.user(Role::Customer).await;
+    let (_, second) = s.user(Role::Customer).await;
+    let won = book(&s, &first, &show, &[seat(1), seat(2)]).await;
+    assert_eq!(won.status, 201, "held in another container: {}", won.text);
+    let lost = hold(second.clone(), vec![seat(2), seat(3)]).await;
+    assert_eq!(lost.status, 409, "{}", lost.text);
+    counter.take();
+
+    let refused = hold(second.clone(), vec![seat(3), seat(2)]).await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert_eq!(
+        refused.body["error"]["details"]["unavailableSeatIds"],
+        json!([seat(2)]),
+        "only the seat DynamoDB answered taken"
+    );
+    assert_eq!(
+        counter.take(),
+        vec!["UpdateItem"],
+        "no transaction: the rate-window count only"
+    );
+    let other = hold(second.clone(), vec![seat(3)]).await;
+    assert_eq!(other.status, 201, "a seat nobody took is held: {}", other.text);
+    assert_eq!(counter.take(), vec!["TransactWriteItems"]);
+
+    // Freed elsewhere (another container cancels): held again here once the memory (1 s by
+    // default) has lapsed.
+    let booking = won.body["bookingId"].as_str().expect("id");
+    let cancelled = s
+        .call("POST", &format!("/api/v1/bookings/{booking}/cancel"))
+        .token(&first)
+        .send()
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    s.deps().clock.advance(chrono::Duration::milliseconds(1_000));
+    let retaken = hold(second.clone(), vec![seat(2)]).await;
+    assert_eq!(retaken.status, 201, "{}", retaken.text);
+    let items = seat_items(&s, &show).await;
+    let holder = |id: &str| {
+        items
+            .iter()
+            .find(|i| i.seat_id == id)
+            .map(|i| i.booking_id.clone())
+    };
+    assert_eq!(holder(&seat(2)).as_deref(), retaken.body["bookingId"].as_str());
+    assert_eq!(holder(&seat(1)), None, "the cancelled booking's other seat is free");
 }
