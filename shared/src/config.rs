@@ -307,6 +307,7 @@ mod tests {
         .expect("config");
         assert_eq!(cfg.hold_seconds, 300);
         assert_eq!(cfg.booking_rate_limit_per_minute, 10);
+        assert_eq!(cfg.seat_memory, std::time::Duration::from_secs(1));
         assert!(cfg.sandbox_enabled);
         assert!(cfg.jwt.keys.is_none() && cfg.ticket_signing_key.is_none());
         assert!(cfg.jwt.keys().is_err() && cfg.ticket_key().is_err() && cfg.admins().is_err());
@@ -321,6 +322,14 @@ mod tests {
         assert!(err.to_string().contains("HOLD_SECONDS"));
         let err = Config::from_lookup(lookup(&[("TABLE_NAME", "t"), ("STAGE", "qa")])).unwrap_err();
         assert!(err.to_string().contains("STAGE"));
+        for too_stale in ["5001", "-1", "soon"] {
+            let err = Config::from_lookup(lookup(&[
+                ("TABLE_NAME", "t"),
+                ("SEAT_MEMORY_MS", too_stale),
+            ]))
+            .unwrap_err();
+            assert!(err.to_string().contains("SEAT_MEMORY_MS"), "{too_stale}");
+        }
     }
 
     /// The sandbox exists in local and test only: off by default elsewhere, and a function told

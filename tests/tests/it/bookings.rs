@@ -1429,7 +1429,11 @@ async fn a_seat_seen_taken_is_refused_without_a_transaction_until_the_memory_lap
         "no transaction: the rate-window count only"
     );
     let other = hold(second.clone(), vec![seat(3)]).await;
-    assert_eq!(other.status, 201, "a seat nobody took is held: {}", other.text);
+    assert_eq!(
+        other.status, 201,
+        "a seat nobody took is held: {}",
+        other.text
+    );
     assert_eq!(counter.take(), vec!["TransactWriteItems"]);
 
     // Freed elsewhere (another container cancels): held again here once the memory (1 s by
@@ -1441,7 +1445,9 @@ async fn a_seat_seen_taken_is_refused_without_a_transaction_until_the_memory_lap
         .send()
         .await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
-    s.deps().clock.advance(chrono::Duration::milliseconds(1_000));
+    s.deps()
+        .clock
+        .advance(chrono::Duration::milliseconds(1_000));
     let retaken = hold(second.clone(), vec![seat(2)]).await;
     assert_eq!(retaken.status, 201, "{}", retaken.text);
     let items = seat_items(&s, &show).await;
@@ -1451,6 +1457,13 @@ async fn a_seat_seen_taken_is_refused_without_a_transaction_until_the_memory_lap
             .find(|i| i.seat_id == id)
             .map(|i| i.booking_id.clone())
     };
-    assert_eq!(holder(&seat(2)).as_deref(), retaken.body["bookingId"].as_str());
-    assert_eq!(holder(&seat(1)), None, "the cancelled booking's other seat is free");
+    assert_eq!(
+        holder(&seat(2)).as_deref(),
+        retaken.body["bookingId"].as_str()
+    );
+    assert_eq!(
+        holder(&seat(1)),
+        None,
+        "the cancelled booking's other seat is free"
+    );
 }
