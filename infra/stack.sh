@@ -349,9 +349,11 @@ cmd_up() {
     -cp "$DDB/launcher:$DDB/DynamoDBLocal.jar" DynamoDbLocalLauncher \
     -inMemory -sharedDb -disableTelemetry -port PORT >"$dir/dynamodb.port" &
   STARTERS+=($!)
-  # moto_server exits on a taken port; werkzeug prints "Running on" once it has bound it.
+  # moto_server exits on a taken port; werkzeug prints "Running on" once it has bound it. It runs
+  # through infra/moto/serve.py: moto's own server with its O(queue length) per received message
+  # retention check made O(1) (see that file: under a backlog it saturated moto).
   start_server moto "$dir" "Running on http://$HOST:PORT" /moto-api/ 200 \
-    "$LOCAL/venv/bin/moto_server" -H "$HOST" -p PORT >"$dir/moto.port" &
+    "$LOCAL/venv/bin/python" "$ROOT/infra/moto/serve.py" -H "$HOST" -p PORT >"$dir/moto.port" &
   STARTERS+=($!)
   # localstripe (infra/localstripe/serve.py: loopback only, in memory); unauthenticated, its API
   # answers 401, which is how we know it serves.

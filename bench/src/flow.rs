@@ -586,3 +586,55 @@ pub async fn check(
     flow.confirmed_unseen = confirmed_total.saturating_sub(flow.completed);
     Ok(())
 }
+
+/// With `BOXOFFICE_STACK_STATS=1`: every second, how many messages wait (visible / in flight) on
+/// the payments queue and on each rule target's queue, on stderr (`[depth]`), until aborted.
+pub fn sample_queue_depths(stack: &boxoffice_local::LocalStack) -> tokio::task::JoinHandle<()> {
+    let mut queues: Vec<(String, String)> = stack
+        .provisioned
+        .queue_urls
+        .iter()
+        .filter(|(k, _)| k.as_str() == "PaymentsQueue")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    queues.extend(
+        stack
+            .provisioned
+            .rule_queues
+            .iter()
+            .map(|(k, v)| (format!("rule {k}"), v.clone())),
+    );
+    let sqs = aws_sdk_sqs::Client::new(&stack.sdk);
+    let on = boxoffice_local::stats::enabled();
+    tokio::spawn(async move {
+        if !on {
+            return;
+        }
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let began = Instant::now();
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let mut line = format!("[depth] t={:>3.0}s", began.elapsed().as_secs_f64());
+            for (name, url) in &queues {
+                let Ok(out) = sqs
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(A::ApproximateNumberOfMessages)
+                    .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+                    .send()
+                    .await
+                else {
+                    continue;
+                };
+                let a = out.attributes.unwrap_or_default();
+                let get = |k: A| a.get(&k).cloned().unwrap_or_default();
+                line.push_str(&format!(
+                    " {name}={}/{}",
+                    get(A::ApproximateNumberOfMessages),
+                    get(A::ApproximateNumberOfMessagesNotVisible)
+                ));
+            }
+            eprintln!("{line}");
+        }
+    })
+}

@@ -200,12 +200,22 @@ async fn capacity_alone() -> Result<(), BoxError> {
     );
     counted.take();
     counted.ddb.take_usage();
+    let _ = boxoffice_local::stats::take_report();
+    let depth = flow::sample_queue_depths(&stack);
     let mut flow = flow::run(&gw, &fc).await?;
+    depth.abort();
     running.stop().await;
     let (flow_usage, flow_dropped) = counted.ddb.take_usage();
     dropped += flow_dropped;
     flow::check(&stack.deps, &fc, &mut flow).await?;
     let flow_ops = counted.take();
+    // The flow's confirmation latency (webhook → CONFIRMED seen), and with BOXOFFICE_STACK_STATS=1
+    // where the stack's time went meanwhile.
+    println!("## Booking flow\n\n{}", flow.table());
+    let stats = boxoffice_local::stats::take_report();
+    if !stats.is_empty() {
+        println!("### The stack during the flow (BOXOFFICE_STACK_STATS)\n\n{stats}");
+    }
     let cap = capacity::report(&capacity::Inputs {
         rush: &rush,
         rush_usage: &rush_usage,
@@ -371,7 +381,7 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(
         md,
         "## 2. Booking flow\n\n{}\nDynamoDB requests during the flow: {} ({:.1} per completed booking, polling, confirm and notify included); SQS {}, EventBridge {}. \
-         The payments queue is consumed by the local SQS trigger (five pollers, as Lambda's event source starts with, each with batches of 10 and the 1 s batching window template.yaml configures), which calls confirm-payment's handler.\n\n\
+         The payments queue is consumed by the local SQS trigger (five pollers to start, as Lambda's event source has, one more every 200 ms while batches come back full, up to the MaximumConcurrency template.yaml gives (20 for confirm-payment); batches of 10 within the 1 s batching window template.yaml configures), which calls confirm-payment's handler.\n\n\
          ![latency distribution](latency.svg)\n",
         flow.table(),
         flow_ops.ddb.len(),

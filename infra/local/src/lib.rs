@@ -8,6 +8,7 @@ pub mod iam;
 pub mod provision;
 pub mod registry;
 pub mod seed;
+pub mod stats;
 pub mod stripe;
 pub mod template;
 pub mod triggers;

@@ -19,6 +19,9 @@ pub enum Trigger {
         report_batch_item_failures: bool,
         /// `MaximumBatchingWindowInSeconds`: how long the poller gathers a batch (0: none).
         batching_window_seconds: u64,
+        /// `ScalingConfig.MaximumConcurrency` (with the template's parameter defaults): how many
+        /// batches the event source may have in the function at once (`None`: Lambda's own cap).
+        maximum_concurrency: Option<u32>,
     },
     Schedule {
         expression: String,
@@ -159,6 +162,10 @@ impl Template {
             .get("Resources")
             .and_then(Value::as_mapping)
             .ok_or_else(|| err("no Resources"))?;
+        let intrinsics = Intrinsics {
+            parameters: doc.get("Parameters"),
+            conditions: doc.get("Conditions"),
+        };
         let mut functions = Vec::new();
         let mut tables = Vec::new();
         let mut queues = Vec::new();
@@ -172,7 +179,9 @@ impl Template {
                 .to_owned();
             let props = res.get("Properties").cloned().unwrap_or(Value::Null);
             match str_at(res, "Type") {
-                Some("AWS::Serverless::Function") => functions.push(parse_function(&id, &props)?),
+                Some("AWS::Serverless::Function") => {
+                    functions.push(parse_function(&id, &props, &intrinsics)?)
+                }
                 Some("AWS::DynamoDB::Table") => tables.push(parse_table(&id, &props)?),
                 Some("AWS::SQS::Queue") => queues.push(QueueDef {
                     logical_id: id,
@@ -246,7 +255,80 @@ impl Template {
     }
 }
 
-fn parse_function(id: &str, props: &Value) -> Result<FunctionDef, TemplateError> {
+/// The few intrinsic functions an event source's settings use, evaluated with the parameters'
+/// defaults (what `sam deploy` uses when samconfig.toml overrides nothing): `!Ref Parameter`,
+/// `!If [Condition, a, b]` (`!Ref AWS::NoValue`: no value), and the conditions' `!Equals`/`!Not`.
+struct Intrinsics<'a> {
+    parameters: Option<&'a Value>,
+    conditions: Option<&'a Value>,
+}
+
+impl Intrinsics<'_> {
+    /// The value `v` stands for; `None` for `AWS::NoValue` or what this cannot evaluate.
+    fn value(&self, v: &Value) -> Option<Value> {
+        let Value::Tagged(t) = v else {
+            return Some(v.clone());
+        };
+        if t.tag == "Ref" {
+            let name = t.value.as_str()?;
+            return self.parameters?.get(name)?.get("Default").cloned();
+        }
+        if t.tag == "If" {
+            let args = t.value.as_sequence()?;
+            let branch = if self.condition(args.first()?.as_str()?)? {
+                args.get(1)?
+            } else {
+                args.get(2)?
+            };
+            return self.value(branch);
+        }
+        None
+    }
+
+    fn condition(&self, name: &str) -> Option<bool> {
+        self.truth(self.conditions?.get(name)?)
+    }
+
+    fn truth(&self, v: &Value) -> Option<bool> {
+        let Value::Tagged(t) = v else {
+            return v.as_bool();
+        };
+        let args = t.value.as_sequence();
+        if t.tag == "Not" {
+            return self.truth(args?.first()?).map(|b| !b);
+        }
+        if t.tag == "Equals" {
+            let args = args?;
+            let text = |v: &Value| -> Option<String> {
+                match self.value(v)? {
+                    Value::String(s) => Some(s),
+                    Value::Number(n) => Some(n.to_string()),
+                    Value::Bool(b) => Some(b.to_string()),
+                    _ => None,
+                }
+            };
+            return Some(text(args.first()?)? == text(args.get(1)?)?);
+        }
+        if t.tag == "Condition" {
+            return self.condition(t.value.as_str()?);
+        }
+        None
+    }
+
+    fn number(&self, v: &Value) -> Option<u64> {
+        match self.value(v)? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+fn parse_function(
+    id: &str,
+    props: &Value,
+    intrinsics: &Intrinsics<'_>,
+) -> Result<FunctionDef, TemplateError> {
     let code_uri = str_at(props, "CodeUri").ok_or_else(|| err(format!("{id}: CodeUri missing")))?;
     // Every function deploys the multi-call binary (CodeUri `bootstrap`), which runs the function
     // its Handler names; a function built on its own would have CodeUri functions/<name>.
@@ -284,6 +366,12 @@ fn parse_function(id: &str, props: &Value) -> Result<FunctionDef, TemplateError>
                         .get("MaximumBatchingWindowInSeconds")
                         .and_then(Value::as_u64)
                         .unwrap_or(0),
+                    maximum_concurrency: p
+                        .get("ScalingConfig")
+                        .and_then(|c| intrinsics.value(c))
+                        .and_then(|c| c.get("MaximumConcurrency").cloned())
+                        .and_then(|m| intrinsics.number(&m))
+                        .and_then(|m| u32::try_from(m).ok()),
                     report_batch_item_failures: p
                         .get("FunctionResponseTypes")
                         .and_then(Value::as_sequence)
@@ -367,4 +455,49 @@ fn parse_table(id: &str, props: &Value) -> Result<TableDef, TemplateError> {
         indexes,
         ttl_attribute,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_sources_read_their_scaling_config_with_the_parameter_defaults() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template = Template::load(&path).expect("template.yaml parses");
+        let concurrency = |name: &str| {
+            template
+                .function(name)
+                .and_then(|f| {
+                    f.triggers.iter().find_map(|t| match t {
+                        Trigger::Sqs {
+                            maximum_concurrency,
+                            ..
+                        } => Some(*maximum_concurrency),
+                        _ => None,
+                    })
+                })
+                .expect("an SQS event source")
+        };
+        // `!If [ReservesConfirmConcurrency, {MaximumConcurrency: !Ref ...}, !Ref AWS::NoValue]`
+        // with ConfirmPaymentReservedConcurrency's default (20).
+        assert_eq!(concurrency("confirm-payment"), Some(20));
+        assert_eq!(concurrency("refund-payment"), None);
+    }
+
+    #[test]
+    fn a_false_condition_takes_the_no_value_branch() {
+        let doc: Value = serde_yaml::from_str(
+            "Parameters: {N: {Type: Number, Default: 0}}\n\
+             Conditions: {Reserves: !Not [!Equals [!Ref N, 0]]}\n\
+             Config: !If [Reserves, {MaximumConcurrency: !Ref N}, !Ref AWS::NoValue]\n",
+        )
+        .expect("yaml");
+        let i = Intrinsics {
+            parameters: doc.get("Parameters"),
+            conditions: doc.get("Conditions"),
+        };
+        assert_eq!(i.condition("Reserves"), Some(false));
+        assert_eq!(i.value(doc.get("Config").expect("config")), None);
+    }
 }

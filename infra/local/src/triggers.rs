@@ -5,7 +5,7 @@
 
 use crate::{
     provision::Provisioned,
-    registry,
+    registry, stats,
     template::{Template, Trigger},
 };
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -14,12 +14,15 @@ use boxoffice::Deps;
 use std::{
     collections::HashSet,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
 };
-use tokio::{sync::watch, task::JoinHandle};
+use tokio::{
+    sync::{watch, Notify},
+    task::JoinHandle,
+};
 
 #[derive(Clone, Debug)]
 pub struct TriggerOptions {
@@ -142,6 +145,7 @@ pub fn start(
     let (stop, stopped) = watch::channel(false);
     // One container per function for all its triggers, as one Lambda function's would be.
     let functions = registry::Functions::new(deps.clone());
+    let pollers_sqs = pollers_client(&sqs);
     let mut tasks = Vec::new();
     for f in template
         .functions
@@ -165,20 +169,23 @@ pub fn start(
             if let (Trigger::EventRule { .. }, Some(url)) =
                 (t, provisioned.rule_queues.get(&f.name))
             {
-                let job = RuleTarget {
+                let job = Arc::new(RuleTarget {
                     function: f.name.clone(),
                     queue_url: url.clone(),
                     functions: functions.clone(),
-                    sqs: sqs.clone(),
+                    sqs: pollers_sqs.clone(),
                     options: options.clone(),
-                };
-                tasks.push(tokio::spawn(job.run(stopped.clone())));
+                });
+                for _ in 0..RULE_POLLERS {
+                    tasks.push(tokio::spawn(job.clone().run(stopped.clone())));
+                }
             }
             if let Trigger::Sqs {
                 queue,
                 batch_size,
                 report_batch_item_failures,
                 batching_window_seconds,
+                maximum_concurrency,
             } = t
             {
                 let Some(url) = provisioned.queue_url(queue) else {
@@ -190,25 +197,49 @@ pub fn start(
                     batch_size: (*batch_size).clamp(1, 10),
                     batching_window: Duration::from_secs(*batching_window_seconds),
                     report_failures: *report_batch_item_failures,
+                    max_pollers: maximum_concurrency
+                        .map_or(MAX_POLLERS, |m| m as usize)
+                        .clamp(1, MAX_POLLERS),
+                    pollers: AtomicUsize::new(0),
+                    backlog: Notify::new(),
                     functions: functions.clone(),
-                    sqs: sqs.clone(),
+                    sqs: pollers_sqs.clone(),
                     options: options.clone(),
                 });
-                for _ in 0..SQS_POLLERS {
-                    tasks.push(tokio::spawn(job.clone().run(stopped.clone())));
-                }
+                tasks.push(tokio::spawn(job.supervise(stopped.clone())));
             }
         }
     }
     Triggers { stop, tasks }
 }
 
-/// Pollers per SQS event source, each receiving and invoking on its own, so up to this many
-/// batches are in the function at once: Lambda's event source starts with five concurrent
-/// batches (and scales up from there while the queue has a backlog, up to the source's
-/// `MaximumConcurrency`, 20 for confirm-payment); one poller would apply the batches one after
-/// the other, which made a rush's confirmations queue behind each other locally (issue 15).
+/// The event sources' own SQS client: the one given, over an HTTP client of its own. Lambda's
+/// pollers are AWS's machines, not the function's: their long polls (each open for up to a second
+/// while the queue is empty, on every source) must not take the turns `bounded` gives the
+/// functions' own requests at the emulator.
+fn pollers_client(sqs: &aws_sdk_sqs::Client) -> aws_sdk_sqs::Client {
+    let conf = sqs
+        .config()
+        .to_builder()
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
+        .build();
+    aws_sdk_sqs::Client::from_conf(conf)
+}
+
+/// How many batches an SQS event source starts with: Lambda's "starts processing five batches at
+/// a time with five concurrent invocations"; one poller would apply the batches one after the
+/// other, which made a rush's confirmations queue behind each other locally (issue 15).
 const SQS_POLLERS: usize = 5;
+
+/// Lambda's cap on one event source's concurrent batches (without `MaximumConcurrency`).
+const MAX_POLLERS: usize = 1000;
+
+/// "If messages are still available, Lambda increases the number of processes that are reading
+/// batches by up to 300 more instances per minute": one more poller at most this often.
+const SCALE_UP_EVERY: Duration = Duration::from_millis(200);
+
+/// How often a poller gathering a batch looks for more messages within the batching window.
+const GATHER_EVERY: Duration = Duration::from_millis(250);
 
 struct SqsSource {
     function: String,
@@ -218,25 +249,78 @@ struct SqsSource {
     /// long has passed (so what arrives together is applied together, concurrently).
     batching_window: Duration,
     report_failures: bool,
+    /// `SQS_POLLERS` up to this (`MaximumConcurrency`, or `MAX_POLLERS`).
+    max_pollers: usize,
+    /// Pollers running now.
+    pollers: AtomicUsize,
+    /// A poller's batch came back full: messages are still available.
+    backlog: Notify,
     functions: registry::Functions,
     sqs: aws_sdk_sqs::Client,
     options: TriggerOptions,
 }
 
+/// How a poll went, for scaling: a full batch means messages are still available.
+#[derive(Debug, PartialEq, Eq)]
+enum Polled {
+    Full,
+    Partial,
+    Empty,
+}
+
 impl SqsSource {
-    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+    /// Scales the pollers as Lambda does: `SQS_POLLERS` at first; while batches come back full
+    /// (messages still available), one more every `SCALE_UP_EVERY` up to `max_pollers`; a poller
+    /// beyond the first five leaves once its batch does not fill (traffic is low again).
+    async fn supervise(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        let mut pollers = tokio::task::JoinSet::new();
+        let base = SQS_POLLERS.min(self.max_pollers);
+        for _ in 0..base {
+            self.pollers.fetch_add(1, Ordering::SeqCst);
+            pollers.spawn(self.clone().run(stopped.clone(), false));
+        }
+        let mut last_added = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                _ = stopped.changed() => return,
-                r = self.poll_once() => if let Err(e) = r {
-                    tracing::warn!(function = %self.function, error = %e, "queue poll failed");
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                _ = stopped.changed() => break,
+                _ = self.backlog.notified() => {
+                    if self.pollers.load(Ordering::SeqCst) < self.max_pollers
+                        && last_added.elapsed() >= SCALE_UP_EVERY
+                    {
+                        last_added = tokio::time::Instant::now();
+                        self.pollers.fetch_add(1, Ordering::SeqCst);
+                        pollers.spawn(self.clone().run(stopped.clone(), true));
+                        stats::record(
+                            format!("{}: pollers after a scale-up", self.function),
+                            self.pollers.load(Ordering::SeqCst) as f64,
+                        );
+                    }
+                }
+                Some(_) = pollers.join_next() => {}
+            }
+        }
+        while pollers.join_next().await.is_some() {}
+    }
+
+    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>, extra: bool) {
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => break,
+                r = self.poll_once() => match r {
+                    Ok(Polled::Full) => self.backlog.notify_one(),
+                    Ok(_) if extra => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(function = %self.function, error = %e, "queue poll failed");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
                 },
             }
         }
+        self.pollers.fetch_sub(1, Ordering::SeqCst);
     }
 
-    async fn poll_once(&self) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    async fn poll_once(&self) -> Result<Polled, Box<dyn std::error::Error + Send + Sync>> {
         let receive = |max: i32, wait: i32| {
             self.sqs
                 .receive_message()
@@ -246,25 +330,56 @@ impl SqsSource {
                 .message_system_attribute_names(MessageSystemAttributeName::All)
                 .send()
         };
+        let asked = std::time::Instant::now();
         let mut messages = receive(self.batch_size, 1)
             .await?
             .messages
             .unwrap_or_default();
         if messages.is_empty() {
-            return Ok(());
+            return Ok(Polled::Empty);
         }
+        let first = std::time::Instant::now();
         let window_ends = tokio::time::Instant::now() + self.batching_window;
-        while (messages.len() as i32) < self.batch_size && tokio::time::Instant::now() < window_ends
-        {
-            // A long poll: answered as soon as a message is in (no busy polling of the emulator);
-            // one started just before the window ends can stretch it by up to its 1 s wait. It is
-            // never cut short: a receive given up on could have taken messages out of sight.
-            let more = receive(self.batch_size - messages.len() as i32, 1)
+        while (messages.len() as i32) < self.batch_size {
+            let now = tokio::time::Instant::now();
+            if now >= window_ends {
+                break;
+            }
+            // What arrived meanwhile, every `GATHER_EVERY` (the last look at the window's end) with
+            // a short poll: the window never outlasts its setting (a long poll of SQS's whole
+            // seconds started late in it would stretch it by up to a second, and one given up on
+            // could have taken messages out of sight), and the emulator is asked a few times a
+            // window, not once per message as a long poll answered on each arrival would be.
+            tokio::time::sleep_until(window_ends.min(now + GATHER_EVERY)).await;
+            let more = receive(self.batch_size - messages.len() as i32, 0)
                 .await?
                 .messages
                 .unwrap_or_default();
             messages.extend(more);
         }
+        let gathered = std::time::Instant::now();
+        if stats::enabled() {
+            let f = &self.function;
+            stats::record(format!("{f}: first receive (ms)"), ms(first - asked));
+            stats::record(format!("{f}: window (ms)"), ms(gathered - first));
+            stats::record(format!("{f}: batch size"), messages.len() as f64);
+            let now = chrono::Utc::now().timestamp_millis() as f64;
+            for m in &messages {
+                if let Some(sent) = m
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                    .and_then(|t| t.parse::<f64>().ok())
+                {
+                    stats::record(format!("{f}: sent → in a batch (ms)"), now - sent);
+                }
+            }
+        }
+        let polled = if messages.len() as i32 >= self.batch_size {
+            Polled::Full
+        } else {
+            Polled::Partial
+        };
         if let Some(f) = &self.options.faults {
             f.reorder(&mut messages);
         }
@@ -293,6 +408,11 @@ impl SqsSource {
         let response = registry::invoke_sqs(&self.function, &self.functions, event)
             .await
             .ok_or("unknown SQS function")?;
+        let invoked = std::time::Instant::now();
+        stats::record(
+            format!("{}: invoke (ms)", self.function),
+            ms(invoked - gathered),
+        );
         let failed: HashSet<String> = if self.report_failures {
             response
                 .batch_item_failures
@@ -346,7 +466,11 @@ impl SqsSource {
                 .send()
                 .await?;
         }
-        Ok(())
+        stats::record(
+            format!("{}: delete (ms)", self.function),
+            ms(invoked.elapsed()),
+        );
+        Ok(polled)
     }
 }
 
@@ -387,6 +511,12 @@ async fn run_schedule(
     }
 }
 
+/// Pollers of a rule target's local queue, each invoking its batch's events concurrently: the
+/// queue only stands in for EventBridge's asynchronous invocations, which run side by side (one
+/// sequential poller left a flow's notifications minutes behind, and the queue's backlog made
+/// every receive of it dearer for the emulator that serves the payments queue too).
+const RULE_POLLERS: usize = 10;
+
 /// An EventBridge rule's target: the rule delivers matching events to a local queue, and this
 /// calls the function with each; a failed invocation is retried after the visibility delay.
 struct RuleTarget {
@@ -398,7 +528,7 @@ struct RuleTarget {
 }
 
 impl RuleTarget {
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
+    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         loop {
             tokio::select! {
                 _ = stopped.changed() => return,
@@ -417,39 +547,65 @@ impl RuleTarget {
             .queue_url(&self.queue_url)
             .max_number_of_messages(10)
             .wait_time_seconds(1)
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await?;
-        for m in out.messages.unwrap_or_default() {
+        let received = std::time::Instant::now();
+        let messages = out.messages.unwrap_or_default();
+        let any = !messages.is_empty();
+        if stats::enabled() && !messages.is_empty() {
+            let now = chrono::Utc::now().timestamp_millis() as f64;
+            stats::record(
+                format!("rule {}: batch size", self.function),
+                messages.len() as f64,
+            );
+            for m in &messages {
+                if let Some(sent) = m
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+                    .and_then(|t| t.parse::<f64>().ok())
+                {
+                    stats::record(
+                        format!("rule {}: sent → received (ms)", self.function),
+                        now - sent,
+                    );
+                }
+            }
+        }
+        // The fault draws in the batch's order (the seeded sequence), then every event's
+        // invocation at once: EventBridge invokes the function asynchronously, one invocation per
+        // event, never one event after the other.
+        let faults = self.options.faults.as_deref();
+        let mut deliveries = Vec::new();
+        let mut done = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
             let Some(handle) = m.receipt_handle.as_deref() else {
                 continue;
             };
             let event: serde_json::Value = serde_json::from_str(m.body.as_deref().unwrap_or("{}"))?;
-            let faults = self.options.faults.as_deref();
             if faults.is_some_and(|f| f.draw(f.rule_lose_per_mille)) {
                 // A delivery EventBridge never made: the event is gone for this target.
                 faults.map(|f| f.lost.fetch_add(1, Ordering::Relaxed));
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await?;
+                done.push(entry(i, handle)?);
                 continue;
             }
-            if faults.is_some_and(|f| f.draw(f.rule_double_per_mille)) {
+            let twice = faults.is_some_and(|f| f.draw(f.rule_double_per_mille));
+            if twice {
                 faults.map(|f| f.doubled.fetch_add(1, Ordering::Relaxed));
-                let _ =
-                    registry::invoke_event(&self.function, &self.functions, event.clone()).await;
             }
-            match registry::invoke_event(&self.function, &self.functions, event).await {
-                Some(Ok(_)) => {
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await?;
+            deliveries.push(async move {
+                if twice {
+                    let _ = registry::invoke_event(&self.function, &self.functions, event.clone())
+                        .await;
                 }
+                let outcome = registry::invoke_event(&self.function, &self.functions, event).await;
+                (i, handle, outcome)
+            });
+        }
+        for (i, handle, outcome) in futures::future::join_all(deliveries).await {
+            match outcome {
+                Some(Ok(_)) => done.push(entry(i, handle)?),
                 other => {
                     tracing::warn!(function = %self.function, outcome = ?other.map(|r| r.err()), "rule target failed; will retry");
                     self.sqs
@@ -462,6 +618,34 @@ impl RuleTarget {
                 }
             }
         }
+        if !done.is_empty() {
+            self.sqs
+                .delete_message_batch()
+                .queue_url(&self.queue_url)
+                .set_entries(Some(done))
+                .send()
+                .await?;
+        }
+        if any {
+            stats::record(
+                format!("rule {}: handle batch (ms)", self.function),
+                ms(received.elapsed()),
+            );
+        }
         Ok(())
     }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn entry(
+    i: usize,
+    handle: &str,
+) -> Result<DeleteMessageBatchRequestEntry, Box<dyn std::error::Error + Send + Sync>> {
+    Ok(DeleteMessageBatchRequestEntry::builder()
+        .id(i.to_string())
+        .receipt_handle(handle)
+        .build()?)
 }
