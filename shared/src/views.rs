@@ -283,3 +283,36 @@ impl<'a> From<&'a crate::domain::pricing::Offer> for OfferView<'a> {
         }
     }
 }
+
+/// A row of a show's layout, each seat with its price.
+pub type PricedRow<'a> = (
+    &'a crate::domain::layout::Row,
+    Vec<(&'a crate::domain::layout::Seat, i64)>,
+);
+
+/// A show's rows in layout order, each seat with its price: what the seat map and the layout
+/// show (a seat type the show has no price for is a 500: create-show never stores one).
+pub fn priced_rows(
+    show: &crate::domain::catalog::Show,
+) -> Result<Vec<PricedRow<'_>>, crate::ApiError> {
+    show.layout
+        .rows
+        .iter()
+        .map(|row| {
+            let seats = row
+                .seats
+                .iter()
+                .map(|seat| {
+                    let price = show.price_of(seat.seat_type).ok_or_else(|| {
+                        crate::ApiError::Internal(format!(
+                            "show {} has a seat type without a price",
+                            show.show_id
+                        ))
+                    })?;
+                    Ok((seat, price))
+                })
+                .collect::<Result<_, crate::ApiError>>()?;
+            Ok((row, seats))
+        })
+        .collect()
+}

@@ -7,8 +7,8 @@ use boxoffice::{
     http::{cacheable, max_age, serve, HttpResult},
     runtime::{Function, Handler},
     shows::cached_show_with_seats,
-    views::local_time,
-    ApiError, Deps,
+    views::{local_time, priced_rows},
+    Deps,
 };
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -72,21 +72,13 @@ async fn get_seat_map(deps: &Deps, req: Request) -> HttpResult {
     let (show, seats) = cached_show_with_seats(deps, &req).await?;
     let now = deps.clock.now_epoch();
     let states: HashMap<&str, _> = seats.iter().map(|s| (s.seat_id.as_str(), s)).collect();
-    let unpriced = || {
-        ApiError::Internal(format!(
-            "show {} has a seat type without a price",
-            show.show_id
-        ))
-    };
-    let rows = show
-        .layout
-        .rows
-        .iter()
-        .map(|row| {
-            let seats = row
-                .seats
-                .iter()
-                .map(|seat| {
+    let rows = priced_rows(&show)?
+        .into_iter()
+        .map(|(row, seats)| RowView {
+            row_label: &row.row_label,
+            seats: seats
+                .into_iter()
+                .map(|(seat, price)| {
                     let state = states.get(seat.seat_id.as_str());
                     let (status, lock_expires_at) = match state {
                         Some(s) if s.is_sold() => (SeatStatus::Sold, None),
@@ -98,21 +90,17 @@ async fn get_seat_map(deps: &Deps, req: Request) -> HttpResult {
                         ),
                         _ => (SeatStatus::Available, None),
                     };
-                    Ok(SeatView {
+                    SeatView {
                         seat_id: &seat.seat_id,
                         seat_type: seat.seat_type.as_str(),
-                        price: show.price_of(seat.seat_type).ok_or_else(unpriced)?,
+                        price,
                         status,
                         lock_expires_at,
-                    })
+                    }
                 })
-                .collect::<Result<_, ApiError>>()?;
-            Ok(RowView {
-                row_label: &row.row_label,
-                seats,
-            })
+                .collect(),
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     let seat_map = SeatMapResponse {
         show_id: &show.show_id,
         theatre_id: &show.theatre_id,

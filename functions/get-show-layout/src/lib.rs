@@ -7,8 +7,8 @@ use boxoffice::{
     http::{immutable, serve, HttpResult},
     runtime::{Function, Handler},
     shows::cached_show,
-    views::local_time,
-    ApiError, Deps,
+    views::{local_time, priced_rows},
+    Deps,
 };
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -53,34 +53,20 @@ pub async fn handler(deps: &Deps, req: Request) -> Response<Body> {
 
 async fn get_show_layout(deps: &Deps, req: Request) -> HttpResult {
     let show = cached_show(deps, &req).await?;
-    let unpriced = || {
-        ApiError::Internal(format!(
-            "show {} has a seat type without a price",
-            show.show_id
-        ))
-    };
-    let rows = show
-        .layout
-        .rows
-        .iter()
-        .map(|row| {
-            let seats = row
-                .seats
-                .iter()
-                .map(|seat| {
-                    Ok(SeatView {
-                        seat_id: &seat.seat_id,
-                        seat_type: seat.seat_type.as_str(),
-                        price: show.price_of(seat.seat_type).ok_or_else(unpriced)?,
-                    })
+    let rows = priced_rows(&show)?
+        .into_iter()
+        .map(|(row, seats)| RowView {
+            row_label: &row.row_label,
+            seats: seats
+                .into_iter()
+                .map(|(seat, price)| SeatView {
+                    seat_id: &seat.seat_id,
+                    seat_type: seat.seat_type.as_str(),
+                    price,
                 })
-                .collect::<Result<_, ApiError>>()?;
-            Ok(RowView {
-                row_label: &row.row_label,
-                seats,
-            })
+                .collect(),
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     let layout = LayoutResponse {
         show_id: &show.show_id,
         theatre_id: &show.theatre_id,
