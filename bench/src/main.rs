@@ -165,6 +165,54 @@ impl Phases {
     }
 }
 
+/// A booking flow's outcome, with the DynamoDB requests it made (and those the counter dropped
+/// over its cap) and its SQS and EventBridge calls.
+struct FlowRun {
+    flow: flow::Flow,
+    usage: Vec<boxoffice_local::counter::Usage>,
+    dropped: usize,
+    ops: trips::Trip,
+}
+
+/// The booking flow, confirm-payment (and notify) run from their queues as the event source
+/// mappings would; the queues' depths sampled meanwhile and, with BOXOFFICE_STACK_STATS=1, where
+/// the stack's time went (both printed by the capacity mode).
+async fn booking_flow(
+    stack: &LocalStack,
+    counted: &trips::Counted,
+    gw: &boxoffice_local::gateway::Gateway,
+    fc: &flow::FlowCatalog,
+) -> Result<FlowRun, BoxError> {
+    let running = triggers::start(
+        &stack.template,
+        &stack.provisioned,
+        &counted.deps,
+        aws_sdk_sqs::Client::new(&stack.sdk),
+        triggers::TriggerOptions {
+            failed_visibility_seconds: 1,
+            schedule_interval: None,
+            schedules: false,
+            except: Vec::new(),
+            faults: None,
+        },
+    );
+    counted.take();
+    counted.ddb.take_usage();
+    let _ = boxoffice_local::stats::take_report();
+    let depth = flow::sample_queue_depths(stack);
+    let mut flow = flow::run(gw, fc).await?;
+    depth.abort();
+    running.stop().await;
+    let (usage, dropped) = counted.ddb.take_usage();
+    flow::check(&stack.deps, fc, &mut flow).await?;
+    Ok(FlowRun {
+        flow,
+        usage,
+        dropped,
+        ops: counted.take(),
+    })
+}
+
 /// The seat rush and a short booking flow through the counted handlers, then the Capacity
 /// section (printed, not written to bench/results).
 async fn capacity_alone() -> Result<(), BoxError> {
@@ -185,30 +233,13 @@ async fn capacity_alone() -> Result<(), BoxError> {
     if std::env::var("FLOW_SECONDS").is_err() {
         std::env::set_var("FLOW_SECONDS", "15");
     }
-    let running = triggers::start(
-        &stack.template,
-        &stack.provisioned,
-        &counted.deps,
-        aws_sdk_sqs::Client::new(&stack.sdk),
-        triggers::TriggerOptions {
-            failed_visibility_seconds: 1,
-            schedule_interval: None,
-            schedules: false,
-            except: Vec::new(),
-            faults: None,
-        },
-    );
-    counted.take();
-    counted.ddb.take_usage();
-    let _ = boxoffice_local::stats::take_report();
-    let depth = flow::sample_queue_depths(&stack);
-    let mut flow = flow::run(&gw, &fc).await?;
-    depth.abort();
-    running.stop().await;
-    let (flow_usage, flow_dropped) = counted.ddb.take_usage();
+    let FlowRun {
+        flow,
+        usage: flow_usage,
+        dropped: flow_dropped,
+        ops: flow_ops,
+    } = booking_flow(&stack, &counted, &gw, &fc).await?;
     dropped += flow_dropped;
-    flow::check(&stack.deps, &fc, &mut flow).await?;
-    let flow_ops = counted.take();
     // The flow's confirmation latency (webhook → CONFIRMED seen), and with BOXOFFICE_STACK_STATS=1
     // where the stack's time went meanwhile.
     println!("## Booking flow\n\n{}", flow.table());
@@ -281,28 +312,13 @@ async fn main() -> Result<(), BoxError> {
     let queue_cap = queue_capacity::measure(&stack.deps).await?;
     phases.done("flow catalog, 4. round trips, bad input, handler CPU");
 
-    // confirm-payment (and notify) run from their queues as the event source mappings would.
-    let running = triggers::start(
-        &stack.template,
-        &stack.provisioned,
-        &counted.deps,
-        aws_sdk_sqs::Client::new(&stack.sdk),
-        triggers::TriggerOptions {
-            failed_visibility_seconds: 1,
-            schedule_interval: None,
-            schedules: false,
-            except: Vec::new(),
-            faults: None,
-        },
-    );
-    counted.take();
-    counted.ddb.take_usage();
-    let mut flow = flow::run(&gw, &fc).await?;
-    running.stop().await;
-    let (flow_usage, flow_dropped) = counted.ddb.take_usage();
+    let FlowRun {
+        flow,
+        usage: flow_usage,
+        dropped: flow_dropped,
+        ops: flow_ops,
+    } = booking_flow(&stack, &counted, &gw, &fc).await?;
     dropped += flow_dropped;
-    flow::check(&stack.deps, &fc, &mut flow).await?;
-    let flow_ops = counted.take();
     let cap = capacity::report(&capacity::Inputs {
         rush: &rush,
         rush_usage: &rush_usage,
