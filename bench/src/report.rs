@@ -68,14 +68,15 @@ pub fn budgets(r: &Results) -> (String, Vec<String>) {
     let t = r.trips;
     row(
         "DynamoDB round trips, warm",
-        "hold 1 (+1 show read when not cached); confirm ≤ 2; seat map 1; webhook 0 (+1 SQS send)",
+        "hold 1 (+1 show read when not cached); confirm ≤ 2; seat map 1 per partition it spans, in parallel; webhook 0 (+1 SQS send)",
         format!(
-            "hold {} (cold container {} calls in {} round trips); confirm {}; seat map {}; webhook {} (+{} SQS send) — see Round trips",
+            "hold {} (cold container {} calls in {} round trips); confirm {}; seat map {} Queries (one per block) in {} round trip(s); webhook {} (+{} SQS send) — see Round trips",
             t.warm_hold.ddb.len(),
             t.cold_hold.ddb.len(),
             t.cold_hold.ddb_rounds,
             t.confirm.ddb.len(),
             t.seat_map.ddb.len(),
+            t.seat_map.ddb_rounds,
             t.webhook.ddb.len(),
             t.webhook.sqs.iter().filter(|o| *o == "SendMessage").count(),
         ),

@@ -129,7 +129,12 @@ impl Trips {
                         .count()
                         == 1,
             ),
-            ("seat map", &self.seat_map, "1", n(&self.seat_map) == 1),
+            (
+                "seat map",
+                &self.seat_map,
+                "1 per partition it spans (a block of the layout), in parallel",
+                self.seat_map.ddb_rounds == 1 && self.seat_map.ddb.iter().all(|o| o == "Query"),
+            ),
             (
                 "browse page",
                 &self.browse,
