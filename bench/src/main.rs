@@ -48,6 +48,8 @@ fn function_env(stack: &LocalStack) -> Vec<(String, String)> {
         ("TABLE_NAME", c.table_name.clone()),
         ("EVENT_BUS_NAME", c.event_bus_name.clone()),
         ("PAYMENTS_QUEUE_URL", c.payments_queue_url.clone()),
+        // cancel-show queues its parts here (without it, its cold start answered 503).
+        ("CANCEL_SHOW_QUEUE_URL", c.cancel_show_queue_url.clone()),
         ("JWT_ISSUER", c.jwt.issuer.clone()),
         ("JWT_AUDIENCE", c.jwt.audience.clone()),
         ("HOLD_SECONDS", c.hold_seconds.to_string()),

@@ -144,10 +144,21 @@ pub fn pending_shard_keys() -> Vec<String> {
 }
 
 pub fn pending_shard(booking_id: &str) -> u32 {
+    shard_of(booking_id, PENDING_SHARDS)
+}
+
+/// The reminder index's shards per show-start hour (`keys::reminder_gsi2pk`).
+pub const REMINDER_SHARDS: u32 = 32;
+
+pub fn reminder_shard(booking_id: &str) -> u32 {
+    shard_of(booking_id, REMINDER_SHARDS)
+}
+
+fn shard_of(booking_id: &str, shards: u32) -> u32 {
     booking_id
         .bytes()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
-        % PENDING_SHARDS
+        % shards
 }
 
 fn booking_item(b: &Booking) -> BookingItem {
@@ -410,7 +421,13 @@ impl Store {
         // reminder index (by show start) instead.
         let index = if t.to() == BookingStatus::Confirmed {
             update = update
-                .expression_attribute_values(":rp", s(keys::reminder_gsi2pk(&booking.show_start)))
+                .expression_attribute_values(
+                    ":rp",
+                    s(keys::reminder_gsi2pk(
+                        &booking.show_start,
+                        reminder_shard(&booking.booking_id),
+                    )),
+                )
                 .expression_attribute_values(
                     ":rs",
                     s(keys::reminder_gsi2sk(

@@ -138,10 +138,13 @@ pub fn inbox_sk(created_at: &str, notification_id: &str) -> String {
     format!("{created_at}#{notification_id}")
 }
 
-/// GSI2 for confirmed bookings, by the UTC hour their show starts, for reminders.
-pub fn reminder_gsi2pk(show_start_utc: &str) -> String {
+/// GSI2 for confirmed bookings, by the UTC hour their show starts, for reminders, sharded
+/// (`store::bookings::REMINDER_SHARDS`): every confirm of every show starting in one hour would
+/// otherwise write one GSI partition, and a GSI partition past its 1,000 writes a second
+/// throttles the table's writes behind it.
+pub fn reminder_gsi2pk(show_start_utc: &str, shard: u32) -> String {
     format!(
-        "REMIND#{}",
+        "REMIND#{}#{shard}",
         show_start_utc.get(..13).unwrap_or(show_start_utc)
     )
 }

@@ -78,18 +78,26 @@ impl Store {
         to: &str,
         hours: &[String],
     ) -> Result<Vec<Booking>, StoreError> {
-        let mut found = Vec::new();
-        for hour in hours {
+        // Every shard of every hour, all at once.
+        let partitions = hours.iter().flat_map(|hour| {
+            (0..super::bookings::REMINDER_SHARDS)
+                .map(move |shard| keys::reminder_gsi2pk(hour, shard))
+        });
+        let queries = partitions.map(|partition| {
             let query = self
                 .client()
                 .query()
                 .table_name(self.table())
                 .index_name(keys::GSI2)
                 .key_condition_expression("gsi2pk = :p AND gsi2sk BETWEEN :from AND :to")
-                .expression_attribute_values(":p", s(keys::reminder_gsi2pk(hour)))
+                .expression_attribute_values(":p", s(partition))
                 .expression_attribute_values(":from", s(from))
                 .expression_attribute_values(":to", s(format!("{to}~")));
-            for item in query_all(query).await? {
+            query_all(query)
+        });
+        let mut found = Vec::new();
+        for items in futures::future::try_join_all(queries).await? {
+            for item in items {
                 let b = serde_dynamo::from_item::<_, BookingOnly>(item)?.booking;
                 if b.status == BookingStatus::Confirmed {
                     found.push(b);
