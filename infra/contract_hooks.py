@@ -12,6 +12,7 @@ SCHEMATHESIS_HOOKS): what a configuration file cannot pin.
     in both passes would otherwise only repeat pass 1's addresses: 409 EMAIL_TAKEN).
   - createBooking: a schema-valid request gets seats of the pinned show that no earlier request
     took (1 or 2 of them), so it can hold them (201); anything else is sent as generated.
+  - createCounterSale: the same, with seats of its own pinned show (sold, 201).
   - createShow: every other schema-valid request gets the next free future slot on the pinned
     screen (201); the rest keep their generated `startTime` (past ones 400, overlapping ones 409).
 
@@ -34,6 +35,7 @@ with open(os.environ["CONTRACT_WEBHOOK_SECRETS"], encoding="utf-8") as f:
     SECRETS = json.load(f)
 
 SEATS = iter(DATA["bookingSeats"])
+COUNTER_SEATS = iter(DATA["counterSeats"])
 SLOTS = (
     datetime.datetime.fromisoformat(DATA["showSlotsFrom"]) + datetime.timedelta(hours=DATA["showSlotHours"] * n)
     for n in itertools.count()
@@ -73,6 +75,15 @@ def is_positive(case) -> bool:
     return meta is None or not meta.generation.mode.is_negative
 
 
+def give_fresh_seats(body: dict, seats) -> None:
+    """1 or 2 seats no earlier request took, in place of a valid request's `seatIds`."""
+    asked = body.get("seatIds")
+    if isinstance(asked, list) and 1 <= len(asked) <= 10:
+        fresh = list(itertools.islice(seats, min(len(asked), 2)))
+        if fresh:
+            body["seatIds"] = fresh
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     op = operation_id(case)
@@ -90,11 +101,10 @@ def before_call(context, case, kwargs):
             body["email"] = f"contract-{DATA['runId']}-{len(SEEN_EMAILS)}@example.com"
             SEEN_EMAILS.append(body["email"])
     if op == "createBooking":
-        seats = body.get("seatIds")
-        if body.get("showId") == DATA["bookingShow"] and isinstance(seats, list) and 1 <= len(seats) <= 10:
-            fresh = list(itertools.islice(SEATS, min(len(seats), 2)))
-            if fresh:
-                body["seatIds"] = fresh
+        if body.get("showId") == DATA["bookingShow"]:
+            give_fresh_seats(body, SEATS)
+    elif op == "createCounterSale":
+        give_fresh_seats(body, COUNTER_SEATS)
     elif op == "createShow":
         if isinstance(body.get("startTime"), str) and next(SHOW_CASES) % 2 == 0:
             body["startTime"] = next(SLOTS).isoformat()

@@ -23,6 +23,8 @@ What each operation is pinned to (contract.sh fails the run if one never answers
   - getTicketSvg, getTicketPng: that booking (the customer's, confirmed: it has a ticket);
   - bestAvailable: a show of its own (its holds count towards the customer's seats of that
     show only), so suggestions (200) and holds (201) do not take createBooking's seats;
+  - createCounterSale: the partner and a show of its own; the hook gives each schema-valid
+    request seats no earlier request took (201), as for createBooking;
   - paymentWebhook: signed by the hook with the stage's webhook secrets.
 
 The demo accounts' passwords are new every run and printed once by the gateway (GATEWAY_LOG)."""
@@ -79,9 +81,9 @@ run_id = f"{int(time.time())}-{os.getpid()}"
 login_email, login_password = f"contract-login-{run_id}@example.com", f"login-{run_id}-password"
 must(call("POST", "/auth/register", body={"email": login_email, "password": login_password, "name": "Contract Login"}), 201)
 
-# Four future shows with free seats: A holds the run's bookings, B is the one cancelShow may
+# Five future shows with free seats: A holds the run's bookings, B is the one cancelShow may
 # cancel, C is createBooking's (the customer may hold at most 10 seats of a show), D
-# bestAvailable's.
+# bestAvailable's, E createCounterSale's.
 city = "blr"
 movies = must(call("GET", f"/movies?city={city}&limit=100"), 200)["movies"]
 soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=2)
@@ -96,11 +98,11 @@ for movie in movies:
                 start = datetime.datetime.fromisoformat(show["startTime"])
                 if start > soon and show["availability"]["availableSeats"] >= 20:
                     shows.append((movie, theatre["theatreId"], show["showId"]))
-    if len(shows) >= 4:
+    if len(shows) >= 5:
         break
-if len(shows) < 4:
-    sys.exit("contract setup: the demo catalogue has no four future shows")
-(movie, theatre_id, show_a), (_, _, show_b), (_, _, show_c), (_, _, show_d) = shows[:4]
+if len(shows) < 5:
+    sys.exit("contract setup: the demo catalogue has no five future shows")
+(movie, theatre_id, show_a), (_, _, show_b), (_, _, show_c), (_, _, show_d), (_, _, show_e) = shows[:5]
 movie_id = movie["movieId"]
 
 
@@ -166,9 +168,11 @@ on_sale = (datetime.datetime.now(ist) + datetime.timedelta(days=1)).replace(micr
 must(call("PUT", f"/shows/{queued}/queue", partner, {"onSaleAt": on_sale, "admissionRatePerSecond": 10}), 200)
 must(call("POST", f"/shows/{queued}/queue", customer), 201)
 
-# What the hooks need (infra/contract_hooks.py): createBooking's seats, createShow's slots.
+# What the hooks need (infra/contract_hooks.py): createBooking's and createCounterSale's seats,
+# createShow's slots.
 with open(HOOK_DATA, "w", encoding="utf-8") as f:
     json.dump({"runId": run_id, "bookingShow": show_c, "bookingSeats": free_seats(show_c),
+               "counterShow": show_e, "counterSeats": free_seats(show_e),
                "showSlotsFrom": (base + datetime.timedelta(days=1)).isoformat(), "showSlotHours": 5}, f)
 
 
@@ -207,6 +211,7 @@ print(operations("^getSeatMap$", None, path__showId=show_a))
 print(operations("^joinWaitlist$", None, path__showId=sold_out))
 print(operations("^createBooking$", None, body__showId=show_c))
 print(operations("^bestAvailable$", None, path__showId=show_d))
+print(operations("^createCounterSale$", "PARTNER", path__showId=show_e))
 print(operations("^(getTicketSvg|getTicketPng)$", None, path__bookingId=admitted))
 print(operations("^putShowQueue$", "PARTNER", path__showId=queued, body__onSaleAt=on_sale))
 print(operations("^(joinQueue|getQueueStatus)$", None, path__showId=queued))

@@ -275,6 +275,16 @@ pub async fn build(gw: &Gateway, cat: &Catalog, runs: usize) -> Result<Events, B
                     .json(&json!({"showId": show, "seatIds": [next_seat()]})),
             )?,
         );
+        put(
+            "create-counter-sale",
+            event(
+                gw,
+                Req::new("POST", &format!("/api/v1/partner/shows/{show}/sales"))
+                    .token(&cat.partner)
+                    .header("idempotency-key", boxoffice::ids::new_id("idem"))
+                    .json(&json!({"seatIds": [next_seat()], "paymentMethod": "CASH"})),
+            )?,
+        );
         let (pending, _) = hold(gw, &token, &show, &next_seat()).await?;
         put(
             "cancel-booking",

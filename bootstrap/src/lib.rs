@@ -17,6 +17,7 @@ pub const FUNCTIONS: &[(&str, Function)] = &[
     ("cancel-show-seats", cancel_show_seats::FUNCTION),
     ("confirm-payment", confirm_payment::FUNCTION),
     ("create-booking", create_booking::FUNCTION),
+    ("create-counter-sale", create_counter_sale::FUNCTION),
     ("create-movie", create_movie::FUNCTION),
     ("create-partner", create_partner::FUNCTION),
     ("create-show", create_show::FUNCTION),

@@ -30,6 +30,7 @@ routes! {
     "GET" "/api/v1/shows/{showId}/layout" => "get-show-layout",
     "GET" "/api/v1/shows/{showId}/availability" => "get-seat-availability",
     "GET" "/api/v1/shows/{showId}/stats" => "show-stats",
+    "POST" "/api/v1/partner/shows/{showId}/sales" => "create-counter-sale",
     "POST" "/api/v1/bookings" => "create-booking",
     "GET" "/api/v1/bookings/{bookingId}" => "get-booking",
     "GET" "/api/v1/me/bookings" => "list-my-bookings",

@@ -2,7 +2,7 @@
 
 use crate::{
     auth::Principal,
-    domain::catalog::Show,
+    domain::{catalog::Show, city::City},
     http::path_param,
     ids::is_id,
     store::catalog::{SeatItem, ShowCollection},
@@ -85,4 +85,32 @@ fn check_owner(show: &Show, caller: &Principal, to: &str) -> Result<(), ApiError
         )));
     }
     Ok(())
+}
+
+/// The show from the container's cache (its owner and times never change) with its city, for
+/// the partner owning the show's theatre only; `to` names what others may not do.
+pub async fn partners_cached_show(
+    deps: &Deps,
+    req: &Request,
+    caller: &Principal,
+    to: &str,
+) -> Result<(Arc<Show>, City), ApiError> {
+    let (show_id, not_found) = named_show(req)?;
+    let (show, city) = deps
+        .caches
+        .show_and_city(&deps.store, &show_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if show.partner_id != caller.user_id {
+        return Err(ApiError::Forbidden(format!(
+            "Only the partner owning this show's theatre may {to}."
+        )));
+    }
+    let city = city.ok_or_else(|| {
+        ApiError::Internal(format!(
+            "show {} names unknown city {}",
+            show.show_id, show.city_id
+        ))
+    })?;
+    Ok((show, city))
 }

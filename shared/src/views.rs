@@ -231,6 +231,9 @@ pub struct BookingView<'a> {
     pub ticket: Option<&'a crate::domain::booking::TicketInfo>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub admitted_at: Option<&'a str>,
+    pub source: crate::domain::channel::Source,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<&'a str>,
 }
 
 impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
@@ -255,6 +258,8 @@ impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
             refund: b.refund.as_ref(),
             ticket: b.ticket.as_ref(),
             admitted_at: b.admitted_at.as_deref(),
+            source: b.source,
+            customer_email: b.customer_email.as_deref(),
         }
     }
 }

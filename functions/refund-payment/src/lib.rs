@@ -9,7 +9,10 @@
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use boxoffice::{
     clock::rfc3339,
-    domain::refund::{self, Step},
+    domain::{
+        channel::COUNTER_PROVIDER,
+        refund::{self, Step},
+    },
     payments::stripe::StripeError,
     runtime::{Function, Handler},
     secrets::SecretSet,
@@ -132,6 +135,8 @@ async fn ask_provider(deps: &Deps, r: &RefundRecord) -> Result<String, StripeErr
         }
         // The sandbox moves no money: its refund is paid the moment it is asked for.
         "sandbox" => Ok(format!("re_sandbox_{}", r.refund_id)),
+        // A counter sale was paid at the counter and is paid back there: nothing to call.
+        COUNTER_PROVIDER => Ok(format!("counter_{}", r.refund_id)),
         other => Err(StripeError::Setup(format!("no provider {other}"))),
     }
 }

@@ -148,6 +148,9 @@ pub async fn seed_offers(gw: &Gateway, deps: &Deps, admin: &User) -> Result<usiz
 pub const THIRD50_BOOKING: &str =
     r#"{"showId":"<showId>","seatIds":["C5","C6","C7"],"couponCode":"THIRD50"}"#;
 
+/// The seats of the demo's counter sale, on the first show seeded.
+pub const COUNTER_SALE_SEATS: [&str; 2] = ["D1", "D2"];
+
 /// What `make run` prints to try the stack (bash), against `api` (`…/api/v1`) on `port`.
 pub fn walkthrough(api: &str, port: u16) -> String {
     let auth = r#"-H "authorization: Bearer $TOKEN" -H 'content-type: application/json'"#;
@@ -178,6 +181,9 @@ pub fn walkthrough(api: &str, port: u16) -> String {
         format!(r#"  curl -s {api}/bookings/<bookingId>/ticket.png -H "authorization: Bearer $TOKEN" -o ticket.png   # the QR ticket (or ticket.svg)"#),
         format!("  curl -s {api}/.well-known/ticket-keys   # the public keys a gate verifies tickets with, offline"),
         format!(r#"  curl -s {api}/me/bookings -H "authorization: Bearer $TOKEN""#),
+        "  # As the partner (log in with its printed password into $PARTNER_TOKEN): a counter sale, and the show's sales by channel".to_owned(),
+        format!(r#"  curl -s -X POST {api}/partner/shows/<showId>/sales -H "authorization: Bearer $PARTNER_TOKEN" -H 'content-type: application/json' -d '{{"seatIds":["D3","D4"],"paymentMethod":"CASH"}}'"#),
+        format!(r#"  curl -s {api}/shows/<showId>/stats -H "authorization: Bearer $PARTNER_TOKEN""#),
         format!("  cargo lambda invoke register -A 127.0.0.1 -P {port} --data-file events/register.json   # the Lambda Invoke API"),
         format!(r#"  curl -s {api}/me/notifications -H "authorization: Bearer $TOKEN"   # confirmations, expiries, reminders"#),
     ]
@@ -335,6 +341,18 @@ pub async fn seed_catalog(
                         "currency": city_def.currency, "prices": {"REGULAR": regular, "PREMIUM": premium, "RECLINER": recliner, "WHEELCHAIR": regular}});
                     let show = post(gw, "POST", "/api/v1/shows", &partner_token, body).await?;
                     shows += 1;
+                    // The first Bengaluru show has a counter sale (channel WALK_IN in its stats).
+                    if shows == 1 {
+                        let id = show["showId"].as_str().unwrap_or_default();
+                        post(
+                            gw,
+                            "POST",
+                            &format!("/api/v1/partner/shows/{id}/sales"),
+                            &partner_token,
+                            json!({"seatIds": COUNTER_SALE_SEATS, "paymentMethod": "CASH"}),
+                        )
+                        .await?;
+                    }
                     // The waiting room's demo: tomorrow's 19:30 IMAX show at Orion Screens
                     // goes on sale three minutes after start-up, at 2 customers a second.
                     if (t, s, day, hour) == (0, 0, 1, 19) {

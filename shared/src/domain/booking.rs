@@ -189,6 +189,13 @@ pub struct Booking {
     /// since the cap exists), so leaving the seats gives them back; false for older bookings.
     #[serde(default)]
     pub counts_toward_seat_cap: bool,
+    /// Where it was sold (`domain::channel`): the app, the theatre's counter or another platform.
+    /// The app's own (most bookings) is left unwritten: no extra bytes on the rush path.
+    #[serde(default, skip_serializing_if = "super::channel::Source::is_app")]
+    pub source: super::channel::Source,
+    /// A counter sale's buyer, when the box office asked (app bookings have their account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -444,6 +451,8 @@ pub fn new_hold(
         ticket: None,
         admitted_at: None,
         counts_toward_seat_cap: true,
+        source: super::channel::Source::App,
+        customer_email: None,
     })
 }
 
@@ -515,7 +524,7 @@ pub fn cancel_for_show(booking: &Booking) -> Cancellation {
 }
 
 #[cfg(test)]
-mod hold_tests {
+pub(super) mod hold_tests {
     use super::*;
     use crate::domain::{
         layout::{Layout, Row, Seat, SeatType},
@@ -524,13 +533,15 @@ mod hold_tests {
     };
     use chrono::TimeZone as _;
 
-    fn now() -> DateTime<Utc> {
+    /// 2027-01-15T08:00Z, the day before `show()` starts (also the channel tests' fixture).
+    pub(in crate::domain) fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2027, 1, 15, 8, 0, 0)
             .single()
             .expect("valid")
     }
 
-    fn show() -> Show {
+    /// Three seats: A1 and A2 REGULAR at 200, A3 PREMIUM at 350; starts 2027-01-16T18:00Z.
+    pub(in crate::domain) fn show() -> Show {
         let seat = |id: &str, seat_type| Seat {
             seat_id: id.into(),
             seat_type,
@@ -573,7 +584,8 @@ mod hold_tests {
         }
     }
 
-    fn city() -> City {
+    /// A fee of 20 a ticket, 18 % tax.
+    pub(in crate::domain) fn city() -> City {
         City {
             city_id: "blr".into(),
             name: "Bengaluru".into(),

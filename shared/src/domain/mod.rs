@@ -3,6 +3,7 @@
 pub mod admission;
 pub mod booking;
 pub mod catalog;
+pub mod channel;
 pub mod city;
 pub mod layout;
 pub mod limits;

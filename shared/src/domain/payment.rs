@@ -535,6 +535,8 @@ mod tests {
             ticket: None,
             admitted_at: None,
             counts_toward_seat_cap: true,
+            source: Default::default(),
+            customer_email: None,
         }
     }
 

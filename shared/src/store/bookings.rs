@@ -3,7 +3,7 @@
 
 use super::{
     build_err, keys, n, s,
-    seats::{failed_seat_ids, hold_seat},
+    seats::{failed_seat_ids, hold_seat, sell_free_seat},
     Item, Page, Store, StoreError, TransactOutcome,
 };
 use crate::domain::booking::{Booking, BookingStatus, Transition};
@@ -85,6 +85,23 @@ pub(crate) fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreE
     Ok(serde_dynamo::from_item::<_, IdempotencyItem>(item)?.record)
 }
 
+/// The stored answer of a cancelled transaction whose idempotency Put (item `idem_index`, if it
+/// had one) failed: the key was used before (DynamoDB returned its record, ALL_OLD).
+fn replayed(
+    reasons: &[aws_sdk_dynamodb::types::CancellationReason],
+    idem_index: Option<usize>,
+) -> Result<Option<IdempotencyRecord>, StoreError> {
+    let Some(i) = idem_index.filter(|i| super::condition_failed(reasons, *i)) else {
+        return Ok(None);
+    };
+    let old = reasons
+        .get(i)
+        .and_then(|r| r.item())
+        .cloned()
+        .unwrap_or_default();
+    idempotency_record(old).map(Some)
+}
+
 pub struct PlaceBooking<'a> {
     pub booking: &'a Booking,
     pub now: i64,
@@ -107,6 +124,18 @@ pub enum Release {
     NotInState,
     /// One of the extra items' conditions failed (a processed-event marker: a duplicate).
     ExtraFailed,
+}
+
+/// What a counter sale's transaction did.
+#[derive(Debug)]
+pub enum CounterSold {
+    Sold,
+    /// Held or sold already: exactly these seats.
+    SeatsTaken(Vec<String>),
+    /// The same key was used before: its stored response.
+    Replay(IdempotencyRecord),
+    /// The show was cancelled (its sold counter no longer takes sales).
+    ShowNotScheduled,
 }
 
 #[derive(Debug)]
@@ -249,14 +278,8 @@ impl Store {
         };
         let failed = |i: usize| super::condition_failed(&reasons, i);
         // A retry of a placed booking finds its own seats taken too: the stored answer wins.
-        if let Some(i) = idem_index.filter(|i| failed(*i)) {
-            let old = reasons
-                .get(i)
-                .and_then(|r| r.item())
-                .cloned()
-                .unwrap_or_default();
-            let item: IdempotencyItem = serde_dynamo::from_item(old)?;
-            return Ok(Placed::Replay(item.record));
+        if let Some(record) = replayed(&reasons, idem_index)? {
+            return Ok(Placed::Replay(record));
         }
         // A full rate window wins over everything else: an attempt past the limit is a 429
         // whatever its seats (so ten 409s are followed by a 429, not an eleventh 409).
@@ -277,6 +300,64 @@ impl Store {
         }
         Err(StoreError::Other(
             "booking transaction cancelled for an unknown reason".into(),
+        ))
+    }
+
+    /// A counter sale (`domain::channel::counter_sale`): every seat sold outright under a hold's
+    /// condition, the CONFIRMED booking, the sale on the show's sold counter (which refuses a
+    /// cancelled show) and the seller's idempotency record, in one transaction: all or none.
+    pub async fn sell_at_counter(
+        &self,
+        booking: &Booking,
+        idempotency: Option<(&str, IdempotencyRecord)>,
+        now: i64,
+    ) -> Result<CounterSold, StoreError> {
+        let seats = booking.seat_places();
+        let mut items = Vec::with_capacity(seats.len() + 3);
+        for seat in &seats {
+            items.push(sell_free_seat(
+                self.table(),
+                &booking.show_id,
+                seat,
+                &booking.booking_id,
+                booking.source,
+                now,
+            )?);
+        }
+        items.push(tx_put(
+            self.table(),
+            serde_dynamo::to_item(booking_item(booking))?,
+            "attribute_not_exists(pk)",
+        )?);
+        let sale_index = items.len();
+        items.push(self.sale_count(booking, true)?);
+        let idem_index = idempotency.as_ref().map(|_| items.len());
+        if let Some((key, record)) = &idempotency {
+            items.push(idempotency_put(
+                self.table(),
+                &booking.user_id,
+                key,
+                record,
+                now,
+            )?);
+        }
+        let reasons = match self.transact(items).await? {
+            TransactOutcome::Committed { .. } => return Ok(CounterSold::Sold),
+            TransactOutcome::ConditionFailed { reasons, .. } => reasons,
+        };
+        let failed = |i: usize| super::condition_failed(&reasons, i);
+        if let Some(record) = replayed(&reasons, idem_index)? {
+            return Ok(CounterSold::Replay(record));
+        }
+        let taken = failed_seat_ids(&reasons, &seats);
+        if !taken.is_empty() {
+            return Ok(CounterSold::SeatsTaken(taken));
+        }
+        if failed(sale_index) {
+            return Ok(CounterSold::ShowNotScheduled);
+        }
+        Err(StoreError::Other(
+            "counter sale transaction cancelled for an unknown reason".into(),
         ))
     }
 

@@ -2,6 +2,7 @@ use super::{classify, cursor, keys, query_all, s, Item, Store, StoreError, Trans
 use crate::domain::show::SeatState;
 use crate::domain::{
     catalog::{Movie, Screen, Show, Theatre},
+    channel::Source,
     layout::Block,
     show::ShowStatus,
 };
@@ -151,6 +152,9 @@ pub struct SeatItem {
     pub booking_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// The channel that sold or holds it; the app's own (most seats) is left unwritten.
+    #[serde(default, skip_serializing_if = "Source::is_app")]
+    pub source: Source,
 }
 
 /// The stored states, for condition expressions.

@@ -5,7 +5,7 @@ use super::{
     build_err, catalog::SeatItem, catalog::HELD, catalog::SOLD, condition_failed, keys, n, s,
     Store, StoreError, TransactOutcome, HELD_BY_BOOKING,
 };
-use crate::domain::layout::SeatPlace;
+use crate::domain::{channel::Source, layout::SeatPlace, show::SeatState};
 use aws_sdk_dynamodb::types::{
     Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
@@ -27,17 +27,52 @@ pub fn hold_seat(
     expires_at: i64,
     now: i64,
 ) -> Result<TransactWriteItem, StoreError> {
+    let item = seat_item(show_id, seat, booking_id, SeatState::Held, Source::App);
     let item = SeatItem {
+        expires_at: Some(expires_at),
+        ..item
+    };
+    take_seat(table, &item, now)
+}
+
+/// The conditional Put that sells one free seat outright (a counter sale: `domain::channel`),
+/// under the very condition of a hold, so the counter and the app never both get a seat.
+pub fn sell_free_seat(
+    table: &str,
+    show_id: &str,
+    seat: &SeatPlace,
+    booking_id: &str,
+    source: Source,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let item = seat_item(show_id, seat, booking_id, SeatState::Sold, source);
+    take_seat(table, &item, now)
+}
+
+/// The item of `seat` in `state` for `booking_id` (with no hold time).
+fn seat_item(
+    show_id: &str,
+    seat: &SeatPlace,
+    booking_id: &str,
+    state: SeatState,
+    source: Source,
+) -> SeatItem {
+    SeatItem {
         pk: keys::seat_pk(show_id, seat.block),
         sk: keys::seat_sk(&seat.seat_id),
         seat_id: seat.seat_id.clone(),
-        state: crate::domain::show::SeatState::Held,
+        state,
         booking_id: booking_id.to_owned(),
-        expires_at: Some(expires_at),
-    };
+        expires_at: None,
+        source,
+    }
+}
+
+/// Writes `item` only where its seat is available at `now` (`SEAT_AVAILABLE`).
+fn take_seat(table: &str, item: &SeatItem, now: i64) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
-        .set_item(Some(serde_dynamo::to_item(&item)?))
+        .set_item(Some(serde_dynamo::to_item(item)?))
         .condition_expression(SEAT_AVAILABLE)
         .expression_attribute_names("#state", "state")
         .expression_attribute_values(":held", s(HELD))

@@ -2,9 +2,10 @@
 //! the gateway's handlers), and its printed walkthrough followed: a new user registers, finds a
 //! Bengaluru show and books three seats with `THIRD50`, with the walkthrough's own body.
 
-use boxoffice::{auth::hash_password, config::AdminAccount};
+use boxoffice::{auth::hash_password, config::AdminAccount, domain::channel::Source};
 use boxoffice_local::seed::{
-    demo_offers, seed_accounts, seed_catalog, seed_offers, walkthrough, THIRD50_BOOKING,
+    demo_offers, seed_accounts, seed_catalog, seed_offers, walkthrough, COUNTER_SALE_SEATS,
+    THIRD50_BOOKING,
 };
 use boxoffice_tests::stack;
 use serde_json::{json, Value};
@@ -49,6 +50,27 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         assert!(rules.contains(&json!(rule)), "{rule} in {}", listed.text);
     }
     assert_eq!(demo_offers().len(), offers);
+
+    // The counter sale of the first show: the partner's, CONFIRMED, WALK_IN.
+    let sold = s
+        .deps()
+        .store
+        .list_user_bookings(&users[1].user_id, 10, None)
+        .await
+        .expect("the partner's bookings");
+    let counter: Vec<_> = sold
+        .items
+        .iter()
+        .filter(|b| {
+            b.source == Source::WalkIn
+                && b.status == boxoffice::domain::booking::BookingStatus::Confirmed
+        })
+        .collect();
+    assert_eq!(counter.len(), 1, "{counter:?}");
+    assert_eq!(
+        counter[0].seat_ids(),
+        COUNTER_SALE_SEATS.map(String::from).to_vec()
+    );
 
     let printed = walkthrough("http://127.0.0.1:3000/api/v1", 3000);
     for step in [

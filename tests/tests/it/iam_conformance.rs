@@ -503,6 +503,17 @@ async fn tour(s: &TestStack) {
         201,
         "best-available (hold)",
     );
+    // A counter sale (refunded when its show is cancelled below).
+    ok(
+        s.call("POST", &format!("/api/v1/partner/shows/{later}/sales"))
+            .token(&partner)
+            .header("idempotency-key", "iam-counter-sale-0001")
+            .json(&json!({"seatIds": ["R1-16"], "paymentMethod": "CARD_PRESENT"}))
+            .send()
+            .await,
+        201,
+        "create-counter-sale",
+    );
     ok(
         s.call("GET", &format!("/api/v1/shows/{soon}/stats"))
             .token(&partner)

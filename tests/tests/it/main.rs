@@ -5,6 +5,7 @@ mod best_available;
 mod bookings;
 mod catalog;
 mod cfn;
+mod channels;
 mod demo;
 mod deploy;
 mod errors;

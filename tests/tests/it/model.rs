@@ -231,6 +231,8 @@ fn domain_booking(b: &Booking) -> boxoffice::domain::booking::Booking {
         ticket: None,
         admitted_at: None,
         counts_toward_seat_cap: true,
+        source: Default::default(),
+        customer_email: None,
     }
 }
 

@@ -1,0 +1,348 @@
+//! Sales channels end to end: the box office's counter sale (`POST /partner/shows/{showId}/sales`)
+//! shares one inventory with the app (a race for a seat has exactly one winner), is CONFIRMED with
+//! a ticket that verifies, replays by its idempotency key, counts in show-stats under its
+//! channel, and is cancelled and refunded as an app booking is (its refund paid at the counter).
+
+use boxoffice::domain::user::Role;
+use boxoffice_tests::{eventually, fixtures::ist, stack_with, Reply, TestStack};
+use serde_json::{json, Value};
+
+fn sale_path(show: &str) -> String {
+    format!("/api/v1/partner/shows/{show}/sales")
+}
+
+async fn sell(s: &TestStack, token: &str, show: &str, body: &Value, key: Option<&str>) -> Reply {
+    let mut call = s.call("POST", &sale_path(show)).token(token).json(body);
+    if let Some(k) = key {
+        call = call.header("idempotency-key", k);
+    }
+    call.send().await
+}
+
+async fn stats_of(s: &TestStack, token: &str, show: &str) -> Reply {
+    let stats = s
+        .call("GET", &format!("/api/v1/shows/{show}/stats"))
+        .token(token)
+        .send()
+        .await;
+    assert_eq!(stats.status, 200, "{}", stats.text);
+    stats
+}
+
+/// The seat map's status of each seat.
+async fn statuses(s: &TestStack, show: &str) -> std::collections::HashMap<String, String> {
+    let map = s
+        .call("GET", &format!("/api/v1/shows/{show}/seats"))
+        .send()
+        .await;
+    assert_eq!(map.status, 200, "{}", map.text);
+    map.body["seatMap"]["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["seats"].as_array().cloned().unwrap_or_default())
+        .map(|seat| {
+            (
+                seat["seatId"].as_str().unwrap_or_default().to_owned(),
+                seat["status"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_sale_is_confirmed_with_its_ticket_counted_under_its_channel_and_refundable() {
+    let s = stack_with(&[("HOLD_SECONDS", "600")]).await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(80).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (_, customer) = s.user(Role::Customer).await;
+
+    // Cash over the counter: CONFIRMED at once with its ticket, WALK_IN, no convenience fee.
+    let body = json!({"seatIds": ["R1-4", "R1-5"], "paymentMethod": "CASH", "customerEmail": " Fan@Example.com "});
+    let sold = sell(&s, &f.partner, &show, &body, Some("counter-sale-0001")).await;
+    assert_eq!(sold.status, 201, "{}", sold.text);
+    let b = &sold.body;
+    assert_eq!(b["status"], "CONFIRMED");
+    assert_eq!(b["source"], "WALK_IN");
+    assert_eq!(b["customerEmail"], "fan@example.com");
+    assert_eq!(b["payment"]["provider"], "counter");
+    assert_eq!(b["payment"]["status"], "SUCCEEDED");
+    assert_eq!(
+        (
+            &b["pricing"]["subtotal"],
+            &b["pricing"]["fees"],
+            &b["pricing"]["tax"],
+            &b["pricing"]["total"]
+        ),
+        (&json!(36000), &json!(0), &json!(6480), &json!(42480))
+    );
+    assert_eq!(b["payment"]["amount"], b["pricing"]["total"]);
+    assert_eq!(b["ticket"]["seatIds"], json!(["R1-4", "R1-5"]));
+    let booking = b["bookingId"].as_str().unwrap_or_default().to_owned();
+
+    // The same key and body replay the sale; the same key with another body is refused.
+    let again = sell(&s, &f.partner, &show, &body, Some("counter-sale-0001")).await;
+    assert_eq!(
+        (again.status, &again.body["bookingId"]),
+        (201, &json!(booking)),
+        "{}",
+        again.text
+    );
+    let other = json!({"seatIds": ["R1-6"], "paymentMethod": "CASH"});
+    let reused = sell(&s, &f.partner, &show, &other, Some("counter-sale-0001")).await;
+    assert_eq!(
+        (reused.status, reused.code()),
+        (422, "IDEMPOTENCY_KEY_REUSED"),
+        "{}",
+        reused.text
+    );
+
+    // The seats are sold for the app too: the seat map says so and a hold is a 409.
+    let seats = statuses(&s, &show).await;
+    assert_eq!(seats.get("R1-4").map(String::as_str), Some("SOLD"));
+    assert_eq!(seats.get("R1-5").map(String::as_str), Some("SOLD"));
+    let hold = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": ["R1-5", "R1-6"]}))
+        .send()
+        .await;
+    assert_eq!(hold.status, 409, "{}", hold.text);
+    assert_eq!(
+        hold.body["error"]["details"]["unavailableSeatIds"],
+        json!(["R1-5"])
+    );
+
+    // The ticket verifies at the gate.
+    let verified = s
+        .call("POST", "/api/v1/tickets/verify")
+        .token(&f.partner)
+        .json(&json!({"qrCodeData": b["ticket"]["qrCodeData"]}))
+        .send()
+        .await;
+    assert_eq!(
+        (verified.status, &verified.body["bookingId"]),
+        (200, &json!(booking)),
+        "{}",
+        verified.text
+    );
+
+    // A card on the counter's terminal sells as POS; the app's own booking as APP.
+    let card = sell(
+        &s,
+        &f.partner,
+        &show,
+        &json!({"seatIds": ["R2-0"], "paymentMethod": "CARD_PRESENT"}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (card.status, &card.body["source"]),
+        (201, &json!("POS")),
+        "{}",
+        card.text
+    );
+    let app = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": ["R2-5"]}))
+        .send()
+        .await;
+    assert_eq!(
+        (app.status, &app.body["source"]),
+        (201, &json!("APP")),
+        "{}",
+        app.text
+    );
+    let stats = stats_of(&s, &f.partner, &show).await;
+    let channels = &stats.body["salesByChannel"];
+    assert_eq!(
+        channels["WALK_IN"],
+        json!({"seats": 2, "grossRevenue": 36000, "bookings": 1})
+    );
+    assert_eq!(
+        channels["POS"],
+        json!({"seats": 1, "grossRevenue": 18000, "bookings": 1})
+    );
+    // The app's booking holds its seat but has not sold it.
+    assert_eq!(
+        channels["APP"],
+        json!({"seats": 0, "grossRevenue": 0, "bookings": 0})
+    );
+    assert_eq!(channels["OTHER_PLATFORM"]["seats"], 0);
+    assert_eq!(
+        (&stats.body["sold"], &stats.body["locked"]),
+        (&json!(3), &json!(1))
+    );
+
+    // Only the show's partner sells at its counter.
+    let (_, stranger) = s.user(Role::Partner).await;
+    for (token, who) in [(&stranger, "another partner"), (&customer, "a customer")] {
+        let refused = sell(
+            &s,
+            token,
+            &show,
+            &json!({"seatIds": ["R3-0"], "paymentMethod": "CASH"}),
+            None,
+        )
+        .await;
+        assert_eq!(refused.status, 403, "{who}: {}", refused.text);
+    }
+    let bad = [
+        (json!({"seatIds": ["R9-9"], "paymentMethod": "CASH"}), 400),
+        (
+            json!({"seatIds": ["R3-0", "R3-0"], "paymentMethod": "CASH"}),
+            400,
+        ),
+        (json!({"seatIds": ["R3-0"], "paymentMethod": "CHEQUE"}), 400),
+        (
+            json!({"seatIds": ["R3-0"], "paymentMethod": "CASH", "customerEmail": "not-an-email"}),
+            400,
+        ),
+        (json!({"seatIds": [], "paymentMethod": "CASH"}), 400),
+    ];
+    for (body, status) in bad {
+        let r = sell(&s, &f.partner, &show, &body, None).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+    }
+    let nowhere = sell(
+        &s,
+        &f.partner,
+        "sh_01JD0000000000000000000000",
+        &json!({"seatIds": ["R3-0"], "paymentMethod": "CASH"}),
+        None,
+    )
+    .await;
+    assert_eq!(nowhere.status, 404, "{}", nowhere.text);
+
+    // The seller cancels the sale as a customer cancels an app booking: the seats are free at
+    // once and the refund is paid back at the counter (the refund worker calls no provider).
+    let cancelled = s
+        .call("POST", &format!("/api/v1/bookings/{booking}/cancel"))
+        .token(&f.partner)
+        .send()
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.body["status"], "CANCELLED");
+    assert_eq!(cancelled.body["refund"]["amount"], 42480);
+    let refunded = eventually("the counter sale's refund paid", 60, || async {
+        let b = s
+            .call("GET", &format!("/api/v1/bookings/{booking}"))
+            .token(&f.partner)
+            .send()
+            .await;
+        (b.body["refund"]["status"] == "SUCCEEDED").then_some(b.body)
+    })
+    .await;
+    assert!(
+        refunded["refund"]["providerRefundId"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("counter_")),
+        "{refunded}"
+    );
+    let seats = statuses(&s, &show).await;
+    assert_eq!(seats.get("R1-4").map(String::as_str), Some("AVAILABLE"));
+    let stats = stats_of(&s, &f.partner, &show).await;
+    assert_eq!(
+        stats.body["salesByChannel"]["WALK_IN"]["seats"], 0,
+        "{}",
+        stats.text
+    );
+    drop(triggers);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_counter_sale_and_an_app_hold_racing_for_the_same_seats_have_one_winner() {
+    // No seat memory: every app attempt goes to the store, which alone decides.
+    let s = stack_with(&[
+        ("SEAT_MEMORY_MS", "0"),
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000"),
+    ])
+    .await;
+    let f = s.catalog(200).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let mut counter_wins = 0;
+    for round in 0..20 {
+        // Each round its own seats: the counter sells a and b, the app holds b and c. Every
+        // other round a and b lie in the two layout blocks (100 seats each: two partitions).
+        let a = 2 * round;
+        let b = if round % 2 == 0 {
+            100 + 2 * round
+        } else {
+            2 * round + 1
+        };
+        let c = 150 + round;
+        let seat = |n: usize| format!("R{}-{}", n / 20, n % 20);
+        // A customer of its own per round: the app's wins stay under the per-customer seat cap.
+        let (_, customer) = s.user(Role::Customer).await;
+        let counter_sale = json!({"seatIds": [seat(a), seat(b)], "paymentMethod": "CASH"});
+        let app_seats = json!([seat(b), seat(c)]);
+        let (counter, app) = tokio::join!(
+            sell(&s, &f.partner, &show, &counter_sale, None),
+            s.call("POST", "/api/v1/bookings")
+                .token(&customer)
+                .json(&json!({"showId": show, "seatIds": app_seats}))
+                .send(),
+        );
+        let outcome = (counter.status, app.status);
+        assert!(
+            outcome == (201, 409) || outcome == (409, 201),
+            "round {round}: exactly one wins seat {}: counter {} {}, app {} {}",
+            seat(b),
+            counter.status,
+            counter.text,
+            app.status,
+            app.text
+        );
+        let loser = if counter.status == 409 {
+            &counter
+        } else {
+            &app
+        };
+        assert_eq!(
+            loser.body["error"]["details"]["unavailableSeatIds"],
+            json!([seat(b)]),
+            "{}",
+            loser.text
+        );
+        // The loser wrote nothing: its other seat is still free.
+        let seats = statuses(&s, &show).await;
+        let (won_other, lost_other) = if counter.status == 201 {
+            counter_wins += 1;
+            ((seat(a), "SOLD"), seat(c))
+        } else {
+            ((seat(c), "LOCKED"), seat(a))
+        };
+        assert_eq!(
+            seats.get(&won_other.0).map(String::as_str),
+            Some(won_other.1),
+            "round {round}"
+        );
+        assert_eq!(
+            seats.get(&lost_other).map(String::as_str),
+            Some("AVAILABLE"),
+            "round {round}"
+        );
+        let sold_or_held = if counter.status == 201 {
+            "SOLD"
+        } else {
+            "LOCKED"
+        };
+        assert_eq!(
+            seats.get(&seat(b)).map(String::as_str),
+            Some(sold_or_held),
+            "round {round}"
+        );
+    }
+    let stats = stats_of(&s, &f.partner, &show).await;
+    assert_eq!(
+        stats.body["salesByChannel"]["WALK_IN"]["bookings"], counter_wins,
+        "{}",
+        stats.text
+    );
+    assert_eq!(
+        stats.body["salesByChannel"]["WALK_IN"]["seats"],
+        2 * counter_wins
+    );
+}
