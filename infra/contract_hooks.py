@@ -13,6 +13,9 @@ SCHEMATHESIS_HOOKS): what a configuration file cannot pin.
   - createBooking: a schema-valid request gets seats of the pinned show that no earlier request
     took (1 or 2 of them), so it can hold them (201); anything else is sent as generated.
   - createCounterSale: the same, with seats of its own pinned show (sold, 201).
+  - blockExternalSeats: the same, with other seats of that show and a reference of its own
+    (201); releaseExternalSeats: every other valid request names no seats (the pinned block is
+    released whole, 200).
   - createShow: every other schema-valid request gets the next free future slot on the pinned
     screen (201); the rest keep their generated `startTime` (past ones 400, overlapping ones 409).
 
@@ -36,6 +39,9 @@ with open(os.environ["CONTRACT_WEBHOOK_SECRETS"], encoding="utf-8") as f:
 
 SEATS = iter(DATA["bookingSeats"])
 COUNTER_SEATS = iter(DATA["counterSeats"])
+EXTERNAL_SEATS = iter(DATA["externalSeats"])
+EXTERNAL_REFS = itertools.count()
+RELEASE_CASES = itertools.count()
 SLOTS = (
     datetime.datetime.fromisoformat(DATA["showSlotsFrom"]) + datetime.timedelta(hours=DATA["showSlotHours"] * n)
     for n in itertools.count()
@@ -105,6 +111,13 @@ def before_call(context, case, kwargs):
             give_fresh_seats(body, SEATS)
     elif op == "createCounterSale":
         give_fresh_seats(body, COUNTER_SEATS)
+    elif op == "blockExternalSeats":
+        give_fresh_seats(body, EXTERNAL_SEATS)
+        if isinstance(body.get("externalRef"), str):
+            body["externalRef"] = f"contract-{DATA['runId']}-{next(EXTERNAL_REFS)}"
+    elif op == "releaseExternalSeats":
+        if next(RELEASE_CASES) % 2 == 0:
+            body.pop("seatIds", None)
     elif op == "createShow":
         if isinstance(body.get("startTime"), str) and next(SHOW_CASES) % 2 == 0:
             body["startTime"] = next(SLOTS).isoformat()

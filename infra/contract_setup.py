@@ -25,6 +25,10 @@ What each operation is pinned to (contract.sh fails the run if one never answers
     show only), so suggestions (200) and holds (201) do not take createBooking's seats;
   - createCounterSale: the partner and a show of its own; the hook gives each schema-valid
     request seats no earlier request took (201), as for createBooking;
+  - createApiKey: the partner; revokeApiKey: a key of the run's (200, again 200);
+  - blockExternalSeats, releaseExternalSeats: a live key of the partner (X-Api-Key) and
+    createCounterSale's show: the hook gives each valid block other free seats and a reference
+    of its own (201); a release names a block made for it (200, again 200);
   - paymentWebhook: signed by the hook with the stage's webhook secrets.
 
 The demo accounts' passwords are new every run and printed once by the gateway (GATEWAY_LOG)."""
@@ -168,11 +172,29 @@ on_sale = (datetime.datetime.now(ist) + datetime.timedelta(days=1)).replace(micr
 must(call("PUT", f"/shows/{queued}/queue", partner, {"onSaleAt": on_sale, "admissionRatePerSecond": 10}), 200)
 must(call("POST", f"/shows/{queued}/queue", customer), 201)
 
-# What the hooks need (infra/contract_hooks.py): createBooking's and createCounterSale's seats,
-# createShow's slots.
+# Other platforms: a live key, a key to revoke, and a block of show E to release.
+api_key = must(call("POST", "/partner/api-keys", partner, {"name": "Contract platform"}), 201)["apiKey"]
+revocable = must(call("POST", "/partner/api-keys", partner, {"name": "Contract revocable"}), 201)["keyId"]
+counter_free = free_seats(show_e)
+released_ref = f"contract-release-{run_id}"
+
+
+def call_with_key(path, body):
+    req = urllib.request.Request(BASE + "/api/v1" + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"content-type": "application/json", "x-api-key": api_key})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return resp.status
+
+
+if call_with_key(f"/external/shows/{show_e}/seats/block", {"seatIds": [counter_free.pop()], "externalRef": released_ref}) != 201:
+    sys.exit("contract setup: the block to release was not made")
+half = len(counter_free) // 2
+
+# What the hooks need (infra/contract_hooks.py): createBooking's, createCounterSale's and
+# blockExternalSeats's seats, createShow's slots.
 with open(HOOK_DATA, "w", encoding="utf-8") as f:
     json.dump({"runId": run_id, "bookingShow": show_c, "bookingSeats": free_seats(show_c),
-               "counterShow": show_e, "counterSeats": free_seats(show_e),
+               "counterShow": show_e, "counterSeats": counter_free[:half], "externalSeats": counter_free[half:],
                "showSlotsFrom": (base + datetime.timedelta(days=1)).isoformat(), "showSlotHours": 5}, f)
 
 
@@ -212,6 +234,11 @@ print(operations("^joinWaitlist$", None, path__showId=sold_out))
 print(operations("^createBooking$", None, body__showId=show_c))
 print(operations("^bestAvailable$", None, path__showId=show_d))
 print(operations("^createCounterSale$", "PARTNER", path__showId=show_e))
+print(operations("^createApiKey$", "PARTNER"))
+print(operations("^revokeApiKey$", "PARTNER", path__keyId=revocable))
+key_header = [f"headers = {{ \"X-Api-Key\" = {toml(api_key)} }}"]
+print(operations("^blockExternalSeats$", None, extra=key_header, path__showId=show_e))
+print(operations("^releaseExternalSeats$", None, extra=key_header, path__showId=show_e, body__externalRef=released_ref))
 print(operations("^(getTicketSvg|getTicketPng)$", None, path__bookingId=admitted))
 print(operations("^putShowQueue$", "PARTNER", path__showId=queued, body__onSaleAt=on_sale))
 print(operations("^(joinQueue|getQueueStatus)$", None, path__showId=queued))

@@ -285,6 +285,57 @@ pub async fn build(gw: &Gateway, cat: &Catalog, runs: usize) -> Result<Events, B
                     .json(&json!({"seatIds": [next_seat()], "paymentMethod": "CASH"})),
             )?,
         );
+        // Other platforms: a key made (and one revoked) per run; a block, and a release of
+        // another block made for it.
+        let new_key = || {
+            Req::new("POST", "/api/v1/partner/api-keys")
+                .token(&cat.partner)
+                .json(&json!({"name": "Cold platform"}))
+        };
+        put("create-api-key", event(gw, new_key())?);
+        let made = expect(gw, new_key(), 201).await?;
+        let key_id = id(&made, "keyId")?;
+        put(
+            "revoke-api-key",
+            event(
+                gw,
+                Req::new("DELETE", &format!("/api/v1/partner/api-keys/{key_id}"))
+                    .token(&cat.partner),
+            )?,
+        );
+        // The revoked one's own key is no use to the block: a live key for it.
+        let live = id(&expect(gw, new_key(), 201).await?, "apiKey")?;
+        let block_path = format!("/api/v1/external/shows/{show}/seats/block");
+        put(
+            "block-external-seats",
+            event(
+                gw,
+                Req::new("POST", &block_path)
+                    .header("x-api-key", live.clone())
+                    .json(&json!({"seatIds": [next_seat()], "externalRef": boxoffice::ids::new_id("ref")})),
+            )?,
+        );
+        let released_ref = boxoffice::ids::new_id("ref");
+        expect(
+            gw,
+            Req::new("POST", &block_path)
+                .header("x-api-key", live.clone())
+                .json(&json!({"seatIds": [next_seat()], "externalRef": released_ref})),
+            201,
+        )
+        .await?;
+        put(
+            "release-external-seats",
+            event(
+                gw,
+                Req::new(
+                    "POST",
+                    &format!("/api/v1/external/shows/{show}/seats/release"),
+                )
+                .header("x-api-key", live)
+                .json(&json!({"externalRef": released_ref})),
+            )?,
+        );
         let (pending, _) = hold(gw, &token, &show, &next_seat()).await?;
         put(
             "cancel-booking",

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod aws;
 pub mod bookings;
 pub mod cache;
+pub mod channels;
 pub mod clock;
 pub mod config;
 pub mod deps;

@@ -108,28 +108,15 @@ pub fn counter_sale(
     request: &CounterSaleRequest,
     now: DateTime<Utc>,
 ) -> Result<Booking, HoldRefusal> {
-    let counter_city = City {
-        convenience_fee_per_ticket: 0,
-        ..city.clone()
-    };
-    let hold = HoldRequest {
-        booking_id: request.booking_id,
-        user_id: request.seller_id,
-        seat_ids: request.seat_ids,
-        offer: None,
-    };
-    let mut booking = new_hold(
+    let mut booking = sold_outright(
         show,
-        &counter_city,
-        &hold,
-        &HoldPolicy { hold_seconds: 0 },
+        city,
+        request.booking_id,
+        request.seller_id,
+        request.seat_ids,
+        request.payment.source(),
         now,
     )?;
-    let at = crate::clock::rfc3339(now);
-    booking.status = BookingStatus::Confirmed;
-    booking.confirmed_at = Some(at.clone());
-    booking.counts_toward_seat_cap = false;
-    booking.source = request.payment.source();
     booking.customer_email = request.customer_email.map(str::to_owned);
     booking.payment = Some(PaymentInfo {
         payment_id: request.payment_id.to_owned(),
@@ -145,8 +132,81 @@ pub fn counter_sale(
         currency: booking.pricing.currency.clone(),
         status: PaymentStatus::Succeeded,
         redirect_url: String::new(),
-        created_at: at,
+        created_at: crate::clock::rfc3339(now),
     });
+    Ok(booking)
+}
+
+/// Seats another platform sold, blocked here under `external_ref` (`POST
+/// /external/shows/{showId}/seats/block`): the seats a hold of them would get, priced at the
+/// show's prices for the stats (the money was taken elsewhere: no payment here), CONFIRMED for
+/// the key's partner, `OTHER_PLATFORM`. Releasing it (`/release`) gives the seats back.
+pub fn external_block(
+    show: &Show,
+    city: &City,
+    booking_id: &str,
+    partner_id: &str,
+    seat_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<Booking, HoldRefusal> {
+    sold_outright(
+        show,
+        city,
+        booking_id,
+        partner_id,
+        seat_ids,
+        Source::OtherPlatform,
+        now,
+    )
+}
+
+/// The most characters of an external platform's reference for a block.
+pub const MAX_EXTERNAL_REF: usize = 128;
+
+/// An external reference is 1–`MAX_EXTERNAL_REF` printable ASCII characters (it is part of a key).
+pub fn check_external_ref(external_ref: &str) -> Result<(), String> {
+    let ok = !external_ref.is_empty()
+        && external_ref.len() <= MAX_EXTERNAL_REF
+        && external_ref.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    ok.then_some(()).ok_or_else(|| {
+        format!(
+            "externalRef must be 1–{MAX_EXTERNAL_REF} printable ASCII characters without spaces"
+        )
+    })
+}
+
+/// The booking of seats sold outright by `owner` through `source`: a hold's seats, rules and
+/// prices without the convenience fee, CONFIRMED at `now`, outside any customer's seat cap.
+fn sold_outright(
+    show: &Show,
+    city: &City,
+    booking_id: &str,
+    owner: &str,
+    seat_ids: &[String],
+    source: Source,
+    now: DateTime<Utc>,
+) -> Result<Booking, HoldRefusal> {
+    let without_fee = City {
+        convenience_fee_per_ticket: 0,
+        ..city.clone()
+    };
+    let hold = HoldRequest {
+        booking_id,
+        user_id: owner,
+        seat_ids,
+        offer: None,
+    };
+    let mut booking = new_hold(
+        show,
+        &without_fee,
+        &hold,
+        &HoldPolicy { hold_seconds: 0 },
+        now,
+    )?;
+    booking.status = BookingStatus::Confirmed;
+    booking.confirmed_at = Some(crate::clock::rfc3339(now));
+    booking.counts_toward_seat_cap = false;
+    booking.source = source;
     Ok(booking)
 }
 
@@ -207,6 +267,44 @@ mod tests {
         );
         assert_eq!(paid.payment_intent_id, "cash_bk_1");
         assert_eq!(b.customer_email.as_deref(), Some("fan@example.com"));
+    }
+
+    #[test]
+    fn an_external_block_is_confirmed_for_the_partner_with_no_payment_here() {
+        let seats = vec!["A3".to_owned()];
+        let b = external_block(&show(), &city(), "bk_2", "usr_p", &seats, now()).expect("blocked");
+        assert_eq!(
+            (b.status, b.source, b.user_id.as_str()),
+            (BookingStatus::Confirmed, Source::OtherPlatform, "usr_p")
+        );
+        assert!(b.payment.is_none() && !b.counts_toward_seat_cap);
+        // A3 is PREMIUM at 350: the stats count it at the show's price, with tax, no fee.
+        assert_eq!((b.pricing.subtotal, b.pricing.fees), (350, 0));
+        let none: Vec<String> = vec![];
+        assert_eq!(
+            external_block(&show(), &city(), "bk_2", "usr_p", &none, now()).err(),
+            Some(HoldRefusal::SeatCount)
+        );
+    }
+
+    #[test]
+    fn external_references_are_short_printable_keys() {
+        let long = "x".repeat(MAX_EXTERNAL_REF + 1);
+        let longest = "x".repeat(MAX_EXTERNAL_REF);
+        let cases = [
+            ("ord-2027-000123", true),
+            (longest.as_str(), true),
+            ("", false),
+            (long.as_str(), false),
+            ("has space", false),
+            ("tab\there", false),
+            ("new\nline", false),
+            ("a\u{7f}", false),
+            ("naïve", false),
+        ];
+        for (r, ok) in cases {
+            assert_eq!(check_external_ref(r).is_ok(), ok, "{r:?}");
+        }
     }
 
     #[test]

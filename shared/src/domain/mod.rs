@@ -1,6 +1,7 @@
 //! Pure rules: no AWS types, no I/O.
 
 pub mod admission;
+pub mod api_key;
 pub mod booking;
 pub mod catalog;
 pub mod channel;

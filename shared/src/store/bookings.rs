@@ -85,21 +85,20 @@ pub(crate) fn idempotency_record(item: Item) -> Result<IdempotencyRecord, StoreE
     Ok(serde_dynamo::from_item::<_, IdempotencyItem>(item)?.record)
 }
 
-/// The stored answer of a cancelled transaction whose idempotency Put (item `idem_index`, if it
-/// had one) failed: the key was used before (DynamoDB returned its record, ALL_OLD).
-fn replayed(
+/// The item as it was (ALL_OLD) when a cancelled transaction's guard Put (item `index`, if it
+/// had one) failed: the idempotency key or reference was used before.
+fn failed_guard(
     reasons: &[aws_sdk_dynamodb::types::CancellationReason],
-    idem_index: Option<usize>,
-) -> Result<Option<IdempotencyRecord>, StoreError> {
-    let Some(i) = idem_index.filter(|i| super::condition_failed(reasons, *i)) else {
-        return Ok(None);
-    };
-    let old = reasons
-        .get(i)
-        .and_then(|r| r.item())
-        .cloned()
-        .unwrap_or_default();
-    idempotency_record(old).map(Some)
+    index: Option<usize>,
+) -> Option<Item> {
+    let i = index.filter(|i| super::condition_failed(reasons, *i))?;
+    Some(
+        reasons
+            .get(i)
+            .and_then(|r| r.item())
+            .cloned()
+            .unwrap_or_default(),
+    )
 }
 
 pub struct PlaceBooking<'a> {
@@ -124,6 +123,16 @@ pub enum Release {
     NotInState,
     /// One of the extra items' conditions failed (a processed-event marker: a duplicate).
     ExtraFailed,
+}
+
+/// What a sale outright's transaction did (`Store::sell_outright`).
+#[derive(Debug)]
+pub(super) enum SoldOutright {
+    Sold,
+    SeatsTaken(Vec<String>),
+    /// The guard's item as it was.
+    GuardFailed(Item),
+    ShowNotScheduled,
 }
 
 /// What a counter sale's transaction did.
@@ -154,7 +163,11 @@ pub enum Placed {
     CouponLimitReached,
 }
 
-fn tx_put(table: &str, item: Item, condition: &str) -> Result<TransactWriteItem, StoreError> {
+pub(super) fn tx_put(
+    table: &str,
+    item: Item,
+    condition: &str,
+) -> Result<TransactWriteItem, StoreError> {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
@@ -278,8 +291,8 @@ impl Store {
         };
         let failed = |i: usize| super::condition_failed(&reasons, i);
         // A retry of a placed booking finds its own seats taken too: the stored answer wins.
-        if let Some(record) = replayed(&reasons, idem_index)? {
-            return Ok(Placed::Replay(record));
+        if let Some(old) = failed_guard(&reasons, idem_index) {
+            return Ok(Placed::Replay(idempotency_record(old)?));
         }
         // A full rate window wins over everything else: an attempt past the limit is a 429
         // whatever its seats (so ten 409s are followed by a 429, not an eleventh 409).
@@ -303,15 +316,35 @@ impl Store {
         ))
     }
 
-    /// A counter sale (`domain::channel::counter_sale`): every seat sold outright under a hold's
-    /// condition, the CONFIRMED booking, the sale on the show's sold counter (which refuses a
-    /// cancelled show) and the seller's idempotency record, in one transaction: all or none.
+    /// A counter sale (`domain::channel::counter_sale`): `sell_outright` with the seller's
+    /// idempotency record.
     pub async fn sell_at_counter(
         &self,
         booking: &Booking,
         idempotency: Option<(&str, IdempotencyRecord)>,
         now: i64,
     ) -> Result<CounterSold, StoreError> {
+        let guard = idempotency
+            .map(|(key, record)| idempotency_put(self.table(), &booking.user_id, key, &record, now))
+            .transpose()?;
+        Ok(match self.sell_outright(booking, guard, now).await? {
+            SoldOutright::Sold => CounterSold::Sold,
+            SoldOutright::SeatsTaken(seats) => CounterSold::SeatsTaken(seats),
+            SoldOutright::GuardFailed(old) => CounterSold::Replay(idempotency_record(old)?),
+            SoldOutright::ShowNotScheduled => CounterSold::ShowNotScheduled,
+        })
+    }
+
+    /// Seats sold outright (a counter sale, an external platform's block): every seat put SOLD
+    /// under a hold's condition, the CONFIRMED booking, the sale on the show's sold counter (which
+    /// refuses a cancelled show) and `guard` (a conditional Put naming the request: its idempotency
+    /// or external reference record), in one transaction: all or none.
+    pub(super) async fn sell_outright(
+        &self,
+        booking: &Booking,
+        guard: Option<TransactWriteItem>,
+        now: i64,
+    ) -> Result<SoldOutright, StoreError> {
         let seats = booking.seat_places();
         let mut items = Vec::with_capacity(seats.len() + 3);
         for seat in &seats {
@@ -331,33 +364,25 @@ impl Store {
         )?);
         let sale_index = items.len();
         items.push(self.sale_count(booking, true)?);
-        let idem_index = idempotency.as_ref().map(|_| items.len());
-        if let Some((key, record)) = &idempotency {
-            items.push(idempotency_put(
-                self.table(),
-                &booking.user_id,
-                key,
-                record,
-                now,
-            )?);
-        }
+        let guard_index = guard.as_ref().map(|_| items.len());
+        items.extend(guard);
         let reasons = match self.transact(items).await? {
-            TransactOutcome::Committed { .. } => return Ok(CounterSold::Sold),
+            TransactOutcome::Committed { .. } => return Ok(SoldOutright::Sold),
             TransactOutcome::ConditionFailed { reasons, .. } => reasons,
         };
-        let failed = |i: usize| super::condition_failed(&reasons, i);
-        if let Some(record) = replayed(&reasons, idem_index)? {
-            return Ok(CounterSold::Replay(record));
+        // A repeated request finds its own seats taken too: the stored answer wins.
+        if let Some(old) = failed_guard(&reasons, guard_index) {
+            return Ok(SoldOutright::GuardFailed(old));
         }
         let taken = failed_seat_ids(&reasons, &seats);
         if !taken.is_empty() {
-            return Ok(CounterSold::SeatsTaken(taken));
+            return Ok(SoldOutright::SeatsTaken(taken));
         }
-        if failed(sale_index) {
-            return Ok(CounterSold::ShowNotScheduled);
+        if super::condition_failed(&reasons, sale_index) {
+            return Ok(SoldOutright::ShowNotScheduled);
         }
         Err(StoreError::Other(
-            "counter sale transaction cancelled for an unknown reason".into(),
+            "sale transaction cancelled for an unknown reason".into(),
         ))
     }
 

@@ -210,10 +210,16 @@ impl Store {
             gsi1sk: movie.movie_id.clone(),
             movie: movie.clone(),
         };
+        self.put_new(&item).await
+    }
+
+    /// Writes `item`, which must be new (`attribute_not_exists(pk)`): its id was just made, so a
+    /// failed condition is a bug, not a race, and is an error.
+    pub(crate) async fn put_new<T: Serialize>(&self, item: &T) -> Result<(), StoreError> {
         self.client()
             .put_item()
             .table_name(self.table())
-            .set_item(Some(serde_dynamo::to_item(&item)?))
+            .set_item(Some(serde_dynamo::to_item(item)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await

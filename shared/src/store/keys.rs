@@ -188,3 +188,17 @@ pub fn seat_cap_pk(show_id: &str, user_id: &str) -> String {
     format!("SEATCAP#{show_id}#{user_id}")
 }
 pub const SEAT_CAP_SK: &str = "SEATCAP";
+
+/// A partner's API key record (`domain::api_key`): its id is in the presented key, so a request
+/// with a key reads it with one GetItem.
+pub fn api_key_pk(key_id: &str) -> String {
+    format!("APIKEY#{key_id}")
+}
+pub const API_KEY_SK: &str = "APIKEY";
+
+/// An external platform's block of a show's seats, by its reference: the block's booking, so a
+/// repeated block or a release finds it (one per show and reference, for good).
+pub fn external_ref_pk(show_id: &str, external_ref: &str) -> String {
+    format!("EXTREF#{show_id}#{external_ref}")
+}
+pub const EXTERNAL_REF_SK: &str = "EXTREF";

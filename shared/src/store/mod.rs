@@ -3,6 +3,7 @@
 
 pub mod bookings;
 pub mod catalog;
+pub mod channels;
 pub mod cities;
 pub mod cursor;
 pub mod inbox;

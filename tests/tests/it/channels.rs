@@ -346,3 +346,246 @@ async fn a_counter_sale_and_an_app_hold_racing_for_the_same_seats_have_one_winne
         2 * counter_wins
     );
 }
+
+/// `POST /external/shows/{show}/seats/{action}` with `key`.
+async fn external(s: &TestStack, key: &str, show: &str, action: &str, body: &Value) -> Reply {
+    s.call(
+        "POST",
+        &format!("/api/v1/external/shows/{show}/seats/{action}"),
+    )
+    .header("x-api-key", key)
+    .json(body)
+    .send()
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_platforms_sale_blocks_the_seat_for_the_app_until_it_is_released() {
+    let s = stack_with(&[("SEAT_MEMORY_MS", "0")]).await;
+    let f = s.catalog(80).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let (_, customer) = s.user(Role::Customer).await;
+
+    // The partner makes a key: shown once, scoped to its theatre.
+    let made = s
+        .call("POST", "/api/v1/partner/api-keys")
+        .token(&f.partner)
+        .json(&json!({"name": "TicketHub", "theatreIds": [f.theatre_id]}))
+        .send()
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let key = made.body["apiKey"].as_str().unwrap_or_default().to_owned();
+    let key_id = made.body["keyId"].as_str().unwrap_or_default().to_owned();
+    assert!(key.starts_with(&format!("bxk.{key_id}.")), "{key}");
+    // The table keeps only the secret's hash.
+    let secret = key.rsplit('.').next().unwrap_or_default();
+    let stored = s.table_items().await;
+    assert!(
+        !format!("{stored:?}").contains(secret),
+        "the key's secret is stored"
+    );
+
+    // The platform blocks R2-3 and R2-4: the app's seat map shows them sold, a hold gets a 409.
+    let body = json!({"seatIds": ["R2-3", "R2-4"], "externalRef": "tickethub-1001"});
+    let blocked = external(&s, &key, &show, "block", &body).await;
+    assert_eq!(blocked.status, 201, "{}", blocked.text);
+    assert_eq!(
+        (&blocked.body["status"], &blocked.body["source"]),
+        (&json!("BLOCKED"), &json!("OTHER_PLATFORM"))
+    );
+    let seats = statuses(&s, &show).await;
+    assert_eq!(seats.get("R2-3").map(String::as_str), Some("SOLD"));
+    let hold = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": ["R2-4"]}))
+        .send()
+        .await;
+    assert_eq!(hold.status, 409, "{}", hold.text);
+    let stats = stats_of(&s, &f.partner, &show).await;
+    assert_eq!(
+        stats.body["salesByChannel"]["OTHER_PLATFORM"],
+        json!({"seats": 2, "grossRevenue": 36000, "bookings": 1})
+    );
+
+    // The same reference again is the same block; with other seats it is refused; a seat the
+    // app holds is a 409 for the platform.
+    let again = external(&s, &key, &show, "block", &body).await;
+    assert_eq!(
+        (again.status, &again.body["blockId"]),
+        (200, &blocked.body["blockId"]),
+        "{}",
+        again.text
+    );
+    let other = external(
+        &s,
+        &key,
+        &show,
+        "block",
+        &json!({"seatIds": ["R2-5"], "externalRef": "tickethub-1001"}),
+    )
+    .await;
+    assert_eq!(
+        (other.status, other.code()),
+        (422, "IDEMPOTENCY_KEY_REUSED"),
+        "{}",
+        other.text
+    );
+    let app = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": ["R2-9"]}))
+        .send()
+        .await;
+    assert_eq!(app.status, 201, "{}", app.text);
+    let taken = external(
+        &s,
+        &key,
+        &show,
+        "block",
+        &json!({"seatIds": ["R2-9", "R2-10"], "externalRef": "tickethub-1002"}),
+    )
+    .await;
+    assert_eq!(taken.status, 409, "{}", taken.text);
+    assert_eq!(
+        taken.body["error"]["details"]["unavailableSeatIds"],
+        json!(["R2-9"])
+    );
+
+    // Releasing names the whole block; then the seats are the app's again, and a second
+    // release answers the same.
+    let part = external(
+        &s,
+        &key,
+        &show,
+        "release",
+        &json!({"externalRef": "tickethub-1001", "seatIds": ["R2-3"]}),
+    )
+    .await;
+    assert_eq!(part.status, 400, "{}", part.text);
+    let released = external(
+        &s,
+        &key,
+        &show,
+        "release",
+        &json!({"externalRef": "tickethub-1001"}),
+    )
+    .await;
+    assert_eq!(
+        (released.status, &released.body["status"]),
+        (200, &json!("RELEASED")),
+        "{}",
+        released.text
+    );
+    let twice = external(
+        &s,
+        &key,
+        &show,
+        "release",
+        &json!({"externalRef": "tickethub-1001", "seatIds": ["R2-4", "R2-3"]}),
+    )
+    .await;
+    assert_eq!(
+        (twice.status, &twice.body["releasedAt"]),
+        (200, &released.body["releasedAt"]),
+        "{}",
+        twice.text
+    );
+    let unknown = external(
+        &s,
+        &key,
+        &show,
+        "release",
+        &json!({"externalRef": "no-such-order"}),
+    )
+    .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+    assert_eq!(
+        statuses(&s, &show).await.get("R2-3").map(String::as_str),
+        Some("AVAILABLE")
+    );
+    let rebooked = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer)
+        .json(&json!({"showId": show, "seatIds": ["R2-3"]}))
+        .send()
+        .await;
+    assert_eq!(rebooked.status, 201, "{}", rebooked.text);
+    let stats = stats_of(&s, &f.partner, &show).await;
+    assert_eq!(stats.body["salesByChannel"]["OTHER_PLATFORM"]["seats"], 0);
+
+    // Only a live key of the show's partner, for its theatre, acts.
+    let other_show = {
+        let (_, stranger) = s.user(Role::Partner).await;
+        let t = s
+            .call("POST", "/api/v1/theatres")
+            .token(&stranger)
+            .json(&json!({"name": "Elsewhere", "cityId": "blr", "area": "Malleshwaram", "address": "3 Main Rd",
+                "screens": [{"name": "Screen 1", "layout": boxoffice_tests::fixtures::layout(20)}]}))
+            .send()
+            .await;
+        assert_eq!(t.status, 201, "{}", t.text);
+        let body = json!({"theatreId": t.body["theatreId"], "screenId": t.body["screens"][0]["screenId"], "movieId": f.movie_id,
+            "startTime": ist(3, 18, 0), "language": "english", "format": "2D", "currency": "INR", "prices": boxoffice_tests::fixtures::prices()});
+        let sh = s
+            .call("POST", "/api/v1/shows")
+            .token(&stranger)
+            .json(&body)
+            .send()
+            .await;
+        assert_eq!(sh.status, 201, "{}", sh.text);
+        sh.body["showId"].as_str().unwrap_or_default().to_owned()
+    };
+    let block = |r: &str| json!({"seatIds": ["R0-1"], "externalRef": r});
+    let outsider = external(&s, &key, &other_show, "block", &block("x-1")).await;
+    assert_eq!(outsider.status, 403, "{}", outsider.text);
+    let mut wrong = key.clone();
+    wrong.pop();
+    wrong.push(if key.ends_with('A') { 'B' } else { 'A' });
+    for (presented, case) in [
+        (wrong.as_str(), "a wrong secret"),
+        ("bxk.nope", "a malformed key"),
+        ("", "no key"),
+    ] {
+        let r = external(&s, presented, &show, "block", &block("x-2")).await;
+        assert_eq!(r.status, 401, "{case}: {}", r.text);
+    }
+    let missing = external(
+        &s,
+        &key,
+        "sh_01JD0000000000000000000000",
+        "block",
+        &block("x-3"),
+    )
+    .await;
+    assert_eq!(missing.status, 404, "{}", missing.text);
+
+    // Revoked, the key stops at once; revoking again answers the same; no one else may.
+    let (_, stranger) = s.user(Role::Partner).await;
+    let path = format!("/api/v1/partner/api-keys/{key_id}");
+    let theirs = s.call("DELETE", &path).token(&stranger).send().await;
+    assert_eq!(theirs.status, 404, "{}", theirs.text);
+    let revoked = s.call("DELETE", &path).token(&f.partner).send().await;
+    assert_eq!(revoked.status, 200, "{}", revoked.text);
+    assert!(
+        revoked.body["revokedAt"].is_string() && revoked.body.get("apiKey").is_none(),
+        "{}",
+        revoked.text
+    );
+    let again = s.call("DELETE", &path).token(&f.partner).send().await;
+    assert_eq!(
+        (again.status, &again.body["revokedAt"]),
+        (200, &revoked.body["revokedAt"])
+    );
+    let after = external(&s, &key, &show, "block", &block("x-4")).await;
+    assert_eq!(after.status, 401, "{}", after.text);
+
+    // A key names only the partner's own theatres.
+    let foreign = s
+        .call("POST", "/api/v1/partner/api-keys")
+        .token(&stranger)
+        .json(&json!({"name": "Mine", "theatreIds": [f.theatre_id]}))
+        .send()
+        .await;
+    assert_eq!(foreign.status, 403, "{}", foreign.text);
+}

@@ -514,6 +514,48 @@ async fn tour(s: &TestStack) {
         201,
         "create-counter-sale",
     );
+    // Other platforms: a key, a block and its release with it, then the key revoked.
+    let key = ok(
+        s.call("POST", "/api/v1/partner/api-keys")
+            .token(&partner)
+            .json(&json!({"name": "IAM platform", "theatreIds": [theatre_id]}))
+            .send()
+            .await,
+        201,
+        "create-api-key",
+    );
+    let api_key = key["apiKey"].as_str().unwrap_or_default().to_owned();
+    for (action, status, function) in [
+        ("block", 201, "block-external-seats"),
+        ("release", 200, "release-external-seats"),
+    ] {
+        ok(
+            s.call(
+                "POST",
+                &format!("/api/v1/external/shows/{later}/seats/{action}"),
+            )
+            .header("x-api-key", &api_key)
+            .json(&json!({"seatIds": ["R1-17"], "externalRef": "iam-platform-order-1"}))
+            .send()
+            .await,
+            status,
+            function,
+        );
+    }
+    ok(
+        s.call(
+            "DELETE",
+            &format!(
+                "/api/v1/partner/api-keys/{}",
+                key["keyId"].as_str().unwrap_or_default()
+            ),
+        )
+        .token(&partner)
+        .send()
+        .await,
+        200,
+        "revoke-api-key",
+    );
     ok(
         s.call("GET", &format!("/api/v1/shows/{soon}/stats"))
             .token(&partner)
