@@ -1,7 +1,10 @@
 //! Counts DynamoDB round trips (every HTTP request the SDK transmits, retries included) by
 //! operation, through an SDK interceptor on a client the handlers really use. It also notes when
-//! each request went out and when its attempt ended, so that calls issued concurrently can be told
-//! from calls that wait for one another (`sequential_rounds`).
+//! the handler issued each request (the SDK call's start, before serialising and signing) and
+//! when its attempt ended, so that calls issued concurrently can be told from calls that wait for
+//! one another (`sequential_rounds`). The issue time, not the transmit time: on two loaded cores
+//! a loopback answer can come back before the SDK has signed the fifth of five calls the handler
+//! started together, which is scheduling, not a round trip the handler waited for.
 //!
 //! The same interceptor accounts DynamoDB capacity (`take_usage`): every request it sees asks for
 //! `ReturnConsumedCapacity: INDEXES`, and each attempt's units are recorded against the partition
@@ -50,6 +53,7 @@ use std::{
 #[derive(Debug, Clone)]
 pub struct Call {
     pub operation: String,
+    /// When the handler issued the call (its first attempt's start, for every attempt).
     pub sent: Instant,
     pub done: Option<Instant>,
 }
@@ -70,6 +74,14 @@ const MAX_USAGE: usize = 2_000_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct CallCounter(Arc<Mutex<Calls>>);
+
+/// When the SDK call began (kept in the operation's config bag).
+#[derive(Debug, Clone, Copy)]
+struct Issued(Instant);
+
+impl Storable for Issued {
+    type Storer = StoreReplace<Self>;
+}
 
 /// Which entry of which generation the current attempt is (kept in the attempt's config bag).
 #[derive(Debug, Clone)]
@@ -146,6 +158,7 @@ impl Intercept for CallCounter {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(Issued(Instant::now()));
         if let Some(plan) = plan(context.input_mut()) {
             cfg.interceptor_state().store_put(plan);
         }
@@ -162,6 +175,7 @@ impl Intercept for CallCounter {
             .load::<Metadata>()
             .map(|m| m.name().to_owned())
             .unwrap_or_else(|| "?".into());
+        let sent = cfg.load::<Issued>().map_or_else(Instant::now, |i| i.0);
         if let Ok(mut c) = self.0.lock() {
             let slot = CallSlot {
                 generation: c.generation,
@@ -169,7 +183,7 @@ impl Intercept for CallCounter {
             };
             c.calls.push(Call {
                 operation,
-                sent: Instant::now(),
+                sent,
                 done: None,
             });
             cfg.interceptor_state().store_put(slot);
