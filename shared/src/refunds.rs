@@ -1,5 +1,6 @@
-//! Carrying out a cancellation (`domain::booking::Cancellation`): shared by cancel-booking and
-//! cancel-show. Each is one conditional transaction with the outbox entries of its events.
+//! Carrying out a cancellation (`domain::booking::Cancellation`): shared by cancel-booking,
+//! cancel-show and release-external-seats. Each is one conditional transaction with the outbox
+//! entries of its events.
 
 use crate::{
     clock::rfc3339,
@@ -93,4 +94,24 @@ pub async fn cancel_with_refund(
     crate::metrics::count("Refunds", 1);
     publish(deps, &events).await;
     Ok(Some(cancelled))
+}
+
+/// Another platform's block given back (`Cancellation::ReleaseBlock`): `CONFIRMED → CANCELLED`,
+/// the seats free, nothing refunded here; `SeatsReleased` tells the waitlist. The released
+/// booking, or `None` when it was no longer CONFIRMED.
+pub async fn release_block(deps: &Deps, booking: &Booking) -> Result<Option<Booking>, ApiError> {
+    let at = rfc3339(deps.clock.now());
+    let mut released = booking.clone();
+    released.status = BookingStatus::Cancelled;
+    released.cancelled_at = Some(at.clone());
+    let events = outbox(
+        deps,
+        vec![booking_event(EventKind::SeatsReleased, &released)],
+    );
+    if !deps.store.release_external(booking, &at, &events).await? {
+        return Ok(None);
+    }
+    tracing::info!(booking_id = %booking.booking_id, show_id = %booking.show_id, "external block released");
+    publish(deps, &events).await;
+    Ok(Some(released))
 }

@@ -157,6 +157,14 @@ async fn cancel_booking(deps: &Deps, booking_id: &str) -> Result<PartDone, ApiEr
             cancelled: 0,
             refunded: usize::from(cancel_with_refund(deps, &booking, reason).await?.is_some()),
         },
+        Cancellation::ReleaseBlock => PartDone {
+            cancelled: usize::from(
+                crate::refunds::release_block(deps, &booking)
+                    .await?
+                    .is_some(),
+            ),
+            refunded: 0,
+        },
         _ => PartDone::default(),
     })
 }

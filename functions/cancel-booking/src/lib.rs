@@ -8,7 +8,7 @@ use boxoffice::{
     domain::user::Role,
     events::EventKind,
     http::{ok, path_param, serve, HttpResult},
-    refunds::{cancel_pending, cancel_with_refund},
+    refunds::{cancel_pending, cancel_with_refund, release_block},
     runtime::{Function, Handler},
     secrets::SecretSet,
     views::BookingView,
@@ -47,6 +47,7 @@ async fn cancel_booking(deps: &Deps, req: Request) -> HttpResult {
             cancel_pending(deps, &booking, EventKind::BookingCancelled).await?
         }
         Cancellation::Refund(reason) => cancel_with_refund(deps, &booking, reason).await?,
+        Cancellation::ReleaseBlock => release_block(deps, &booking).await?,
         Cancellation::PastCutoff { cutoff_minutes } => {
             return Err(ApiError::InvalidState(format!(
                 "Confirmed bookings can be cancelled until {cutoff_minutes} minutes before the show."

@@ -5,9 +5,9 @@
 
 use boxoffice::{
     channels::{keyed_show, ExternalBlockView},
-    clock::rfc3339,
     domain::{booking::BookingStatus, channel::check_external_ref},
     http::{ok, parse_json, serve, HttpResult},
+    refunds::release_block,
     runtime::{Function, Handler},
     ApiError, Deps,
 };
@@ -57,11 +57,9 @@ async fn release_seats(deps: &Deps, req: Request) -> HttpResult {
         .get_booking(&block.booking_id)
         .await?
         .ok_or_else(missing)?;
-    if booking.status == BookingStatus::Confirmed {
-        let at = rfc3339(deps.clock.now());
-        if deps.store.release_external(&booking, &at).await? {
-            tracing::info!(booking_id = %booking.booking_id, show_id = %show.show_id, key_id = %key.key_id, "external block released");
-        }
+    if booking.status == BookingStatus::Confirmed && release_block(deps, &booking).await?.is_some()
+    {
+        tracing::info!(booking_id = %booking.booking_id, key_id = %key.key_id, "released by its platform");
     }
     // Released now or before (a concurrent release is the same outcome): answered as it is.
     let now = deps

@@ -474,6 +474,9 @@ pub enum Cancellation {
     ReleasePending,
     /// `CONFIRMED → CANCELLED`, the seats free, the total refunded.
     Refund(super::payment::RefundReason),
+    /// Another platform's block (`OTHER_PLATFORM`: sold and paid there): `CONFIRMED →
+    /// CANCELLED`, the seats free, nothing to refund here, whatever the time.
+    ReleaseBlock,
     /// CONFIRMED, but the cut-off before the show has passed.
     PastCutoff { cutoff_minutes: i64 },
     /// FAILED, EXPIRED or REFUNDED: nothing to cancel.
@@ -481,7 +484,8 @@ pub enum Cancellation {
 }
 
 /// The customer's (or an admin's) cancellation at `now`: confirmed bookings until
-/// `cutoff_minutes` before the show (the cancellation cut-off), pending ones always. `Err` when
+/// `cutoff_minutes` before the show (the cancellation cut-off), pending ones always, another
+/// platform's block always (its own platform's terms apply to its buyer). `Err` when
 /// the stored show start is unreadable.
 pub fn cancel_by_customer(
     booking: &Booking,
@@ -491,6 +495,9 @@ pub fn cancel_by_customer(
     Ok(match booking.status {
         BookingStatus::Cancelled => Cancellation::AlreadyCancelled,
         BookingStatus::PaymentPending => Cancellation::ReleasePending,
+        BookingStatus::Confirmed if booking.source == super::channel::Source::OtherPlatform => {
+            Cancellation::ReleaseBlock
+        }
         BookingStatus::Confirmed => {
             let start = DateTime::parse_from_rfc3339(&booking.show_start)
                 .map_err(|e| format!("booking {}: show start: {e}", booking.booking_id))?;
@@ -508,11 +515,15 @@ pub fn cancel_by_customer(
 }
 
 /// A cancelled show's bookings: pending ones cancelled, confirmed ones refunded whatever the
-/// time (no cut-off: the show is not happening), the rest left as they are (a REFUNDED one was
+/// time (no cut-off: the show is not happening), other platforms' blocks released (their money
+/// is refunded where it was paid), the rest left as they are (a REFUNDED one was
 /// paid back already).
 pub fn cancel_for_show(booking: &Booking) -> Cancellation {
     match booking.status {
         BookingStatus::PaymentPending => Cancellation::ReleasePending,
+        BookingStatus::Confirmed if booking.source == super::channel::Source::OtherPlatform => {
+            Cancellation::ReleaseBlock
+        }
         BookingStatus::Confirmed => {
             Cancellation::Refund(super::payment::RefundReason::ShowCancelled)
         }
@@ -839,6 +850,21 @@ pub(super) mod hold_tests {
         let mut unreadable = booked(Confirmed);
         unreadable.show_start = "soon".into();
         assert!(cancel_by_customer(&unreadable, at(8, 0, 0), 120).is_err());
+        // Another platform's block is released, before or past the cut-off: nothing paid here.
+        let mut block = booked(Confirmed);
+        block.source = crate::domain::channel::Source::OtherPlatform;
+        for now in [at(15, 0, 0), at(17, 0, 0)] {
+            assert_eq!(
+                cancel_by_customer(&block, now, 120),
+                Ok(Cancellation::ReleaseBlock)
+            );
+        }
+        // A counter sale is refunded as an app booking is.
+        block.source = crate::domain::channel::Source::WalkIn;
+        assert_eq!(
+            cancel_by_customer(&block, at(15, 0, 0), 120),
+            Ok(Cancellation::Refund(RefundReason::CancelledByCustomer))
+        );
     }
 
     #[test]
@@ -856,6 +882,9 @@ pub(super) mod hold_tests {
         for (status, want) in cases {
             assert_eq!(cancel_for_show(&booked(status)), want, "{status:?}");
         }
+        let mut block = booked(Confirmed);
+        block.source = crate::domain::channel::Source::OtherPlatform;
+        assert_eq!(cancel_for_show(&block), Cancellation::ReleaseBlock);
     }
 
     #[test]

@@ -156,15 +156,22 @@ impl Store {
     }
 
     /// Gives a block's seats back: `CONFIRMED → CANCELLED` (no refund: the money was taken
-    /// elsewhere), each seat deleted while sold to it, the sold counter down, in one
-    /// transaction; `false` when the booking was no longer CONFIRMED (released before).
-    pub async fn release_external(&self, booking: &Booking, at: &str) -> Result<bool, StoreError> {
+    /// elsewhere), each seat deleted while sold to it, the sold counter down and the outbox
+    /// entries of its events, in one transaction; `false` when the booking was no longer
+    /// CONFIRMED (released before).
+    pub async fn release_external(
+        &self,
+        booking: &Booking,
+        at: &str,
+        outbox: &[super::outbox::OutboxEntry],
+    ) -> Result<bool, StoreError> {
         let mut items =
             vec![self.transition_update(booking, Transition::CancelConfirmed, at, &[])?];
         for seat in booking.seat_places() {
             items.push(self.delete_sold_seat(booking, &seat)?);
         }
         items.push(self.sale_count(booking, false)?);
+        items.extend(self.outbox_puts(outbox)?);
         Ok(matches!(
             self.transact(items).await?,
             TransactOutcome::Committed { .. }

@@ -589,3 +589,86 @@ async fn another_platforms_sale_blocks_the_seat_for_the_app_until_it_is_released
         .await;
     assert_eq!(foreign.status, 403, "{}", foreign.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_is_released_not_refunded_when_its_partner_or_its_show_cancels_it() {
+    let s = stack_with(&[]).await;
+    let triggers = s.start_triggers();
+    let f = s.catalog(40).await;
+    let show = s.show_at(&f, &ist(3, 18, 0)).await;
+    let made = s
+        .call("POST", "/api/v1/partner/api-keys")
+        .token(&f.partner)
+        .json(&json!({"name": "TicketHub"}))
+        .send()
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let key = made.body["apiKey"].as_str().unwrap_or_default().to_owned();
+    let block = |seat: &str, r: &str| json!({"seatIds": [seat], "externalRef": r});
+    let first = external(&s, &key, &show, "block", &block("R1-1", "order-1")).await;
+    let second = external(&s, &key, &show, "block", &block("R1-2", "order-2")).await;
+    assert_eq!(
+        (first.status, second.status),
+        (201, 201),
+        "{} {}",
+        first.text,
+        second.text
+    );
+
+    // The partner cancels the first through the app's endpoint: released, nothing refunded.
+    let id = first.body["blockId"].as_str().unwrap_or_default();
+    let cancelled = s
+        .call("POST", &format!("/api/v1/bookings/{id}/cancel"))
+        .token(&f.partner)
+        .send()
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    assert_eq!(cancelled.body["status"], "CANCELLED");
+    assert!(cancelled.body.get("refund").is_none(), "{}", cancelled.text);
+    assert_eq!(
+        statuses(&s, &show).await.get("R1-1").map(String::as_str),
+        Some("AVAILABLE")
+    );
+    // Its platform's release then answers it as released.
+    let released = external(
+        &s,
+        &key,
+        &show,
+        "release",
+        &json!({"externalRef": "order-1"}),
+    )
+    .await;
+    assert_eq!(
+        (released.status, &released.body["status"]),
+        (200, &json!("RELEASED")),
+        "{}",
+        released.text
+    );
+
+    // The show is cancelled: the second block is released with the show's other bookings.
+    let r = s
+        .call("POST", &format!("/api/v1/shows/{show}/cancel"))
+        .token(&f.partner)
+        .send()
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = second.body["blockId"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let booking = eventually("the second block released with its show", 60, || async {
+        let b = s
+            .call("GET", &format!("/api/v1/bookings/{id}"))
+            .token(&f.partner)
+            .send()
+            .await;
+        (b.body["status"] == "CANCELLED").then_some(b.body)
+    })
+    .await;
+    assert!(booking.get("refund").is_none(), "{booking}");
+    assert_eq!(
+        statuses(&s, &show).await.get("R1-2").map(String::as_str),
+        Some("AVAILABLE")
+    );
+    drop(triggers);
+}
