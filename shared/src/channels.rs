@@ -9,8 +9,8 @@ use crate::{
         channel::Source,
         city::City,
     },
-    http::{header, path_param},
-    ids::is_id,
+    http::header,
+    store::bookings::SaleRefused,
     ApiError, Deps,
 };
 use lambda_http::Request;
@@ -27,18 +27,14 @@ pub async fn keyed_show(deps: &Deps, req: &Request) -> Result<(ApiKey, Arc<Show>
     let (key_id, secret) = header(req, API_KEY_HEADER)
         .and_then(api_key::parse)
         .ok_or_else(unauthorized)?;
-    let show_id = path_param(req, "showId")?;
-    let (key, show) = tokio::join!(deps.store.get_api_key(key_id), async {
-        if is_id("sh", &show_id) {
-            deps.caches.show_and_city(&deps.store, &show_id).await
-        } else {
-            Ok(None)
-        }
-    });
+    let (show_id, not_found) = crate::shows::named_show(req)?;
+    let (key, show) = tokio::join!(
+        deps.store.get_api_key(key_id),
+        deps.caches.show_and_city(&deps.store, &show_id)
+    );
     let key = key?;
-    let not_found = || ApiError::NotFound(format!("No show {show_id}."));
     let Some((show, city)) = show? else {
-        // A valid key learns the show does not exist; anyone else is told nothing.
+        // A live key learns the show does not exist; anyone else is told nothing.
         let live = key.is_some_and(|k| api_key::is_live(&k, secret));
         return Err(if live { not_found() } else { unauthorized() });
     };
@@ -51,13 +47,21 @@ pub async fn keyed_show(deps: &Deps, req: &Request) -> Result<(ApiKey, Arc<Show>
             ))
         }
     }
-    let city = city.ok_or_else(|| {
-        ApiError::Internal(format!(
-            "show {} names unknown city {}",
-            show.show_id, show.city_id
-        ))
-    })?;
+    let city = crate::shows::city_of(&show, city)?;
     Ok((key.ok_or_else(unauthorized)?, show, city))
+}
+
+/// The answer to a sale outright (a counter sale, a block) that wrote nothing.
+pub fn refused_sale(show_id: &str, why: SaleRefused) -> ApiError {
+    match why {
+        SaleRefused::SeatsTaken(seats) => ApiError::SeatLockFailed {
+            show_id: show_id.to_owned(),
+            unavailable_seat_ids: seats,
+        },
+        SaleRefused::ShowNotScheduled => {
+            ApiError::ShowNotBookable("the show has been cancelled".into())
+        }
+    }
 }
 
 /// A block of seats an external platform sold, as it is answered.

@@ -170,12 +170,7 @@ async fn bookable_show(
     let seat_cap = limits::seat_cap(show.max_seats_per_customer);
     let seat_cap_room = limits::seat_cap_room(seat_cap, body.seat_ids.len())
         .ok_or(ApiError::SeatLimitReached { limit: seat_cap })?;
-    let city = city.ok_or_else(|| {
-        ApiError::Internal(format!(
-            "show {} names unknown city {}",
-            show.show_id, show.city_id
-        ))
-    })?;
+    let city = crate::shows::city_of(&show, city)?;
     Ok((show, city, seat_cap, seat_cap_room))
 }
 

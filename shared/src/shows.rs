@@ -42,7 +42,8 @@ pub async fn cached_show(deps: &Deps, req: &Request) -> Result<Arc<Show>, ApiErr
         .ok_or_else(not_found)
 }
 
-fn named_show(req: &Request) -> Result<(String, impl Fn() -> ApiError), ApiError> {
+/// The `showId` path parameter and its 404 (said at once for an id that is not a show's).
+pub(crate) fn named_show(req: &Request) -> Result<(String, impl Fn() -> ApiError), ApiError> {
     let show_id = path_param(req, "showId")?;
     let message = format!("No show {show_id}.");
     let not_found = move || ApiError::NotFound(message.clone());
@@ -80,9 +81,7 @@ pub async fn owned_show(
 
 fn check_owner(show: &Show, caller: &Principal, to: &str) -> Result<(), ApiError> {
     if !caller.is_admin() && show.partner_id != caller.user_id {
-        return Err(ApiError::Forbidden(format!(
-            "Only the partner owning this show's theatre may {to}."
-        )));
+        return Err(not_the_owner(to));
     }
     Ok(())
 }
@@ -102,15 +101,25 @@ pub async fn partners_cached_show(
         .await?
         .ok_or_else(not_found)?;
     if show.partner_id != caller.user_id {
-        return Err(ApiError::Forbidden(format!(
-            "Only the partner owning this show's theatre may {to}."
-        )));
+        return Err(not_the_owner(to));
     }
-    let city = city.ok_or_else(|| {
+    let city = city_of(&show, city)?;
+    Ok((show, city))
+}
+
+/// The city a show's cached lookup found: a show naming no known city is a stored record we
+/// cannot serve (500), never the caller's fault.
+pub fn city_of(show: &Show, city: Option<City>) -> Result<City, ApiError> {
+    city.ok_or_else(|| {
         ApiError::Internal(format!(
             "show {} names unknown city {}",
             show.show_id, show.city_id
         ))
-    })?;
-    Ok((show, city))
+    })
+}
+
+fn not_the_owner(to: &str) -> ApiError {
+    ApiError::Forbidden(format!(
+        "Only the partner owning this show's theatre may {to}."
+    ))
 }

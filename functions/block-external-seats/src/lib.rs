@@ -5,15 +5,15 @@
 //! the same block (200), with other seats it is 422 `IDEMPOTENCY_KEY_REUSED`.
 
 use boxoffice::{
-    channels::{keyed_show, ExternalBlockView},
+    channels::{keyed_show, refused_sale, ExternalBlockView},
     domain::{
         booking::check_seat_ids,
-        channel::{check_external_ref, external_block},
+        channel::{check_external_ref, external_block, same_seats},
     },
     http::{created, ok, parse_json, serve, HttpResult},
     ids::new_id,
     runtime::{Function, Handler},
-    store::channels::{Blocked, ExternalRef},
+    store::{bookings::SoldOutright, channels::ExternalRef},
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -56,30 +56,20 @@ async fn block_seats(deps: &Deps, req: Request) -> HttpResult {
         .block_external(&booking, &body.external_ref, now.timestamp())
         .await?
     {
-        Blocked::Blocked => {
+        SoldOutright::Sold => {
             tracing::info!(booking_id = %booking.booking_id, show_id = %show.show_id, key_id = %key.key_id,
                 seats = booking.seats.len(), "seats blocked for another platform");
             boxoffice::metrics::count("ExternalBlocks", 1);
             created(&ExternalBlockView::of(&booking, &body.external_ref))
         }
-        Blocked::Replay(block) => replay(deps, &block, &body.seat_ids).await,
-        Blocked::SeatsTaken(seats) => Err(ApiError::SeatLockFailed {
-            show_id: booking.show_id,
-            unavailable_seat_ids: seats,
-        }),
-        Blocked::ShowNotScheduled => Err(ApiError::ShowNotBookable(
-            "the show has been cancelled".into(),
-        )),
+        SoldOutright::Replay(block) => replay(deps, &block, &body.seat_ids).await,
+        SoldOutright::Refused(why) => Err(refused_sale(&booking.show_id, why)),
     }
 }
 
 /// The block a reference made before, if it was for the same seats.
 async fn replay(deps: &Deps, block: &ExternalRef, seat_ids: &[String]) -> HttpResult {
-    let mut asked = seat_ids.to_vec();
-    let mut had = block.seat_ids.clone();
-    asked.sort();
-    had.sort();
-    if asked != had {
+    if !same_seats(seat_ids, &block.seat_ids) {
         return Err(ApiError::IdempotencyKeyReused);
     }
     let booking = deps

@@ -6,6 +6,7 @@
 //! counter: provider `counter`).
 
 use boxoffice::{
+    channels::refused_sale,
     domain::{
         booking::check_seat_ids,
         channel::{counter_sale, CounterPayment, CounterSaleRequest},
@@ -17,7 +18,7 @@ use boxoffice::{
     runtime::{Function, Handler},
     secrets::SecretSet,
     shows::partners_cached_show,
-    store::bookings::{CounterSold, IdempotencyRecord},
+    store::bookings::{IdempotencyRecord, SoldOutright},
     views::BookingView,
     ApiError, Deps,
 };
@@ -84,19 +85,13 @@ async fn create_counter_sale(deps: &Deps, req: Request) -> HttpResult {
         .sell_at_counter(&booking, idempotency, now.timestamp())
         .await?
     {
-        CounterSold::Sold => {
+        SoldOutright::Sold => {
             tracing::info!(booking_id = %booking.booking_id, show_id = %booking.show_id,
                 seats = booking.seats.len(), source = booking.source.as_str(), "sold at the counter");
             boxoffice::metrics::count("CounterSales", 1);
             json_text(StatusCode::CREATED, response_body)
         }
-        CounterSold::Replay(record) => replay(record, &request_hash),
-        CounterSold::SeatsTaken(seats) => Err(ApiError::SeatLockFailed {
-            show_id: booking.show_id,
-            unavailable_seat_ids: seats,
-        }),
-        CounterSold::ShowNotScheduled => Err(ApiError::ShowNotBookable(
-            "the show has been cancelled".into(),
-        )),
+        SoldOutright::Replay(record) => replay(record, &request_hash),
+        SoldOutright::Refused(why) => Err(refused_sale(&booking.show_id, why)),
     }
 }

@@ -5,7 +5,10 @@
 
 use boxoffice::{
     channels::{keyed_show, ExternalBlockView},
-    domain::{booking::BookingStatus, channel::check_external_ref},
+    domain::{
+        booking::BookingStatus,
+        channel::{check_external_ref, same_seats},
+    },
     http::{ok, parse_json, serve, HttpResult},
     refunds::release_block,
     runtime::{Function, Handler},
@@ -42,37 +45,41 @@ async fn release_seats(deps: &Deps, req: Request) -> HttpResult {
         .get_external_ref(&show.show_id, &body.external_ref)
         .await?
         .ok_or_else(missing)?;
-    if let Some(asked) = &body.seat_ids {
-        let (mut asked, mut had) = (asked.clone(), block.seat_ids.clone());
-        asked.sort();
-        had.sort();
-        if asked != had {
-            return Err(ApiError::validation(
-                "A block is released whole: seatIds must be its seats.",
-            ));
-        }
+    if body
+        .seat_ids
+        .as_ref()
+        .is_some_and(|asked| !same_seats(asked, &block.seat_ids))
+    {
+        return Err(ApiError::validation(
+            "A block is released whole: seatIds must be its seats.",
+        ));
     }
     let booking = deps
         .store
         .get_booking(&block.booking_id)
         .await?
         .ok_or_else(missing)?;
-    if booking.status == BookingStatus::Confirmed && release_block(deps, &booking).await?.is_some()
-    {
-        tracing::info!(booking_id = %booking.booking_id, key_id = %key.key_id, "released by its platform");
-    }
-    // Released now or before (a concurrent release is the same outcome): answered as it is.
-    let now = deps
-        .store
-        .get_booking(&block.booking_id)
-        .await?
-        .ok_or_else(missing)?;
-    if now.status != BookingStatus::Cancelled {
+    let released = match booking.status {
+        BookingStatus::Confirmed => match release_block(deps, &booking).await? {
+            Some(released) => {
+                tracing::info!(booking_id = %booking.booking_id, key_id = %key.key_id, "released by its platform");
+                released
+            }
+            // Released meanwhile by a concurrent request: answered as it is now.
+            None => deps
+                .store
+                .get_booking(&block.booking_id)
+                .await?
+                .ok_or_else(missing)?,
+        },
+        _ => booking,
+    };
+    if released.status != BookingStatus::Cancelled {
         return Err(ApiError::InvalidState(format!(
             "block {} is {}",
             body.external_ref,
-            now.status.as_str()
+            released.status.as_str()
         )));
     }
-    ok(&ExternalBlockView::of(&now, &body.external_ref))
+    ok(&ExternalBlockView::of(&released, &body.external_ref))
 }

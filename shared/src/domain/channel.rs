@@ -175,6 +175,15 @@ pub fn check_external_ref(external_ref: &str) -> Result<(), String> {
     })
 }
 
+/// Whether a request names exactly a block's seats, in any order (a repeated block, a release).
+pub fn same_seats(asked: &[String], block: &[String]) -> bool {
+    let mut asked: Vec<&String> = asked.iter().collect();
+    let mut block: Vec<&String> = block.iter().collect();
+    asked.sort();
+    block.sort();
+    asked == block
+}
+
 /// The booking of seats sold outright by `owner` through `source`: a hold's seats, rules and
 /// prices without the convenience fee, CONFIRMED at `now`, outside any customer's seat cap.
 fn sold_outright(
@@ -285,6 +294,23 @@ mod tests {
             external_block(&show(), &city(), "bk_2", "usr_p", &none, now()).err(),
             Some(HoldRefusal::SeatCount)
         );
+    }
+
+    #[test]
+    fn a_block_is_named_by_exactly_its_seats_in_any_order() {
+        let ids = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let block = ids(&["R1-2", "R1-3"]);
+        let cases = [
+            (ids(&["R1-2", "R1-3"]), true),
+            (ids(&["R1-3", "R1-2"]), true),
+            (ids(&["R1-2"]), false),
+            (ids(&["R1-2", "R1-3", "R1-4"]), false),
+            (ids(&["R1-2", "R1-2"]), false),
+            (ids(&[]), false),
+        ];
+        for (asked, same) in cases {
+            assert_eq!(same_seats(&asked, &block), same, "{asked:?}");
+        }
     }
 
     #[test]

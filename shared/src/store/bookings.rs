@@ -125,26 +125,36 @@ pub enum Release {
     ExtraFailed,
 }
 
-/// What a sale outright's transaction did (`Store::sell_outright`).
+/// What a sale outright (a counter sale, another platform's block: `Store::sell_outright`) did.
 #[derive(Debug)]
-pub(super) enum SoldOutright {
+pub enum SoldOutright<R> {
     Sold,
+    /// The request's guard was used before: what it recorded (an idempotent answer, a block).
+    Replay(R),
+    Refused(SaleRefused),
+}
+
+/// Why a sale outright wrote nothing.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SaleRefused {
+    /// Held or sold already: exactly these seats.
     SeatsTaken(Vec<String>),
-    /// The guard's item as it was.
-    GuardFailed(Item),
+    /// The show was cancelled (its sold counter no longer takes sales).
     ShowNotScheduled,
 }
 
-/// What a counter sale's transaction did.
-#[derive(Debug)]
-pub enum CounterSold {
-    Sold,
-    /// Held or sold already: exactly these seats.
-    SeatsTaken(Vec<String>),
-    /// The same key was used before: its stored response.
-    Replay(IdempotencyRecord),
-    /// The show was cancelled (its sold counter no longer takes sales).
-    ShowNotScheduled,
+impl<R> SoldOutright<R> {
+    /// The same outcome with its replay read by `read`.
+    pub(super) fn read_replay<S>(
+        self,
+        read: impl FnOnce(R) -> Result<S, StoreError>,
+    ) -> Result<SoldOutright<S>, StoreError> {
+        Ok(match self {
+            SoldOutright::Sold => SoldOutright::Sold,
+            SoldOutright::Replay(r) => SoldOutright::Replay(read(r)?),
+            SoldOutright::Refused(why) => SoldOutright::Refused(why),
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -323,16 +333,13 @@ impl Store {
         booking: &Booking,
         idempotency: Option<(&str, IdempotencyRecord)>,
         now: i64,
-    ) -> Result<CounterSold, StoreError> {
+    ) -> Result<SoldOutright<IdempotencyRecord>, StoreError> {
         let guard = idempotency
             .map(|(key, record)| idempotency_put(self.table(), &booking.user_id, key, &record, now))
             .transpose()?;
-        Ok(match self.sell_outright(booking, guard, now).await? {
-            SoldOutright::Sold => CounterSold::Sold,
-            SoldOutright::SeatsTaken(seats) => CounterSold::SeatsTaken(seats),
-            SoldOutright::GuardFailed(old) => CounterSold::Replay(idempotency_record(old)?),
-            SoldOutright::ShowNotScheduled => CounterSold::ShowNotScheduled,
-        })
+        self.sell_outright(booking, guard, now)
+            .await?
+            .read_replay(idempotency_record)
     }
 
     /// Seats sold outright (a counter sale, an external platform's block): every seat put SOLD
@@ -344,7 +351,7 @@ impl Store {
         booking: &Booking,
         guard: Option<TransactWriteItem>,
         now: i64,
-    ) -> Result<SoldOutright, StoreError> {
+    ) -> Result<SoldOutright<Item>, StoreError> {
         let seats = booking.seat_places();
         let mut items = Vec::with_capacity(seats.len() + 3);
         for seat in &seats {
@@ -372,14 +379,14 @@ impl Store {
         };
         // A repeated request finds its own seats taken too: the stored answer wins.
         if let Some(old) = failed_guard(&reasons, guard_index) {
-            return Ok(SoldOutright::GuardFailed(old));
+            return Ok(SoldOutright::Replay(old));
         }
         let taken = failed_seat_ids(&reasons, &seats);
         if !taken.is_empty() {
-            return Ok(SoldOutright::SeatsTaken(taken));
+            return Ok(SoldOutright::Refused(SaleRefused::SeatsTaken(taken)));
         }
         if super::condition_failed(&reasons, sale_index) {
-            return Ok(SoldOutright::ShowNotScheduled);
+            return Ok(SoldOutright::Refused(SaleRefused::ShowNotScheduled));
         }
         Err(StoreError::Other(
             "sale transaction cancelled for an unknown reason".into(),

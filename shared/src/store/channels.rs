@@ -45,18 +45,6 @@ pub enum Revoked {
     NotFound,
 }
 
-/// What blocking seats did.
-#[derive(Debug)]
-pub enum Blocked {
-    Blocked,
-    /// Held or sold already: exactly these seats.
-    SeatsTaken(Vec<String>),
-    /// The reference was used before: its block.
-    Replay(ExternalRef),
-    /// The show was cancelled.
-    ShowNotScheduled,
-}
-
 impl Store {
     pub async fn put_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let item = ApiKeyItem {
@@ -109,7 +97,7 @@ impl Store {
         booking: &Booking,
         external_ref: &str,
         now: i64,
-    ) -> Result<Blocked, StoreError> {
+    ) -> Result<SoldOutright<ExternalRef>, StoreError> {
         let block = ExternalRef {
             show_id: booking.show_id.clone(),
             external_ref: external_ref.to_owned(),
@@ -129,14 +117,9 @@ impl Store {
             .build()
             .map_err(build_err)?;
         let guard = TransactWriteItem::builder().put(put).build();
-        Ok(match self.sell_outright(booking, Some(guard), now).await? {
-            SoldOutright::Sold => Blocked::Blocked,
-            SoldOutright::SeatsTaken(seats) => Blocked::SeatsTaken(seats),
-            SoldOutright::GuardFailed(old) => {
-                Blocked::Replay(serde_dynamo::from_item::<_, ExternalRefItem>(old)?.block)
-            }
-            SoldOutright::ShowNotScheduled => Blocked::ShowNotScheduled,
-        })
+        self.sell_outright(booking, Some(guard), now)
+            .await?
+            .read_replay(|old| Ok(serde_dynamo::from_item::<_, ExternalRefItem>(old)?.block))
     }
 
     /// The block of `external_ref` on `show_id`, if there is one.

@@ -359,6 +359,42 @@ async fn external(s: &TestStack, key: &str, show: &str, action: &str, body: &Val
     .await
 }
 
+/// A key made by `token` with `body` (201 asserted).
+async fn new_key(s: &TestStack, token: &str, body: &Value) -> Reply {
+    let made = s
+        .call("POST", "/api/v1/partner/api-keys")
+        .token(token)
+        .json(body)
+        .send()
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    made
+}
+
+/// The release of block `external_ref` with `key`, which must answer it RELEASED.
+async fn release(s: &TestStack, key: &str, show: &str, external_ref: &str) -> Reply {
+    let released = external(
+        s,
+        key,
+        show,
+        "release",
+        &json!({"externalRef": external_ref}),
+    )
+    .await;
+    assert_eq!(
+        (released.status, &released.body["status"]),
+        (200, &json!("RELEASED")),
+        "{}",
+        released.text
+    );
+    released
+}
+
+/// One seat's status in the seat map.
+async fn seat_status(s: &TestStack, show: &str, seat: &str) -> Option<String> {
+    statuses(s, show).await.get(seat).cloned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_platforms_sale_blocks_the_seat_for_the_app_until_it_is_released() {
     let s = stack_with(&[("SEAT_MEMORY_MS", "0")]).await;
@@ -367,13 +403,12 @@ async fn another_platforms_sale_blocks_the_seat_for_the_app_until_it_is_released
     let (_, customer) = s.user(Role::Customer).await;
 
     // The partner makes a key: shown once, scoped to its theatre.
-    let made = s
-        .call("POST", "/api/v1/partner/api-keys")
-        .token(&f.partner)
-        .json(&json!({"name": "TicketHub", "theatreIds": [f.theatre_id]}))
-        .send()
-        .await;
-    assert_eq!(made.status, 201, "{}", made.text);
+    let made = new_key(
+        &s,
+        &f.partner,
+        &json!({"name": "TicketHub", "theatreIds": [f.theatre_id]}),
+    )
+    .await;
     let key = made.body["apiKey"].as_str().unwrap_or_default().to_owned();
     let key_id = made.body["keyId"].as_str().unwrap_or_default().to_owned();
     assert!(key.starts_with(&format!("bxk.{key_id}.")), "{key}");
@@ -463,20 +498,7 @@ async fn another_platforms_sale_blocks_the_seat_for_the_app_until_it_is_released
     )
     .await;
     assert_eq!(part.status, 400, "{}", part.text);
-    let released = external(
-        &s,
-        &key,
-        &show,
-        "release",
-        &json!({"externalRef": "tickethub-1001"}),
-    )
-    .await;
-    assert_eq!(
-        (released.status, &released.body["status"]),
-        (200, &json!("RELEASED")),
-        "{}",
-        released.text
-    );
+    let released = release(&s, &key, &show, "tickethub-1001").await;
     let twice = external(
         &s,
         &key,
@@ -501,7 +523,7 @@ async fn another_platforms_sale_blocks_the_seat_for_the_app_until_it_is_released
     .await;
     assert_eq!(unknown.status, 404, "{}", unknown.text);
     assert_eq!(
-        statuses(&s, &show).await.get("R2-3").map(String::as_str),
+        seat_status(&s, &show, "R2-3").await.as_deref(),
         Some("AVAILABLE")
     );
     let rebooked = s
@@ -596,13 +618,7 @@ async fn a_block_is_released_not_refunded_when_its_partner_or_its_show_cancels_i
     let triggers = s.start_triggers();
     let f = s.catalog(40).await;
     let show = s.show_at(&f, &ist(3, 18, 0)).await;
-    let made = s
-        .call("POST", "/api/v1/partner/api-keys")
-        .token(&f.partner)
-        .json(&json!({"name": "TicketHub"}))
-        .send()
-        .await;
-    assert_eq!(made.status, 201, "{}", made.text);
+    let made = new_key(&s, &f.partner, &json!({"name": "TicketHub"})).await;
     let key = made.body["apiKey"].as_str().unwrap_or_default().to_owned();
     let block = |seat: &str, r: &str| json!({"seatIds": [seat], "externalRef": r});
     let first = external(&s, &key, &show, "block", &block("R1-1", "order-1")).await;
@@ -626,24 +642,11 @@ async fn a_block_is_released_not_refunded_when_its_partner_or_its_show_cancels_i
     assert_eq!(cancelled.body["status"], "CANCELLED");
     assert!(cancelled.body.get("refund").is_none(), "{}", cancelled.text);
     assert_eq!(
-        statuses(&s, &show).await.get("R1-1").map(String::as_str),
+        seat_status(&s, &show, "R1-1").await.as_deref(),
         Some("AVAILABLE")
     );
     // Its platform's release then answers it as released.
-    let released = external(
-        &s,
-        &key,
-        &show,
-        "release",
-        &json!({"externalRef": "order-1"}),
-    )
-    .await;
-    assert_eq!(
-        (released.status, &released.body["status"]),
-        (200, &json!("RELEASED")),
-        "{}",
-        released.text
-    );
+    release(&s, &key, &show, "order-1").await;
 
     // The show is cancelled: the second block is released with the show's other bookings.
     let r = s
@@ -667,7 +670,7 @@ async fn a_block_is_released_not_refunded_when_its_partner_or_its_show_cancels_i
     .await;
     assert!(booking.get("refund").is_none(), "{booking}");
     assert_eq!(
-        statuses(&s, &show).await.get("R1-2").map(String::as_str),
+        seat_status(&s, &show, "R1-2").await.as_deref(),
         Some("AVAILABLE")
     );
     drop(triggers);
