@@ -33,13 +33,15 @@ pub fn layout(rows: usize, cols: usize, premium_rows: usize) -> Value {
     json!({ "rows": rows })
 }
 
-/// The city (Asia/Kolkata, INR, a fee and tax so that pricing does real work) and the accounts.
+/// The city (Asia/Kolkata, INR, a fee and tax so that pricing does real work, loyalty terms so
+/// that every confirmation earns points as in a deployed city with them) and the accounts.
 pub async fn setup(gw: &Gateway, deps: &Deps) -> Result<Catalog, BoxError> {
     let now = deps.clock.now_epoch();
     let jwt = &deps.config.jwt;
     let admin = issue_token(jwt, "usr_benchadmin", "a@bench", Role::Admin, now)?;
     let partner = issue_token(jwt, "usr_benchpartner", "p@bench", Role::Partner, now)?;
-    let city = json!({"name": "Bench City", "timeZone": "Asia/Kolkata", "currency": "INR", "convenienceFeePerTicket": 3000, "taxPercent": 18});
+    let city = json!({"name": "Bench City", "timeZone": "Asia/Kolkata", "currency": "INR", "convenienceFeePerTicket": 3000, "taxPercent": 18,
+        "loyalty": {"earnPercent": 5, "pointValue": 100}});
     expect(
         gw,
         Req::new("PUT", &format!("/api/v1/admin/cities/{CITY}"))

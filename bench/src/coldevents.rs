@@ -462,6 +462,10 @@ pub async fn build(gw: &Gateway, cat: &Catalog, runs: usize) -> Result<Events, B
             Req::new("GET", "/api/v1/me/notifications").token(&token),
         )?,
     );
+    put(
+        "get-loyalty",
+        event(gw, Req::new("GET", "/api/v1/me/loyalty").token(&token))?,
+    );
 
     // A sold-out show's waitlist, one customer a run.
     let sold_out = cat.show(gw, &movie, &tiny, &day(6)).await?;

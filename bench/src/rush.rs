@@ -244,6 +244,7 @@ pub async fn run(
             user_id: &user_id,
             seat_ids: seats,
             offer: None,
+            redeem_points: 0,
         };
         let policy = HoldPolicy { hold_seconds: 3600 };
         bookings

@@ -43,6 +43,7 @@ pub const FUNCTIONS: &[(&str, Function)] = &[
     ("list-movies", list_movies::FUNCTION),
     ("list-my-bookings", list_my_bookings::FUNCTION),
     ("list-notifications", list_notifications::FUNCTION),
+    ("get-loyalty", get_loyalty::FUNCTION),
     ("list-offers", list_offers::FUNCTION),
     ("login", login::FUNCTION),
     ("notify", notify::FUNCTION),

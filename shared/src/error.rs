@@ -34,6 +34,10 @@ pub enum ApiError {
     PaymentPending,
     #[error("{0}")]
     InvalidState(String),
+    /// The hold redeems more loyalty points than the balance holds (an `INVALID_STATE`: the
+    /// balance is state, and a concurrent redemption may have spent it).
+    #[error("not enough points")]
+    NotEnoughPoints { balance: i64, redeeming: i64 },
     #[error("already admitted")]
     AlreadyAdmitted { admitted_at: String },
     #[error("seats available")]
@@ -80,7 +84,7 @@ impl From<crate::domain::booking::HoldRefusal> for ApiError {
                 "Some seats are not in this show.",
                 json!({ "unknownSeatIds": ids }),
             ),
-            Offer(message) => ApiError::validation(message),
+            Offer(message) | Points(message) => ApiError::validation(message),
             BadShowRecord(message) => ApiError::Internal(message),
         }
     }
@@ -117,6 +121,7 @@ impl ApiError {
             | SeatLockFailed { .. }
             | PaymentPending
             | InvalidState(_)
+            | NotEnoughPoints { .. }
             | AlreadyAdmitted { .. }
             | SeatsAvailable { .. } => StatusCode::CONFLICT,
             BookingExpired => StatusCode::GONE,
@@ -144,7 +149,7 @@ impl ApiError {
             EmailTaken => "EMAIL_TAKEN",
             SeatLockFailed { .. } => "SEAT_LOCK_FAILED",
             PaymentPending => "PAYMENT_PENDING",
-            InvalidState(_) => "INVALID_STATE",
+            InvalidState(_) | NotEnoughPoints { .. } => "INVALID_STATE",
             AlreadyAdmitted { .. } => "ALREADY_ADMITTED",
             SeatsAvailable { .. } => "SEATS_AVAILABLE",
             BookingExpired => "BOOKING_EXPIRED",
@@ -175,6 +180,9 @@ impl ApiError {
             MethodNotAllowed { .. } => "This method is not allowed on this path.".into(),
             EmailTaken => "An account with this email already exists.".into(),
             SeatLockFailed { .. } => "One or more seats are no longer available.".into(),
+            NotEnoughPoints { balance, redeeming } => {
+                format!("You have {balance} loyalty points; this booking redeems {redeeming}.")
+            }
             PaymentPending => "Another payment for this booking is already in progress.".into(),
             AlreadyAdmitted { .. } => "This ticket has already been admitted.".into(),
             SeatsAvailable { .. } => {
@@ -212,6 +220,9 @@ impl ApiError {
                 Some(json!({ "retryAfterSeconds": retry_after_secs }))
             }
             SeatLimitReached { limit } => Some(json!({ "maxSeatsPerCustomer": limit })),
+            NotEnoughPoints { balance, redeeming } => {
+                Some(json!({ "pointsBalance": balance, "redeemPoints": redeeming }))
+            }
             _ => None,
         }
     }

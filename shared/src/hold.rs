@@ -28,6 +28,8 @@ pub struct SeatsToHold<'a> {
     pub show_id: &'a str,
     pub seat_ids: &'a [String],
     pub coupon_code: Option<&'a str>,
+    /// Loyalty points to redeem (0 for none): taken off the balance in the hold's transaction.
+    pub redeem_points: i64,
     /// The request's `X-Admission-Token` header: required on a queue-mode show, whichever
     /// endpoint holds (never a way around the waiting room).
     pub admission_token: Option<&'a str>,
@@ -53,6 +55,7 @@ pub async fn hold_seats(
         user_id: &caller.user_id,
         seat_ids: body.seat_ids,
         offer: offer.as_deref(),
+        redeem_points: body.redeem_points,
     };
     let policy = HoldPolicy {
         hold_seconds: deps.config.hold_seconds,
@@ -218,6 +221,10 @@ fn answer(
             "coupon {} has reached its use limit for you",
             booking.coupon.map(|c| c.code).unwrap_or_default()
         ))),
+        Placed::NotEnoughPoints { balance } => Err(ApiError::NotEnoughPoints {
+            balance,
+            redeeming: booking.pricing.points_redeemed,
+        }),
     }
 }
 
@@ -230,5 +237,6 @@ fn attempt_outcome(placed: &Placed) -> limits::AttemptOutcome {
         Placed::SeatsTaken(_) => A::SeatsTaken,
         Placed::SeatCapReached => A::SeatCapReached,
         Placed::CouponLimitReached => A::CouponLimitReached,
+        Placed::NotEnoughPoints { .. } => A::NotEnoughPoints,
     }
 }

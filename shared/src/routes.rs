@@ -47,6 +47,7 @@ routes! {
     "POST" "/api/v1/tickets/verify" => "verify-ticket",
     "POST" "/api/v1/shows/{showId}/cancel" => "cancel-show",
     "GET" "/api/v1/me/notifications" => "list-notifications",
+    "GET" "/api/v1/me/loyalty" => "get-loyalty",
     "POST" "/api/v1/shows/{showId}/waitlist" => "join-waitlist",
     "POST" "/api/v1/shows/{showId}/best-available" => "best-available",
     "GET" "/api/v1/bookings/{bookingId}/ticket.svg" => "get-ticket-image",

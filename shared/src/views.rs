@@ -38,6 +38,17 @@ pub struct CityView {
     pub currency: String,
     pub convenience_fee_per_ticket: i64,
     pub tax_percent: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<CityLoyaltyView>,
+}
+
+/// A city's loyalty terms as `PUT /admin/cities/{cityId}` takes them: `earnPercent` of a
+/// booking's total back as points, each point worth `pointValue` minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CityLoyaltyView {
+    pub earn_percent: f64,
+    pub point_value: i64,
 }
 
 impl From<&City> for CityView {
@@ -49,6 +60,10 @@ impl From<&City> for CityView {
             currency: c.currency.clone(),
             convenience_fee_per_ticket: c.convenience_fee_per_ticket,
             tax_percent: c.tax_basis_points as f64 / 100.0,
+            loyalty: c.loyalty.map(|l| CityLoyaltyView {
+                earn_percent: l.earn_basis_points as f64 / 100.0,
+                point_value: l.point_value,
+            }),
         }
     }
 }
@@ -234,6 +249,9 @@ pub struct BookingView<'a> {
     pub source: crate::domain::channel::Source,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<&'a str>,
+    /// The booking's loyalty points: what its hold redeemed, what confirming it earns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loyalty_points: Option<&'a crate::domain::loyalty::BookingPoints>,
 }
 
 impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
@@ -260,6 +278,7 @@ impl<'a> From<&'a crate::domain::booking::Booking> for BookingView<'a> {
             admitted_at: b.admitted_at.as_deref(),
             source: b.source,
             customer_email: b.customer_email.as_deref(),
+            loyalty_points: b.points.as_ref(),
         }
     }
 }

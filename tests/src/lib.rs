@@ -449,6 +449,44 @@ impl TestStack {
         call_on(&self.gateway, method, path)
     }
 
+    /// Pays a held booking with the sandbox provider as its owner (`token`), the way a client
+    /// does (open the intent, complete it), and polls until the booking is CONFIRMED (within
+    /// 120 s): the confirmed booking's JSON. The stack's triggers must be running (the confirm
+    /// function takes the payment from its queue).
+    pub async fn pay_with_sandbox(&self, token: &str, booking_id: &str) -> Value {
+        let p = self
+            .call("POST", &format!("/api/v1/bookings/{booking_id}/payments"))
+            .token(token)
+            .header("idempotency-key", &boxoffice::ids::new_id("idem"))
+            .json(&serde_json::json!({"provider": "sandbox", "returnUrl": "https://app.example.com/r"}))
+            .send()
+            .await;
+        assert_eq!(p.status, 201, "{}", p.text);
+        let intent = p.body["providerPayload"]["paymentIntentId"]
+            .as_str()
+            .expect("intent")
+            .to_owned();
+        let done = self
+            .call(
+                "POST",
+                &format!("/api/v1/sandbox/payments/{intent}/complete"),
+            )
+            .token(token)
+            .json(&serde_json::json!({"outcome": "succeeded"}))
+            .send()
+            .await;
+        assert_eq!(done.status, 200, "{}", done.text);
+        eventually("the booking confirmed", 120, || async {
+            let b = self
+                .call("GET", &format!("/api/v1/bookings/{booking_id}"))
+                .token(token)
+                .send()
+                .await;
+            (b.body["status"] == "CONFIRMED").then_some(b.body)
+        })
+        .await
+    }
+
     /// A stored user of this role and a token for it.
     pub async fn user(&self, role: Role) -> (String, String) {
         let n = ulid::Ulid::new().to_string().to_lowercase();

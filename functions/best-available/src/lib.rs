@@ -84,6 +84,7 @@ async fn suggest(deps: &Deps, req: Request) -> HttpResult {
         show_id: &show.show_id,
         seat_ids: &seat_ids,
         coupon_code: None,
+        redeem_points: 0,
         admission_token: admission,
     };
     hold_seats(deps, &caller, key, request_hash, hold).await

@@ -21,6 +21,9 @@ struct BookingBody {
     show_id: String,
     seat_ids: Vec<String>,
     coupon_code: Option<String>,
+    /// Loyalty points to redeem (`domain::loyalty`); 0 or absent for none.
+    #[serde(default)]
+    redeem_points: i64,
 }
 
 /// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
@@ -43,6 +46,7 @@ async fn create_booking(deps: &Deps, req: Request) -> HttpResult {
         show_id: &body.show_id,
         seat_ids: &body.seat_ids,
         coupon_code: body.coupon_code.as_deref(),
+        redeem_points: body.redeem_points,
         admission_token: admission_token(&req)?,
     };
     hold_seats(deps, &caller, key, request_hash, hold).await

@@ -3,13 +3,14 @@
 use boxoffice::{
     domain::{
         city::{parse_time_zone, percent_to_basis_points, validate_currency, City},
+        loyalty::LoyaltyRate,
         user::{validate_name, Role},
     },
     http::{ok, parse_json, path_param, serve, HttpResult},
     ids::is_slug,
     runtime::{Function, Handler},
     secrets::SecretSet,
-    views::CityView,
+    views::{CityLoyaltyView, CityView},
     ApiError, Deps,
 };
 use lambda_http::{Body, Request, Response};
@@ -23,6 +24,8 @@ struct CityBody {
     currency: String,
     convenience_fee_per_ticket: i64,
     tax_percent: f64,
+    #[serde(default)]
+    loyalty: Option<CityLoyaltyView>,
 }
 
 /// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
@@ -60,7 +63,20 @@ async fn put_city(deps: &Deps, req: Request) -> HttpResult {
         convenience_fee_per_ticket: body.convenience_fee_per_ticket,
         tax_basis_points: percent_to_basis_points(body.tax_percent)
             .map_err(ApiError::validation)?,
+        loyalty: body.loyalty.map(loyalty_rate).transpose()?,
     };
     deps.store.put_city(&city).await?;
     ok(&CityView::from(&city))
+}
+
+/// A city's loyalty terms from the request: `earnPercent` with at most two decimals.
+fn loyalty_rate(body: CityLoyaltyView) -> Result<LoyaltyRate, ApiError> {
+    let rate = LoyaltyRate {
+        earn_basis_points: percent_to_basis_points(body.earn_percent).map_err(|_| {
+            ApiError::validation("loyalty.earnPercent must be 0–100 with at most two decimals")
+        })?,
+        point_value: body.point_value,
+    };
+    rate.validate().map_err(ApiError::validation)?;
+    Ok(rate)
 }

@@ -4,7 +4,7 @@
 use boxoffice::{auth::hash_password, config::AdminAccount};
 use boxoffice_local::{
     gateway::Gateway,
-    seed::{self, seed_accounts, seed_catalog, seed_offers},
+    seed::{self, seed_accounts, seed_catalog, seed_loyalty, seed_offers},
     LocalStack,
 };
 use std::{collections::HashMap, sync::Arc};
@@ -37,8 +37,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let stack = LocalStack::start("boxoffice-local", &overrides).await?;
     let (accounts, users) = seed_accounts(&stack.deps, &admin, &admin_password).await?;
     let gateway = Arc::new(Gateway::new(&stack.template, stack.deps.clone()));
-    let (shows, queued) = seed_catalog(&gateway, &stack.deps, &users[0], &users[1]).await?;
+    let catalog = seed_catalog(&gateway, &stack.deps, &users[0], &users[1]).await?;
+    let (shows, queued) = (catalog.shows, catalog.queued);
     let offers = seed_offers(&gateway, &stack.deps, &users[0]).await?;
+    // Confirmed (and its points earned) once the triggers below deliver its payment.
+    if let Some(show) = &catalog.first_show {
+        seed_loyalty(&gateway, &stack.deps, &users[2], show).await?;
+    }
     let triggers = boxoffice_local::triggers::start(
         &stack.template,
         &stack.provisioned,

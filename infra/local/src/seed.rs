@@ -11,6 +11,7 @@ use boxoffice::{
     config::AdminAccount,
     domain::{
         city::City,
+        loyalty::LoyaltyRate,
         user::{Role, User},
     },
     ApiError, Deps,
@@ -35,6 +36,11 @@ pub fn demo_cities() -> Vec<City> {
             currency: "INR".into(),
             convenience_fee_per_ticket: 3000,
             tax_basis_points: 1800,
+            // 5 % back as points worth ₹1 each.
+            loyalty: Some(LoyaltyRate {
+                earn_basis_points: 500,
+                point_value: 100,
+            }),
         },
         City {
             city_id: "nyc".into(),
@@ -43,6 +49,11 @@ pub fn demo_cities() -> Vec<City> {
             currency: "USD".into(),
             convenience_fee_per_ticket: 150,
             tax_basis_points: 887,
+            // 5 % back; a point is worth a cent here (about what ₹1 is).
+            loyalty: Some(LoyaltyRate {
+                earn_basis_points: 500,
+                point_value: 1,
+            }),
         },
     ]
 }
@@ -148,6 +159,10 @@ pub async fn seed_offers(gw: &Gateway, deps: &Deps, admin: &User) -> Result<usiz
 pub const THIRD50_BOOKING: &str =
     r#"{"showId":"<showId>","seatIds":["C5","C6","C7"],"couponCode":"THIRD50"}"#;
 
+/// The body of the walkthrough's booking that spends the demo customer's points (`<showId>` to
+/// fill in): the flow test books exactly this.
+pub const REDEEM_BOOKING: &str = r#"{"showId":"<showId>","seatIds":["C8"],"redeemPoints":20}"#;
+
 /// The seats of the demo's counter sale, on the first show seeded.
 pub const COUNTER_SALE_SEATS: [&str; 2] = ["D1", "D2"];
 
@@ -181,6 +196,9 @@ pub fn walkthrough(api: &str, port: u16) -> String {
         format!(r#"  curl -s {api}/bookings/<bookingId>/ticket.png -H "authorization: Bearer $TOKEN" -o ticket.png   # the QR ticket (or ticket.svg)"#),
         format!("  curl -s {api}/.well-known/ticket-keys   # the public keys a gate verifies tickets with, offline"),
         format!(r#"  curl -s {api}/me/bookings -H "authorization: Bearer $TOKEN""#),
+        "  # As the demo customer (log in with its printed password into $CUSTOMER_TOKEN): the loyalty points its paid booking earned, and 20 of them spent".to_owned(),
+        format!(r#"  curl -s {api}/me/loyalty -H "authorization: Bearer $CUSTOMER_TOKEN""#),
+        format!(r#"  curl -s -X POST {api}/bookings -H "authorization: Bearer $CUSTOMER_TOKEN" -H 'content-type: application/json' -d '{REDEEM_BOOKING}'   # ₹1 a point in Bengaluru"#),
         "  # As the partner (log in with its printed password into $PARTNER_TOKEN): a counter sale, and the show's sales by channel".to_owned(),
         format!(r#"  curl -s -X POST {api}/partner/shows/<showId>/sales -H "authorization: Bearer $PARTNER_TOKEN" -H 'content-type: application/json' -d '{{"seatIds":["D3","D4"],"paymentMethod":"CASH"}}'"#),
         format!(r#"  curl -s {api}/shows/<showId>/stats -H "authorization: Bearer $PARTNER_TOKEN""#),
@@ -240,13 +258,22 @@ fn screen(rows: usize, per_row: usize) -> Value {
     json!({ "rows": rows })
 }
 
+/// What `seed_catalog` created.
+pub struct SeededCatalog {
+    pub shows: usize,
+    /// The waiting room's queue-mode show.
+    pub queued: Option<String>,
+    /// The first Bengaluru show (its counter sale, the demo customer's booking).
+    pub first_show: Option<String>,
+}
+
 /// Movies, theatres and a week of shows, created through the handlers as an admin and a partner.
 pub async fn seed_catalog(
     gw: &Gateway,
     deps: &Deps,
     admin: &User,
     partner: &User,
-) -> Result<(usize, Option<String>), String> {
+) -> Result<SeededCatalog, String> {
     let now = deps.clock.now_epoch();
     let jwt = &deps.config.jwt;
     let admin_token = issue_token(jwt, &admin.user_id, &admin.email, Role::Admin, now)
@@ -295,6 +322,7 @@ pub async fn seed_catalog(
     ];
     let mut shows = 0;
     let mut queued = None;
+    let mut first_show = None;
     for (t, (city, name, area, screens)) in theatres.into_iter().enumerate() {
         let layouts: Vec<Value> = screens.iter().enumerate().map(|(i, (r, n))| json!({"name": format!("Screen {}", i + 1), "layout": screen(*r, *n)})).collect();
         let body = json!({"name": name, "cityId": city, "area": area, "address": format!("{} {area}", 10 + t), "screens": layouts});
@@ -344,6 +372,7 @@ pub async fn seed_catalog(
                     // The first Bengaluru show has a counter sale (channel WALK_IN in its stats).
                     if shows == 1 {
                         let id = show["showId"].as_str().unwrap_or_default();
+                        first_show = Some(id.to_owned());
                         post(
                             gw,
                             "POST",
@@ -373,5 +402,61 @@ pub async fn seed_catalog(
             }
         }
     }
-    Ok((shows, queued))
+    Ok(SeededCatalog {
+        shows,
+        queued,
+        first_show,
+    })
+}
+
+/// The seats of the demo customer's paid booking, on the first show seeded.
+pub const LOYALTY_BOOKING_SEATS: [&str; 2] = ["E1", "E2"];
+
+/// The demo customer's loyalty balance: a booking of `LOYALTY_BOOKING_SEATS` on `show`, paid with
+/// the sandbox provider through the handlers. It confirms, and earns its points, as soon as the
+/// confirm function takes the payment's message from its queue (the stack's triggers); the
+/// booking's id is returned.
+pub async fn seed_loyalty(
+    gw: &Gateway,
+    deps: &Deps,
+    customer: &User,
+    show: &str,
+) -> Result<String, String> {
+    let token = issue_token(
+        &deps.config.jwt,
+        &customer.user_id,
+        &customer.email,
+        Role::Customer,
+        deps.clock.now_epoch(),
+    )
+    .map_err(|e| e.to_string())?;
+    let booking = post(
+        gw,
+        "POST",
+        "/api/v1/bookings",
+        &token,
+        json!({"showId": show, "seatIds": LOYALTY_BOOKING_SEATS}),
+    )
+    .await?;
+    let booking_id = booking["bookingId"].as_str().unwrap_or_default().to_owned();
+    let payment = post(
+        gw,
+        "POST",
+        &format!("/api/v1/bookings/{booking_id}/payments"),
+        &token,
+        json!({"provider": "sandbox", "returnUrl": "https://example.com/done"}),
+    )
+    .await?;
+    let intent = payment["providerPayload"]["paymentIntentId"]
+        .as_str()
+        .unwrap_or_default();
+    post(
+        gw,
+        "POST",
+        &format!("/api/v1/sandbox/payments/{intent}/complete"),
+        &token,
+        json!({"outcome": "succeeded"}),
+    )
+    .await?;
+    Ok(booking_id)
 }

@@ -196,6 +196,10 @@ pub struct Booking {
     /// A counter sale's buyer, when the box office asked (app bookings have their account).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<String>,
+    /// The customer's loyalty points on it (`domain::loyalty`): what the hold redeemed and what
+    /// confirming it earns. Absent where the city has no loyalty terms and none were redeemed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<super::loyalty::BookingPoints>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -327,6 +331,8 @@ pub struct HoldRequest<'a> {
     pub user_id: &'a str,
     pub seat_ids: &'a [String],
     pub offer: Option<&'a Offer>,
+    /// Loyalty points the customer asks to redeem (0 for none).
+    pub redeem_points: i64,
 }
 
 /// Why a hold is refused before anything is written (each is the caller's 4xx, except
@@ -340,6 +346,8 @@ pub enum HoldRefusal {
     UnknownSeats(Vec<String>),
     /// The offer does not apply (its own message).
     Offer(String),
+    /// Points cannot be redeemed here (its own message).
+    Points(String),
     BadShowRecord(String),
 }
 
@@ -416,8 +424,13 @@ pub fn new_hold(
         theatre_id: &show.theatre_id,
         show_date: &show.local_date,
     };
-    let pricing = super::pricing::price(&priced, &charges, request.offer, &ctx)
+    let redeem = points_to_redeem(city, request.redeem_points)?;
+    let pricing = super::pricing::price(&priced, &charges, request.offer, redeem, &ctx)
         .map_err(HoldRefusal::Offer)?;
+    let points = city.loyalty.map(|rate| super::loyalty::BookingPoints {
+        redeemed: pricing.points_redeemed,
+        earns: rate.points_earned(pricing.total),
+    });
     Ok(Booking {
         booking_id: request.booking_id.to_owned(),
         user_id: request.user_id.to_owned(),
@@ -453,7 +466,32 @@ pub fn new_hold(
         counts_toward_seat_cap: true,
         source: super::channel::Source::App,
         customer_email: None,
+        points: points.filter(|p| *p != super::loyalty::BookingPoints::default()),
     })
+}
+
+/// The points a hold asks to redeem, at the city's rate: none asked, none redeemed; asked where
+/// the city takes none, or more than `loyalty::MAX_REDEEM`, a refusal.
+fn points_to_redeem(
+    city: &City,
+    requested: i64,
+) -> Result<Option<super::pricing::PointsToRedeem>, HoldRefusal> {
+    if requested == 0 {
+        return Ok(None);
+    }
+    if !(1..=super::loyalty::MAX_REDEEM).contains(&requested) {
+        return Err(HoldRefusal::Points(format!(
+            "redeemPoints must be 1–{}",
+            super::loyalty::MAX_REDEEM
+        )));
+    }
+    let rate = city.loyalty.ok_or_else(|| {
+        HoldRefusal::Points(format!(
+            "loyalty points are not redeemable in {}",
+            city.name
+        ))
+    })?;
+    Ok(Some(super::pricing::PointsToRedeem { requested, rate }))
 }
 
 // ---- Cancellation and expiry ----
@@ -604,6 +642,10 @@ pub(super) mod hold_tests {
             currency: "INR".into(),
             convenience_fee_per_ticket: 20,
             tax_basis_points: 1800,
+            loyalty: Some(crate::domain::loyalty::LoyaltyRate {
+                earn_basis_points: 500,
+                point_value: 10,
+            }),
         }
     }
 
@@ -618,6 +660,7 @@ pub(super) mod hold_tests {
             user_id: "usr_c",
             seat_ids: &seat_ids,
             offer,
+            redeem_points: 0,
         };
         new_hold(
             show,
@@ -767,6 +810,71 @@ pub(super) mod hold_tests {
             hold(&show(), &["A1"], Some(&inactive)),
             Err(HoldRefusal::Offer(_))
         ));
+    }
+
+    #[test]
+    fn a_hold_redeems_points_and_fixes_what_it_earns() {
+        use crate::domain::loyalty::BookingPoints;
+        let with_points = |seats: &[&str], redeem_points, city: &City| {
+            let seat_ids = ids(seats);
+            let request = HoldRequest {
+                booking_id: "bk_1",
+                user_id: "usr_c",
+                seat_ids: &seat_ids,
+                offer: None,
+                redeem_points,
+            };
+            new_hold(
+                &show(),
+                city,
+                &request,
+                &HoldPolicy { hold_seconds: 300 },
+                now(),
+            )
+        };
+        // A1 at 200 + fee 20, 18 % tax: 260 total; 5 % back at 10 a point earns 1 point.
+        let b = with_points(&["A1"], 0, &city()).expect("holds");
+        assert_eq!(
+            b.points,
+            Some(BookingPoints {
+                redeemed: 0,
+                earns: 1
+            })
+        );
+        // 15 points × 10 off the 200: taxable 50 + 20 fee → 13 tax (12.6), total 83; earns 0.
+        let b = with_points(&["A1"], 15, &city()).expect("holds");
+        assert_eq!(
+            (
+                b.pricing.discount,
+                b.pricing.points_redeemed,
+                b.pricing.total
+            ),
+            (150, 15, 83)
+        );
+        assert_eq!(
+            b.points,
+            Some(BookingPoints {
+                redeemed: 15,
+                earns: 0
+            })
+        );
+        // More points than the tickets cost: only what they cost (20 × 10 = 200).
+        let b = with_points(&["A1"], 500, &city()).expect("holds");
+        assert_eq!((b.pricing.points_redeemed, b.pricing.discount), (20, 200));
+        let mut plain = city();
+        plain.loyalty = None;
+        let b = with_points(&["A1"], 0, &plain).expect("holds");
+        assert_eq!(b.points, None, "a city without loyalty earns nothing");
+        for (redeem, city, why) in [
+            (5, plain, "not redeemable in Bengaluru"),
+            (-1, city(), "redeemPoints must be 1–1000000"),
+            (1_000_001, city(), "redeemPoints must be 1–1000000"),
+        ] {
+            match with_points(&["A1"], redeem, &city) {
+                Err(HoldRefusal::Points(m)) => assert!(m.contains(why), "{m}"),
+                other => panic!("{redeem}: {other:?}"),
+            }
+        }
     }
 
     #[test]

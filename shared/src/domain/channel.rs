@@ -197,6 +197,8 @@ fn sold_outright(
 ) -> Result<Booking, HoldRefusal> {
     let without_fee = City {
         convenience_fee_per_ticket: 0,
+        // Sold to nobody's account: no points earned.
+        loyalty: None,
         ..city.clone()
     };
     let hold = HoldRequest {
@@ -204,6 +206,7 @@ fn sold_outright(
         user_id: owner,
         seat_ids,
         offer: None,
+        redeem_points: 0,
     };
     let mut booking = new_hold(
         show,
@@ -253,6 +256,7 @@ mod tests {
         assert_eq!(b.user_id, "usr_p");
         assert_eq!(b.source, Source::WalkIn);
         assert!(!b.counts_toward_seat_cap);
+        assert_eq!(b.points, None, "sold to no account: no loyalty points");
         assert!(b.coupon.is_none());
         // 2 × 200, no convenience fee, 18 % tax.
         assert_eq!(
@@ -286,7 +290,7 @@ mod tests {
             (b.status, b.source, b.user_id.as_str()),
             (BookingStatus::Confirmed, Source::OtherPlatform, "usr_p")
         );
-        assert!(b.payment.is_none() && !b.counts_toward_seat_cap);
+        assert!(b.payment.is_none() && !b.counts_toward_seat_cap && b.points.is_none());
         // A3 is PREMIUM at 350: the stats count it at the show's price, with tax, no fee.
         assert_eq!((b.pricing.subtotal, b.pricing.fees), (350, 0));
         let none: Vec<String> = vec![];

@@ -12,6 +12,10 @@ pub struct City {
     pub convenience_fee_per_ticket: i64,
     /// Tax in basis points (18 % = 1800), so money math stays in integers.
     pub tax_basis_points: i64,
+    /// What a point is worth here and what bookings here earn (`domain::loyalty`); a city
+    /// without it neither earns nor takes points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loyalty: Option<super::loyalty::LoyaltyRate>,
 }
 
 /// An IANA time zone.

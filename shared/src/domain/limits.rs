@@ -37,6 +37,7 @@ pub enum AttemptOutcome {
     SeatsTaken,
     SeatCapReached,
     CouponLimitReached,
+    NotEnoughPoints,
 }
 
 /// Whether the attempt must still be counted after its transaction: a committed hold counted
@@ -47,6 +48,7 @@ pub fn counts_after_transaction(outcome: AttemptOutcome) -> bool {
         AttemptOutcome::SeatsTaken
             | AttemptOutcome::SeatCapReached
             | AttemptOutcome::CouponLimitReached
+            | AttemptOutcome::NotEnoughPoints
     )
 }
 
@@ -92,6 +94,7 @@ mod tests {
             (SeatsTaken, true),
             (SeatCapReached, true),
             (CouponLimitReached, true),
+            (NotEnoughPoints, true),
         ] {
             assert_eq!(counts_after_transaction(outcome), counted, "{outcome:?}");
         }

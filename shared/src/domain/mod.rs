@@ -8,6 +8,7 @@ pub mod channel;
 pub mod city;
 pub mod layout;
 pub mod limits;
+pub mod loyalty;
 pub mod payment;
 pub mod pricing;
 pub mod queue;

@@ -524,6 +524,7 @@ mod tests {
                 tax: 0,
                 total: 1000,
                 applied_offers: vec![],
+                points_redeemed: 0,
             },
             coupon: None,
             hold_expires_at: HOLD_ENDS,
@@ -537,6 +538,7 @@ mod tests {
             counts_toward_seat_cap: true,
             source: Default::default(),
             customer_email: None,
+            points: None,
         }
     }
 

@@ -126,6 +126,24 @@ pub struct Pricing {
     pub tax: i64,
     pub total: i64,
     pub applied_offers: Vec<AppliedOffer>,
+    /// Loyalty points the booking redeemed (their value is part of `discount`, and an entry of
+    /// `appliedOffers` under `LOYALTY_POINTS`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_redeemed: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
+/// The code of loyalty points among a booking's applied offers.
+pub const POINTS_CODE: &str = "LOYALTY_POINTS";
+
+/// Points a booking asks to redeem, at its city's rate.
+#[derive(Debug, Clone, Copy)]
+pub struct PointsToRedeem {
+    pub requested: i64,
+    pub rate: super::loyalty::LoyaltyRate,
 }
 
 pub struct Charges<'a> {
@@ -197,15 +215,18 @@ pub fn offer_discount(
     Ok(discount.clamp(0, subtotal))
 }
 
-/// Prices a booking. Tax applies to what is charged for tickets after discount, plus fees.
+/// Prices a booking. The coupon's discount comes first, then the loyalty points (whole points,
+/// never worth more than the tickets still cost: `LoyaltyRate::points_used`); tax applies to what
+/// is charged for tickets after both, plus fees.
 pub fn price(
     seats: &[PricedSeat],
     charges: &Charges,
     offer: Option<&Offer>,
+    points: Option<PointsToRedeem>,
     ctx: &BookingContext,
 ) -> Result<Pricing, String> {
     let subtotal: i64 = seats.iter().map(|s| s.price).sum();
-    let (discount, applied_offers) = match offer {
+    let (mut discount, mut applied_offers) = match offer {
         None => (0, Vec::new()),
         Some(o) => {
             let d = offer_discount(o, seats, ctx)?;
@@ -219,6 +240,17 @@ pub fn price(
             )
         }
     };
+    let points_redeemed =
+        points.map_or(0, |p| p.rate.points_used(p.requested, subtotal - discount));
+    if points_redeemed > 0 {
+        let value = points_redeemed * points.map_or(0, |p| p.rate.point_value);
+        discount += value;
+        applied_offers.push(AppliedOffer {
+            code: POINTS_CODE.into(),
+            description: format!("{points_redeemed} loyalty points"),
+            amount: value,
+        });
+    }
     let fees = charges.fee_per_ticket.max(0) * seats.len() as i64;
     let taxable = (subtotal - discount).max(0) + fees;
     let tax = mul_div_half_up(taxable, charges.tax_basis_points.max(0), 10_000);
@@ -230,6 +262,7 @@ pub fn price(
         tax,
         total: (taxable + tax).max(0),
         applied_offers,
+        points_redeemed,
     })
 }
 
@@ -383,6 +416,7 @@ mod tests {
             &seats(&[18000, 18000, 18000]),
             &charges,
             Some(&offer(OfferRule::Third50 {})),
+            None,
             &CTX,
         )
         .expect("priced");
@@ -392,7 +426,7 @@ mod tests {
             (54000, 9000, 9000, 9720, 63720)
         );
         assert_eq!(p.applied_offers[0].amount, 9000);
-        let free = price(&seats(&[0]), &NO_CHARGES, None, &CTX).expect("priced");
+        let free = price(&seats(&[0]), &NO_CHARGES, None, None, &CTX).expect("priced");
         assert_eq!(free.total, 0);
         let all_off = price(
             &seats(&[500]),
@@ -401,10 +435,50 @@ mod tests {
                 amount: 900,
                 min_subtotal: 0,
             })),
+            None,
             &CTX,
         )
         .expect("priced");
         assert_eq!((all_off.discount, all_off.total), (500, 0));
+    }
+
+    #[test]
+    fn points_follow_the_coupon_and_never_pay_more_than_the_tickets() {
+        let charges = Charges {
+            currency: "INR",
+            fee_per_ticket: 3000,
+            tax_basis_points: 1800,
+        };
+        let rate = crate::domain::loyalty::LoyaltyRate {
+            earn_basis_points: 500,
+            point_value: 100,
+        };
+        let points = |requested| Some(PointsToRedeem { requested, rate });
+        let flat = offer(OfferRule::FlatOff {
+            amount: 10000,
+            min_subtotal: 0,
+        });
+        // 18000 − 10000 coupon − 30 points × 100; fee 3000; tax 18 % of 8000 = 1440.
+        let p = price(&seats(&[18000]), &charges, Some(&flat), points(30), &CTX).expect("priced");
+        assert_eq!(
+            (p.discount, p.points_redeemed, p.tax, p.total),
+            (13000, 30, 1440, 9440)
+        );
+        assert_eq!(
+            p.applied_offers
+                .iter()
+                .map(|o| (o.code.as_str(), o.amount))
+                .collect::<Vec<_>>(),
+            vec![("C", 10000), (POINTS_CODE, 3000)]
+        );
+        // Asking for more than the tickets cost uses only what they cost: 80 of 500 points.
+        let p = price(&seats(&[18000]), &charges, Some(&flat), points(500), &CTX).expect("priced");
+        assert_eq!((p.discount, p.points_redeemed, p.total), (18000, 80, 3540));
+        let none = price(&seats(&[18000]), &charges, None, points(0), &CTX).expect("priced");
+        assert_eq!((none.points_redeemed, none.applied_offers.len()), (0, 0));
+        assert!(!serde_json::to_string(&none)
+            .expect("serializes")
+            .contains("pointsRedeemed"));
     }
 
     #[test]

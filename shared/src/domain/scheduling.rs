@@ -229,6 +229,7 @@ mod tests {
             currency: "INR".into(),
             convenience_fee_per_ticket: 3_000,
             tax_basis_points: 1_800,
+            loyalty: None,
         };
         (theatre, movie, city)
     }

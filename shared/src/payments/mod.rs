@@ -132,8 +132,9 @@ struct StripeEvent {
 
 #[derive(Deserialize)]
 struct StripeData {
-    /// Read only for the event types we use: others may carry any object.
-    object: serde_json::Value,
+    /// Read only for the event types we use: others may carry any object (but an object: Stripe
+    /// never sends anything else, and the contract's schema says so).
+    object: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The fields we read of a PaymentIntent or a Charge.
@@ -184,7 +185,8 @@ fn parse_stripe(body: &[u8], origin: &str) -> Result<Option<PaymentMessage>, Str
             return Ok(None);
         }
     };
-    let o: StripeObject = serde_json::from_value(e.data.object).map_err(|e| e.to_string())?;
+    let o: StripeObject = serde_json::from_value(serde_json::Value::Object(e.data.object))
+        .map_err(|e| e.to_string())?;
     // A refund's amount is what the charge has refunded so far (`amount_refunded`, cumulative),
     // so `domain::payment` can tell a full refund from a partial one; its reference is the
     // charge's newest refund, or the charge where the event lists none.
@@ -372,6 +374,12 @@ mod tests {
         assert!(parse_stripe(ours, "o1").expect("parses").is_some());
         assert!(parse_stripe(
             br#"{"id":"e","type":"payment_intent.succeeded","created":1,"data":{"object":{}}}"#,
+            "o1"
+        )
+        .is_err());
+        // An event's object is an object, whatever its type (as Stripe sends and the contract says).
+        assert!(parse_stripe(
+            br#"{"id":"e","type":"customer.created","created":1,"data":{"object":null}}"#,
             "o1"
         )
         .is_err());

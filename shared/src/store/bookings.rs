@@ -171,6 +171,10 @@ pub enum Placed {
     },
     SeatCapReached,
     CouponLimitReached,
+    /// The balance held fewer points than the hold redeems.
+    NotEnoughPoints {
+        balance: i64,
+    },
 }
 
 pub(super) fn tx_put(
@@ -266,6 +270,10 @@ impl Store {
             items.push(super::queue::admission_use(self.table(), b, p.now)?);
         }
 
+        let points = self.points_redeemed(b)?;
+        let points_index = (!points.is_empty()).then_some(items.len());
+        items.extend(points);
+
         let idem_index = p.idempotency.as_ref().map(|_| items.len());
         if let Some((key, record)) = &p.idempotency {
             items.push(idempotency_put(
@@ -320,6 +328,11 @@ impl Store {
         }
         if coupon_index.is_some_and(failed) {
             return Ok(Placed::CouponLimitReached);
+        }
+        if let Some(i) = points_index.filter(|i| failed(*i)) {
+            return Ok(Placed::NotEnoughPoints {
+                balance: super::loyalty::balance_found(reasons.get(i)),
+            });
         }
         Err(StoreError::Other(
             "booking transaction cancelled for an unknown reason".into(),
@@ -485,6 +498,7 @@ impl Store {
                 items.push(TransactWriteItem::builder().update(update).build());
             }
             items.extend(super::limits::seat_cap_release(self.table(), booking)?);
+            items.extend(self.points_given_back(booking, at)?);
             match self.transact(items).await? {
                 TransactOutcome::Committed { .. } => return Ok(Release::Done),
                 TransactOutcome::ConditionFailed { reasons, .. } => {

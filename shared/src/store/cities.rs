@@ -14,6 +14,8 @@ struct CityItem {
     currency: String,
     convenience_fee_per_ticket: i64,
     tax_basis_points: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    loyalty: Option<crate::domain::loyalty::LoyaltyRate>,
 }
 
 impl From<CityItem> for City {
@@ -25,6 +27,7 @@ impl From<CityItem> for City {
             currency: i.currency,
             convenience_fee_per_ticket: i.convenience_fee_per_ticket,
             tax_basis_points: i.tax_basis_points,
+            loyalty: i.loyalty,
         }
     }
 }
@@ -43,6 +46,7 @@ impl Store {
             currency: city.currency.clone(),
             convenience_fee_per_ticket: city.convenience_fee_per_ticket,
             tax_basis_points: city.tax_basis_points,
+            loyalty: city.loyalty,
         };
         self.client()
             .put_item()

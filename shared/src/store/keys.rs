@@ -202,3 +202,19 @@ pub fn external_ref_pk(show_id: &str, external_ref: &str) -> String {
     format!("EXTREF#{show_id}#{external_ref}")
 }
 pub const EXTERNAL_REF_SK: &str = "EXTREF";
+
+/// A customer's loyalty balance (`store::loyalty`): one small item, read and written only for
+/// that customer (no hot item).
+pub fn points_balance_pk(user_id: &str) -> String {
+    format!("POINTS#{user_id}")
+}
+pub const POINTS_BALANCE_SK: &str = "BALANCE";
+/// A customer's loyalty ledger: one partition per customer, its entries in the order they were
+/// written (`at`, the move's RFC 3339 second, then the writer's milliseconds within it, then the
+/// booking and its move), so they list newest first.
+pub fn points_ledger_pk(user_id: &str) -> String {
+    format!("LEDGER#{user_id}")
+}
+pub fn points_ledger_sk(at: &str, written_ms: i64, booking_id: &str, seq: u8) -> String {
+    format!("{at}#{:03}#{booking_id}#{seq}", written_ms.rem_euclid(1000))
+}

@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod inbox;
 pub mod keys;
 pub mod limits;
+pub mod loyalty;
 pub mod offers;
 pub mod outbox;
 pub mod payments;

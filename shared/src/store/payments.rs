@@ -193,6 +193,7 @@ impl Store {
         let marker_index = items.len();
         items.push(self.marker(marker)?);
         items.extend(self.outbox_puts(outbox)?);
+        items.extend(self.points_earned(booking, at)?);
         Ok(match self.transact(items).await? {
             TransactOutcome::Committed { .. } => Confirmation::Done,
             TransactOutcome::ConditionFailed { reasons, .. }
@@ -327,7 +328,8 @@ impl Store {
     }
 
     /// `CONFIRMED → CANCELLED` with a refund: seats deleted (only while sold to this booking), the
-    /// sale removed from the listing, the outbox entries of its events written.
+    /// sale removed from the listing, the customer's seat cap and loyalty points reversed, the
+    /// outbox entries of its events written.
     pub async fn cancel_confirmed(
         &self,
         booking: &Booking,
@@ -349,7 +351,7 @@ impl Store {
         items.extend(self.outbox_puts(outbox)?);
         items.extend(self.refund_put(booking, refund)?);
         items.extend(super::limits::seat_cap_release(self.table(), booking)?);
-        match self.transact(items).await? {
+        match self.transact_with_points(booking, items, at).await? {
             TransactOutcome::Committed { .. } => Ok(true),
             TransactOutcome::ConditionFailed { reasons, .. } => {
                 let lost = failed_seat_ids(&reasons[1..], &booking.seat_places());
@@ -359,6 +361,39 @@ impl Store {
                 Ok(false)
             }
         }
+    }
+
+    /// A refunded confirmed booking's transaction `items` (the booking's transition first) with
+    /// its loyalty points reversed (`points_reversed`) from a fresh read of the balance: sent
+    /// again with a new read while only the balance's condition failed (the customer's points
+    /// moved in between), so the refund is never refused for them.
+    pub(super) async fn transact_with_points(
+        &self,
+        booking: &Booking,
+        items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        at: &str,
+    ) -> Result<TransactOutcome, StoreError> {
+        for _ in 0..super::TRANSACTION_ATTEMPTS {
+            let seen = self.reversal_seen(booking).await?;
+            let points = self.points_reversed(booking, seen, at)?;
+            let points_index = (!points.is_empty()).then_some(items.len());
+            let mut all = items.clone();
+            all.extend(points);
+            match self.transact(all).await? {
+                TransactOutcome::ConditionFailed { reasons, .. }
+                    if points_index.is_some_and(|i| {
+                        condition_failed(&reasons, i)
+                            && (0..i).all(|j| !condition_failed(&reasons, j))
+                    }) =>
+                {
+                    continue
+                }
+                outcome => return Ok(outcome),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "the customer's loyalty balance kept changing during a refund".into(),
+        ))
     }
 
     /// Admits a confirmed booking once. `Err(previous admission time)` when already admitted.

@@ -225,7 +225,7 @@ impl Store {
         let marker_index = items.len();
         items.push(self.marker(marker)?);
         items.extend(self.outbox_puts(outbox)?);
-        let reasons = match self.transact(items).await? {
+        let reasons = match self.transact_with_points(booking, items, at).await? {
             super::TransactOutcome::Committed { .. } => return Ok(ProviderRefund::Done),
             super::TransactOutcome::ConditionFailed { reasons, .. } => reasons,
         };

@@ -1,11 +1,12 @@
 //! The demo data of `make run`, seeded as `boxoffice-local` seeds it (the same functions, through
 //! the gateway's handlers), and its printed walkthrough followed: a new user registers, finds a
-//! Bengaluru show and books three seats with `THIRD50`, with the walkthrough's own body.
+//! Bengaluru show and books three seats with `THIRD50`, with the walkthrough's own body; the demo
+//! customer's paid booking confirms and earns loyalty points.
 
 use boxoffice::{auth::hash_password, config::AdminAccount, domain::channel::Source};
 use boxoffice_local::seed::{
-    demo_offers, seed_accounts, seed_catalog, seed_offers, walkthrough, COUNTER_SALE_SEATS,
-    THIRD50_BOOKING,
+    demo_offers, seed_accounts, seed_catalog, seed_loyalty, seed_offers, walkthrough,
+    COUNTER_SALE_SEATS, LOYALTY_BOOKING_SEATS, REDEEM_BOOKING, THIRD50_BOOKING,
 };
 use boxoffice_tests::stack;
 use serde_json::{json, Value};
@@ -22,10 +23,10 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         .await
         .expect("accounts");
     let gw = s.fresh_gateway();
-    let (shows, _queued) = seed_catalog(&gw, s.deps(), &users[0], &users[1])
+    let catalog = seed_catalog(&gw, s.deps(), &users[0], &users[1])
         .await
         .expect("catalogue");
-    assert!(shows > 0);
+    assert!(catalog.shows > 0);
     let offers = seed_offers(&gw, s.deps(), &users[0]).await.expect("offers");
     assert_eq!(offers, 3);
 
@@ -72,9 +73,49 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         COUNTER_SALE_SEATS.map(String::from).to_vec()
     );
 
+    // The demo customer's loyalty balance: its seeded booking confirms (through the confirm
+    // function's queue, as `make run`'s triggers deliver it) and earns its points.
+    let triggers = s.start_triggers();
+    let customer = &users[2];
+    let first_show = catalog.first_show.expect("a first show");
+    let paid = seed_loyalty(&gw, s.deps(), customer, &first_show)
+        .await
+        .expect("the demo customer's booking");
+    let customer_token = s.token_for(
+        &customer.user_id,
+        &customer.email,
+        boxoffice::domain::user::Role::Customer,
+    );
+    let points = boxoffice_tests::eventually("the demo customer's points", 120, || async {
+        let r = s
+            .call("GET", "/api/v1/me/loyalty")
+            .token(&customer_token)
+            .send()
+            .await;
+        (r.body["balance"].as_i64().unwrap_or(0) > 0).then_some(r.body)
+    })
+    .await;
+    assert_eq!(points["entries"][0]["type"], "EARNED", "{points}");
+    assert_eq!(points["entries"][0]["bookingId"], paid.as_str());
+    let booking = s
+        .call("GET", &format!("/api/v1/bookings/{paid}"))
+        .token(&customer_token)
+        .send()
+        .await;
+    assert_eq!(booking.body["status"], "CONFIRMED");
+    assert_eq!(booking.body["loyaltyPoints"]["earns"], points["balance"]);
+    assert_eq!(
+        booking.body["seats"][0]["seatId"], LOYALTY_BOOKING_SEATS[0],
+        "{}",
+        booking.text
+    );
+    drop(triggers);
+
     let printed = walkthrough("http://127.0.0.1:3000/api/v1", 3000);
     for step in [
         THIRD50_BOOKING,
+        "/me/loyalty",
+        REDEEM_BOOKING,
         "best-available",
         "ticket.png",
         ".well-known/ticket-keys",
@@ -168,4 +209,28 @@ async fn a_new_user_applies_third50_from_the_printed_walkthrough() {
         cheapest / 2,
         "the third ticket at half price"
     );
+
+    // The demo customer spends 20 of its points with the walkthrough's own body.
+    let balance = points["balance"].as_i64().unwrap_or(0);
+    assert!(
+        balance >= 20,
+        "the seeded booking earns at least 20 points: {points}"
+    );
+    let redeemed = s
+        .call("POST", "/api/v1/bookings")
+        .token(&customer_token)
+        .raw(
+            "application/json",
+            REDEEM_BOOKING.replace("<showId>", &show),
+        )
+        .send()
+        .await;
+    assert_eq!(redeemed.status, 201, "{}", redeemed.text);
+    assert_eq!(redeemed.body["pricing"]["pointsRedeemed"], 20);
+    let after = s
+        .call("GET", "/api/v1/me/loyalty")
+        .token(&customer_token)
+        .send()
+        .await;
+    assert_eq!(after.body["balance"], balance - 20);
 }

@@ -183,7 +183,9 @@ async fn tour(s: &TestStack) {
     );
 
     // Catalog.
-    let city = json!({"name": "Bengaluru", "timeZone": "Asia/Kolkata", "currency": "INR", "convenienceFeePerTicket": 3000, "taxPercent": 18});
+    // With loyalty terms: the tour's bookings earn, redeem and reverse points.
+    let city = json!({"name": "Bengaluru", "timeZone": "Asia/Kolkata", "currency": "INR", "convenienceFeePerTicket": 3000, "taxPercent": 18,
+        "loyalty": {"earnPercent": 5, "pointValue": 100}});
     ok(
         s.call("PUT", "/api/v1/admin/cities/blr")
             .token(&admin)
@@ -413,6 +415,18 @@ async fn tour(s: &TestStack) {
     let intent = pay(a.clone()).await;
     complete(intent, "succeeded").await;
     let a_confirmed = confirmed(a.clone()).await;
+    let points = ok(
+        s.call("GET", "/api/v1/me/loyalty")
+            .token(&customer)
+            .send()
+            .await,
+        200,
+        "get-loyalty",
+    );
+    assert!(
+        points["balance"].as_i64().is_some_and(|b| b > 0),
+        "{points}"
+    );
     let b = hold(later.clone(), json!(["R1-10"]), None).await;
     let b_id = id(&b, "bookingId");
     let b_intent = pay(b_id.clone()).await;

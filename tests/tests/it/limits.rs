@@ -201,37 +201,7 @@ async fn a_refunded_booking_gives_its_seats_back_to_the_cap() {
     assert_eq!(held.status, 201, "{}", held.text);
     let id = held.body["bookingId"].as_str().expect("id").to_owned();
     let triggers = s.start_triggers();
-    let p = s
-        .call("POST", &format!("/api/v1/bookings/{id}/payments"))
-        .token(&customer)
-        .header("idempotency-key", &boxoffice::ids::new_id("idem"))
-        .json(&json!({"provider": "sandbox", "returnUrl": "https://app.example.com/r"}))
-        .send()
-        .await;
-    assert_eq!(p.status, 201, "{}", p.text);
-    let intent = p.body["providerPayload"]["paymentIntentId"]
-        .as_str()
-        .expect("intent")
-        .to_owned();
-    let done = s
-        .call(
-            "POST",
-            &format!("/api/v1/sandbox/payments/{intent}/complete"),
-        )
-        .token(&customer)
-        .json(&json!({"outcome": "succeeded"}))
-        .send()
-        .await;
-    assert_eq!(done.status, 200, "{}", done.text);
-    boxoffice_tests::eventually("the booking confirmed", 120, || async {
-        let b = s
-            .call("GET", &format!("/api/v1/bookings/{id}"))
-            .token(&customer)
-            .send()
-            .await;
-        (b.body["status"] == "CONFIRMED").then_some(())
-    })
-    .await;
+    s.pay_with_sandbox(&customer, &id).await;
     assert_eq!(
         counted(&s, &show, &customer_id).await,
         3,

@@ -13,6 +13,7 @@ mod hardening;
 mod history;
 mod iam_conformance;
 mod limits;
+mod loyalty;
 mod model;
 mod openapi;
 mod outbox;

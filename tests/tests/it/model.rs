@@ -220,6 +220,7 @@ fn domain_booking(b: &Booking) -> boxoffice::domain::booking::Booking {
             tax: 0,
             total: b.total(),
             applied_offers: vec![],
+            points_redeemed: 0,
         },
         coupon: None,
         hold_expires_at: BASE + b.expires_at,
@@ -233,6 +234,7 @@ fn domain_booking(b: &Booking) -> boxoffice::domain::booking::Booking {
         counts_toward_seat_cap: true,
         source: Default::default(),
         customer_email: None,
+        points: None,
     }
 }
 

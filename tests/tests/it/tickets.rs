@@ -7,7 +7,7 @@ use boxoffice::domain::{
     ticket::{issue_legacy, verify_offline, PublicTicketKey},
     user::Role,
 };
-use boxoffice_tests::{eventually, fixtures::ist, stack_with, Reply, TestStack};
+use boxoffice_tests::{fixtures::ist, stack_with, Reply, TestStack};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,37 +23,7 @@ async fn confirmed(s: &TestStack, show: &str, seats: &[&str]) -> (String, Value)
         .await;
     assert_eq!(b.status, 201, "{}", b.text);
     let id = b.body["bookingId"].as_str().expect("id").to_owned();
-    let p = s
-        .call("POST", &format!("/api/v1/bookings/{id}/payments"))
-        .token(&token)
-        .json(&json!({"provider": "sandbox", "returnUrl": "https://app.example.com/r"}))
-        .send()
-        .await;
-    assert_eq!(p.status, 201, "{}", p.text);
-    let intent = p.body["providerPayload"]["paymentIntentId"]
-        .as_str()
-        .expect("intent")
-        .to_owned();
-    let done = s
-        .call(
-            "POST",
-            &format!("/api/v1/sandbox/payments/{intent}/complete"),
-        )
-        .token(&token)
-        .json(&json!({"outcome": "succeeded"}))
-        .send()
-        .await;
-    assert_eq!(done.status, 200, "{}", done.text);
-    let booking = eventually("the booking confirmed", 120, || async {
-        let v = s
-            .call("GET", &format!("/api/v1/bookings/{id}"))
-            .token(&token)
-            .send()
-            .await
-            .body;
-        (v["status"] == "CONFIRMED").then_some(v)
-    })
-    .await;
+    let booking = s.pay_with_sandbox(&token, &id).await;
     (token, booking)
 }
 
