@@ -113,6 +113,8 @@ impl UserStats {
 
 pub struct Flow {
     pub users: usize,
+    /// The users arrived evenly over this many seconds (`FLOW_RAMP_SECONDS`).
+    pub ramp_seconds: u64,
     pub seconds: u64,
     pub shows: usize,
     pub seats: usize,
@@ -172,8 +174,8 @@ impl Flow {
 
     pub fn table(&self) -> String {
         let mut s = format!(
-            "| Booking flow ({} users, {} s, {} shows × {} seats) | Value |\n|---|---|\n",
-            self.users, self.seconds, self.shows, self.seats
+            "| Booking flow ({} users arriving over {} s, {} s, {} shows × {} seats) | Value |\n|---|---|\n",
+            self.users, self.ramp_seconds, self.seconds, self.shows, self.seats
         );
         s.push_str(&format!(
             "| completed bookings (CONFIRMED seen) | {} in {:.1} s = **{:.1}/s** |\n",
@@ -247,9 +249,18 @@ pub async fn run(gw: &Gateway, cat: &FlowCatalog) -> Result<Flow, BoxError> {
             now,
         )?);
     }
+    // Users arrive evenly over the ramp, as a load test's do, rather than all in one instant:
+    // 200 webhooks within a second would measure how fast the SQS pollers scale up from five
+    // (Lambda's start) more than the confirmation path. Every answer after the start counts.
+    let ramp_seconds: u64 = env_or("FLOW_RAMP_SECONDS", 5);
+    let ramp_ms = ramp_seconds * 1000;
     let began = Instant::now();
     let deadline = began + Duration::from_secs(seconds);
-    let per_user = join_all(tokens.iter().enumerate().map(|(i, token)| {
+    let per_user = join_all(tokens.iter().enumerate().map(|(i, token)| async move {
+        tokio::time::sleep(Duration::from_millis(
+            ramp_ms * i as u64 / users.max(1) as u64,
+        ))
+        .await;
         user(
             gw,
             cat,
@@ -258,12 +269,14 @@ pub async fn run(gw: &Gateway, cat: &FlowCatalog) -> Result<Flow, BoxError> {
             deadline,
             Duration::from_secs(confirm_deadline),
         )
+        .await
     }))
     .await;
     let wall = began.elapsed().as_secs_f64();
     let mut steps: Vec<Step> = vec![Step::default(); STEPS.len()];
     let mut flow = Flow {
         users,
+        ramp_seconds,
         seconds,
         shows: cat.shows.len(),
         seats: cat.seats_per_show,

@@ -478,8 +478,9 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(md, "## Phases\n\n{}", phases.table());
     let _ = writeln!(
         md,
-        "Knobs: `RUSH_CLIENTS` ({clients}), `FLOW_USERS` ({}), `FLOW_SECONDS` ({}), `FLOW_SHOWS` ({flow_shows}), `FLOW_CONFIRM_DEADLINE_SECONDS` ({}), `COLD_RUNS` ({}), `CPU_RUNS` ({cpu_runs}), `BENCH_COMPARE` ({}), `COMPARE_PG_POOL_MAX` ({}).",
+        "Knobs: `RUSH_CLIENTS` ({clients}), `FLOW_USERS` ({}), `FLOW_RAMP_SECONDS` ({}), `FLOW_SECONDS` ({}), `FLOW_SHOWS` ({flow_shows}), `FLOW_CONFIRM_DEADLINE_SECONDS` ({}), `COLD_RUNS` ({}), `CPU_RUNS` ({cpu_runs}), `BENCH_COMPARE` ({}), `COMPARE_PG_POOL_MAX` ({}).",
         flow.users,
+        flow.ramp_seconds,
         flow.seconds,
         flow.confirm_deadline,
         cold.runs,

@@ -271,7 +271,11 @@ enum Polled {
 impl SqsSource {
     /// Scales the pollers as Lambda does: `SQS_POLLERS` at first; while batches come back full
     /// (messages still available), one more every `SCALE_UP_EVERY` up to `max_pollers`; a poller
-    /// beyond the first five leaves once its batch does not fill (traffic is low again).
+    /// beyond the first five leaves once its poll finds no message at all (Lambda scales down
+    /// when messages are no longer available). Leaving on the first batch that did not fill, as
+    /// it did before, held the pollers at the edge of the load: under a steady stream one
+    /// partial batch took a poller away, the backlog built up until batches were full again,
+    /// and a confirmation's wait in the queue reached 1.7 s at p95 (issue 15's booking flow).
     async fn supervise(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         let mut pollers = tokio::task::JoinSet::new();
         let base = SQS_POLLERS.min(self.max_pollers);
@@ -308,7 +312,7 @@ impl SqsSource {
                 _ = stopped.changed() => break,
                 r = self.poll_once() => match r {
                     Ok(Polled::Full) => self.backlog.notify_one(),
-                    Ok(_) if extra => break,
+                    Ok(Polled::Empty) if extra => break,
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(function = %self.function, error = %e, "queue poll failed");
