@@ -399,7 +399,7 @@ async fn main() -> Result<(), BoxError> {
     let _ = writeln!(
         md,
         "## 2. Booking flow\n\n{}\nDynamoDB requests during the flow: {} ({:.1} per completed booking, polling, confirm and notify included); SQS {}, EventBridge {}. \
-         The payments queue is consumed by the local SQS trigger (five pollers to start, as Lambda's event source has, one more every 200 ms while batches come back full, up to the MaximumConcurrency template.yaml gives (20 for confirm-payment); batches of 10 within the 1 s batching window template.yaml configures), which calls confirm-payment's handler.\n\n\
+         The payments queue is consumed by the local SQS trigger (five pollers to start, as Lambda's event source has, one more every 200 ms while batches come back full, up to the MaximumConcurrency template.yaml gives (20 for confirm-payment), an extra one leaving once a poll finds the queue empty; batches of up to 10, invoked as soon as they are received: confirm-payment has no batching window), which calls confirm-payment's handler. The users arrive evenly over the first FLOW_RAMP_SECONDS.\n\n\
          ![latency distribution](latency.svg)\n",
         flow.table(),
         flow_ops.ddb.len(),
