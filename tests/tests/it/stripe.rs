@@ -638,7 +638,15 @@ async fn drained(s: &TestStack) {
 /// seats for the next customer (the show has not started), and a redelivery changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_charge_refunded_refunds_the_booking_revokes_its_ticket_and_frees_its_seats() {
-    let s = stack().await;
+    // No memory of taken seats: the 409 below would otherwise refuse the seats again for up to
+    // SEAT_MEMORY_MS after the refund freed them (a 409 the contract allows that stale), and the
+    // refund is confirmed within that second now that confirm-payment has no batching window.
+    let s = stack_with(&[
+        ("HOLD_SECONDS", "600"),
+        ("BOOKING_RATE_LIMIT_PER_MINUTE", "1000"),
+        ("SEAT_MEMORY_MS", "0"),
+    ])
+    .await;
     let _served = s.serve_for_stripe().await;
     let triggers = s.start_triggers();
     let f = s.catalog(40).await;
