@@ -1,4 +1,4 @@
-//! `GET /me/loyalty` (CUSTOMER): the caller's loyalty balance and ledger entries, newest booking
+//! `GET /me/loyalty` (CUSTOMER): the caller's loyalty balance and ledger entries, newest
 //! first, paged (`limit`, `cursor`). What earns, redeems and reverses points is
 //! `boxoffice::domain::loyalty`; the entries are written with the bookings' own transitions.
 

@@ -1,10 +1,10 @@
 //! Loyalty balances and their ledger (`domain::loyalty`). A customer's balance is one item
 //! (`keys::points_balance_pk`) and each move of a booking's points one ledger entry
-//! (`keys::points_ledger_pk`, keyed by booking and move). Every move rides in the transaction of
-//! the booking's own transition (the hold, the confirmation, the release, the refund), so it is
-//! written exactly once and with the booking, and no balance condition is ever skipped:
-//! a redemption is conditional on `balance >= :n`, a take-back on the balance it was computed
-//! from.
+//! (`keys::points_ledger_pk`, keyed by the move's time, booking and move). Every move rides in
+//! the transaction of the booking's own transition (the hold, the confirmation, the release, the
+//! refund), so it is written exactly once and with the booking, and no balance condition is ever
+//! skipped: a redemption is conditional on `balance >= :n`, a take-back on the balance it was
+//! computed from.
 
 use super::{build_err, classify, keys, n, s, Item, Page, Store, StoreError};
 use crate::domain::{
@@ -24,7 +24,7 @@ struct EntryItem {
     entry: LedgerEntry,
 }
 
-/// A customer's points: the balance and a page of the ledger, newest booking first.
+/// A customer's points: the balance and a page of the ledger, newest entry first.
 pub struct Points {
     pub balance: i64,
     pub entries: Page<LedgerEntry>,
@@ -214,7 +214,7 @@ impl Store {
             .map(|i| balance_in(Some(i))))
     }
 
-    /// A customer's balance and a page of the ledger, newest booking first (both read at once).
+    /// A customer's balance and a page of the ledger, newest entry first (both read at once).
     pub async fn points(
         &self,
         user_id: &str,
