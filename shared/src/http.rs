@@ -189,6 +189,20 @@ pub fn ok<T: Serialize>(value: &T) -> HttpResult {
     json(StatusCode::OK, value)
 }
 
+/// A page of a listing as the contract answers it: `{<field>: items, nextCursor}`, the cursor
+/// absent at the end.
+pub fn page_body<T: Serialize>(
+    field: &str,
+    items: &T,
+    next_cursor: Option<String>,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({ field: items });
+    if let Some(c) = next_cursor {
+        body["nextCursor"] = c.into();
+    }
+    body
+}
+
 /// How long each public read may be cached, in seconds (the contract: `Cache-Control` on every
 /// public read, the seat map's availability for at most a second or two).
 pub mod max_age {

@@ -4,13 +4,12 @@
 
 use boxoffice::{
     domain::user::Role,
-    http::{ok, page_limit, query_param, serve, HttpResult},
+    http::{ok, page_body, page_limit, query_param, serve, HttpResult},
     runtime::{Function, Handler},
     secrets::SecretSet,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 
 /// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
 /// reads at cold start.
@@ -33,9 +32,7 @@ async fn get_loyalty(deps: &Deps, req: Request) -> HttpResult {
             query_param(&req, "cursor").as_deref(),
         )
         .await?;
-    let mut body = json!({ "balance": points.balance, "entries": points.entries.items });
-    if let Some(c) = points.entries.next_cursor {
-        body["nextCursor"] = json!(c);
-    }
+    let mut body = page_body("entries", &points.entries.items, points.entries.next_cursor);
+    body["balance"] = points.balance.into();
     ok(&body)
 }

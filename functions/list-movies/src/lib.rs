@@ -9,7 +9,7 @@ use boxoffice::{
         city::{parse_time_zone, City},
         show::local_date,
     },
-    http::{cacheable, date_param, max_age, page_limit, query_param, serve, HttpResult},
+    http::{cacheable, date_param, max_age, page_body, page_limit, query_param, serve, HttpResult},
     runtime::{Function, Handler},
     store::catalog::{movie_cursor, movie_cursor_position},
     views::MovieView,
@@ -17,7 +17,6 @@ use boxoffice::{
 };
 use chrono::{Duration, NaiveDate};
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 
 /// How far ahead "showing in this city" looks when no date is given.
 const DAYS_AHEAD: i64 = 7;
@@ -87,11 +86,11 @@ async fn list_movies(deps: &Deps, req: Request) -> HttpResult {
 
 fn respond(req: &Request, movies: &[Movie], next_cursor: Option<String>) -> HttpResult {
     let movies: Vec<MovieView> = movies.iter().map(MovieView::from).collect();
-    let mut body = json!({ "movies": movies });
-    if let Some(c) = next_cursor {
-        body["nextCursor"] = json!(c);
-    }
-    cacheable(req, &body, max_age::CATALOG)
+    cacheable(
+        req,
+        &page_body("movies", &movies, next_cursor),
+        max_age::CATALOG,
+    )
 }
 
 /// Ids of the movies with shows still to begin in the city on `date`, or on any of the next

@@ -2,14 +2,13 @@
 
 use boxoffice::{
     domain::user::Role,
-    http::{ok, page_limit, query_param, serve, HttpResult},
+    http::{ok, page_body, page_limit, query_param, serve, HttpResult},
     runtime::{Function, Handler},
     secrets::SecretSet,
     views::BookingView,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 
 /// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
 /// reads at cold start.
@@ -34,9 +33,5 @@ async fn list_my_bookings(deps: &Deps, req: Request) -> HttpResult {
         )
         .await?;
     let bookings: Vec<BookingView> = page.items.iter().map(BookingView::from).collect();
-    let mut body = json!({ "bookings": bookings });
-    if let Some(c) = page.next_cursor {
-        body["nextCursor"] = json!(c);
-    }
-    ok(&body)
+    ok(&page_body("bookings", &bookings, page.next_cursor))
 }

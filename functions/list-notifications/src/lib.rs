@@ -2,13 +2,12 @@
 
 use boxoffice::{
     domain::user::Role,
-    http::{ok, page_limit, query_param, serve, HttpResult},
+    http::{ok, page_body, page_limit, query_param, serve, HttpResult},
     runtime::{Function, Handler},
     secrets::SecretSet,
     Deps,
 };
 use lambda_http::{Body, Request, Response};
-use serde_json::json;
 
 /// This function's entry point (see `boxoffice::runtime`): its handler, and the secrets it
 /// reads at cold start.
@@ -31,9 +30,5 @@ async fn list_notifications(deps: &Deps, req: Request) -> HttpResult {
             query_param(&req, "cursor").as_deref(),
         )
         .await?;
-    let mut body = json!({ "notifications": page.items });
-    if let Some(c) = page.next_cursor {
-        body["nextCursor"] = json!(c);
-    }
-    ok(&body)
+    ok(&page_body("notifications", &page.items, page.next_cursor))
 }

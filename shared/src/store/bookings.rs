@@ -177,20 +177,6 @@ pub enum Placed {
     },
 }
 
-pub(super) fn tx_put(
-    table: &str,
-    item: Item,
-    condition: &str,
-) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression(condition)
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 /// Spreads pending bookings over a few GSI2 partitions, so the sweep never reads one hot partition.
 pub const PENDING_SHARDS: u32 = 8;
 
@@ -247,10 +233,10 @@ impl Store {
                 p.now,
             )?);
         }
-        items.push(tx_put(
+        items.push(super::tx_put(
             self.table(),
             serde_dynamo::to_item(booking_item(b))?,
-            "attribute_not_exists(pk)",
+            Some("attribute_not_exists(pk)"),
         )?);
 
         let rate_index = items.len();
@@ -377,10 +363,10 @@ impl Store {
                 now,
             )?);
         }
-        items.push(tx_put(
+        items.push(super::tx_put(
             self.table(),
             serde_dynamo::to_item(booking_item(booking))?,
-            "attribute_not_exists(pk)",
+            Some("attribute_not_exists(pk)"),
         )?);
         let sale_index = items.len();
         items.push(self.sale_count(booking, true)?);

@@ -6,7 +6,6 @@ use crate::domain::{
     layout::Block,
     show::ShowStatus,
 };
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -180,16 +179,6 @@ pub struct ShowCollection {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
-}
-
-fn put(table: &str, item: Item, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .set_condition_expression(condition.map(str::to_owned))
-        .build()
-        .map_err(super::build_err)?;
-    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 pub const GSI1_KEY_NAMES: [&str; 4] = [keys::PK, keys::SK, "gsi1pk", "gsi1sk"];
@@ -398,7 +387,7 @@ impl Store {
             area: theatre.area.clone(),
             address: theatre.address.clone(),
         };
-        let mut items = vec![put(
+        let mut items = vec![super::tx_put(
             self.table(),
             serde_dynamo::to_item(&head)?,
             Some("attribute_not_exists(pk)"),
@@ -409,7 +398,7 @@ impl Store {
                 sk: keys::screen_sk(&screen.screen_id),
                 screen: screen.clone(),
             };
-            items.push(put(
+            items.push(super::tx_put(
                 self.table(),
                 serde_dynamo::to_item(&item)?,
                 Some("attribute_not_exists(pk)"),
@@ -476,12 +465,12 @@ impl Store {
             listing: Listing::of(show),
         };
         let mut items = vec![
-            put(
+            super::tx_put(
                 self.table(),
                 serde_dynamo::to_item(&show_item)?,
                 Some("attribute_not_exists(pk)"),
             )?,
-            put(
+            super::tx_put(
                 self.table(),
                 serde_dynamo::to_item(&listing_item)?,
                 Some("attribute_not_exists(pk)"),
@@ -494,7 +483,7 @@ impl Store {
                 status: show.status,
                 seats: 0,
             };
-            items.push(put(
+            items.push(super::tx_put(
                 self.table(),
                 serde_dynamo::to_item(&counter)?,
                 Some("attribute_not_exists(pk)"),
@@ -511,7 +500,11 @@ impl Store {
             ]
             .into_iter()
             .collect();
-            items.push(put(self.table(), item, Some("attribute_not_exists(pk)"))?);
+            items.push(super::tx_put(
+                self.table(),
+                item,
+                Some("attribute_not_exists(pk)"),
+            )?);
         }
         Ok(match self.transact(items).await? {
             TransactOutcome::Committed { .. } => CreateShow::Created,

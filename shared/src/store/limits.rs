@@ -147,20 +147,13 @@ impl Store {
 
     /// Seats the customer holds plus owns for the show, as the cap counts them.
     pub async fn seats_counted(&self, show_id: &str, user_id: &str) -> Result<i64, StoreError> {
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::seat_cap_pk(show_id, user_id)))
-            .key(keys::SK, s(keys::SEAT_CAP_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(super::classify)?;
-        Ok(out
-            .item
-            .and_then(|i| i.get("seats").and_then(|v| v.as_n().ok()).cloned())
-            .and_then(|v| v.parse().ok())
+        Ok(self
+            .read_number(
+                keys::seat_cap_pk(show_id, user_id),
+                keys::SEAT_CAP_SK,
+                "seats",
+            )
+            .await?
             .unwrap_or(0))
     }
 }

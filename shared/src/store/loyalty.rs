@@ -6,14 +6,12 @@
 //! skipped: a redemption is conditional on `balance >= :n`, a take-back on the balance it was
 //! computed from.
 
-use super::{build_err, classify, keys, n, s, Item, Page, Store, StoreError};
+use super::{build_err, keys, n, s, Page, Store, StoreError};
 use crate::domain::{
     booking::Booking,
     loyalty::{reversal, BookingPoints, LedgerEntry, Move},
 };
-use aws_sdk_dynamodb::types::{
-    Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
@@ -30,17 +28,11 @@ pub struct Points {
     pub entries: Page<LedgerEntry>,
 }
 
-/// The balance an item holds (0 when it has none).
-fn balance_in(item: Option<&Item>) -> i64 {
-    item.and_then(|i| i.get("balance"))
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
+const BALANCE: &str = "balance";
 
 /// The balance a cancelled redemption found (its ALL_OLD item), for the customer's 409.
 pub(crate) fn balance_found(reason: Option<&aws_sdk_dynamodb::types::CancellationReason>) -> i64 {
-    balance_in(reason.and_then(|r| r.item()))
+    super::number_attr(reason.and_then(|r| r.item()), BALANCE).unwrap_or(0)
 }
 
 impl Store {
@@ -68,12 +60,7 @@ impl Store {
                 created_at: at.to_owned(),
             },
         };
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(serde_dynamo::to_item(item)?))
-            .build()
-            .map_err(build_err)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        super::tx_put(self.table(), serde_dynamo::to_item(item)?, None)
     }
 
     fn balance_update(&self, user_id: &str) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
@@ -197,21 +184,17 @@ impl Store {
         if booking.points.is_none() {
             return Ok(None);
         }
-        let out = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::points_balance_pk(&booking.user_id)))
-            .key(keys::SK, s(keys::POINTS_BALANCE_SK))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(out
-            .item
-            .as_ref()
-            .filter(|i| i.contains_key("balance"))
-            .map(|i| balance_in(Some(i))))
+        self.balance(&booking.user_id).await
+    }
+
+    /// A customer's balance, read consistently (`None` before the first point).
+    async fn balance(&self, user_id: &str) -> Result<Option<i64>, StoreError> {
+        self.read_number(
+            keys::points_balance_pk(user_id),
+            keys::POINTS_BALANCE_SK,
+            BALANCE,
+        )
+        .await
     }
 
     /// A customer's balance and a page of the ledger, newest entry first (both read at once).
@@ -221,14 +204,7 @@ impl Store {
         limit: i32,
         cursor: Option<&str>,
     ) -> Result<Points, StoreError> {
-        let balance = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::points_balance_pk(user_id)))
-            .key(keys::SK, s(keys::POINTS_BALANCE_SK))
-            .consistent_read(true)
-            .send();
+        let balance = self.balance(user_id);
         let entries = self.query_page_desc(
             None,
             &[keys::PK, keys::SK],
@@ -238,14 +214,14 @@ impl Store {
             cursor,
         );
         let (balance, entries) = tokio::join!(balance, entries);
-        let balance = balance.map_err(classify)?;
+        let balance = balance?.unwrap_or(0);
         let (items, next_cursor) = entries?;
         let items = items
             .into_iter()
             .map(|i| Ok(serde_dynamo::from_item::<_, EntryItem>(i)?.entry))
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Points {
-            balance: balance_in(balance.item.as_ref()),
+            balance,
             entries: Page { items, next_cursor },
         })
     }

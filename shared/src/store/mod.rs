@@ -302,6 +302,22 @@ pub(crate) fn condition_failed(reasons: &[CancellationReason], i: usize) -> bool
 }
 
 /// An SDK builder's error (a required field left unset): a bug of ours, never the caller's.
+/// The Put of `item` inside a transaction, under `condition` (none: unconditional, for an item
+/// whose write is made once by the transaction's other conditions).
+pub(crate) fn tx_put(
+    table: &str,
+    item: Item,
+    condition: Option<&str>,
+) -> Result<TransactWriteItem, StoreError> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 pub(crate) fn build_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(e.to_string())
 }
@@ -312,6 +328,36 @@ pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
 
 pub(crate) fn n(v: i64) -> AttributeValue {
     AttributeValue::N(v.to_string())
+}
+
+/// A number attribute of an item (`None` when the item or the attribute is absent).
+pub(crate) fn number_attr(item: Option<&Item>, attr: &str) -> Option<i64> {
+    item.and_then(|i| i.get(attr))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+impl Store {
+    /// One number attribute of one item, read consistently (a counter, a balance): `None` when
+    /// the item or the attribute is absent.
+    pub(crate) async fn read_number(
+        &self,
+        pk: String,
+        sk: &str,
+        attr: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, s(pk))
+            .key(keys::SK, s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(number_attr(out.item.as_ref(), attr))
+    }
 }
 
 impl Store {

@@ -4,11 +4,9 @@
 //! (`delete_outbox`, conditioned on the write's token); the re-drive (`due_outbox`, on the sparse,
 //! sharded GSI1 keys) publishes whatever is still there after a grace period.
 
-use super::{
-    build_err, classify, conditional, keys, query_all, s, start_key, PageStart, Store, StoreError,
-};
+use super::{classify, conditional, keys, query_all, s, start_key, PageStart, Store, StoreError};
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 /// GSI1 partitions the outbox spreads over: each takes a put and a delete per event, so 16 keep
@@ -83,12 +81,7 @@ impl Store {
                     created_at: e.created_at,
                     token: e.token.clone(),
                 };
-                let put = Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(serde_dynamo::to_item(item)?))
-                    .build()
-                    .map_err(build_err)?;
-                Ok(TransactWriteItem::builder().put(put).build())
+                super::tx_put(self.table(), serde_dynamo::to_item(item)?, None)
             })
             .collect()
     }

@@ -17,8 +17,8 @@ use crate::domain::{
     queue::{QueueConfig, QueueProgress},
 };
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConsumedCapacity, Put, ReturnConsumedCapacity,
-    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, ConsumedCapacity, ReturnConsumedCapacity, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update,
 };
 use futures::{stream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -184,11 +184,7 @@ impl Store {
             gsi1sk: config.show_id.clone(),
             config: config.clone(),
         };
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(serde_dynamo::to_item(item)?))
-            .build()
-            .map_err(build_err)?;
+        let put = super::tx_put(self.table(), serde_dynamo::to_item(item)?, None)?;
         let flag = Update::builder()
             .table_name(self.table())
             .key(keys::PK, s(keys::show_pk(&config.show_id)))
@@ -198,10 +194,7 @@ impl Store {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .build()
             .map_err(build_err)?;
-        let items = vec![
-            TransactWriteItem::builder().put(put).build(),
-            TransactWriteItem::builder().update(flag).build(),
-        ];
+        let items = vec![put, TransactWriteItem::builder().update(flag).build()];
         Ok(matches!(
             self.transact(items).await?,
             super::TransactOutcome::Committed { .. }
