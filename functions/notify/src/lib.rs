@@ -56,19 +56,18 @@ pub async fn handler(deps: &Deps, event: Value) -> Result<Value, ApiError> {
         // Not about a booking, or about one nobody owns (a payment for a booking we do not have).
         return Ok(json!({ "ignored": detail_type }));
     };
+    let created_at = created_at(deps, d.occurred_at.clone(), bus_time);
     let Some((kind, message)) = notification_text(&event) else {
         // SeatsReleased: no notification of its own; the waitlist may hear of the seats.
-        let told = notify_waitlist(
-            deps,
-            channel_for(deps).0.as_ref(),
-            &d.show_id,
-            d.seat_ids.len() as i64,
-            &d.event_id,
-        )
-        .await?;
+        let released = Released {
+            show_id: &d.show_id,
+            freed: d.seat_ids.len() as i64,
+            event_id: &d.event_id,
+            at: &created_at,
+        };
+        let told = notify_waitlist(deps, channel_for(deps).0.as_ref(), released).await?;
         return Ok(json!({ "waitlistNotified": told }));
     };
-    let created_at = created_at(deps, d.occurred_at.clone(), bus_time);
     let n = Notification {
         notification_id: notification_id(&d.event_id),
         kind: kind.into(),
@@ -201,14 +200,28 @@ async fn inbox(
     Ok(written == InboxWrite::New)
 }
 
-/// Tells waitlisted customers, in the order they joined, that `freed` seats came free.
+/// Seats that came free: a SeatsReleased event, dated as every notification is (`created_at`).
+struct Released<'a> {
+    show_id: &'a str,
+    freed: i64,
+    event_id: &'a str,
+    at: &'a str,
+}
+
+/// Tells waitlisted customers, in the order they joined, that `freed` seats came free. Each
+/// notification is dated by the event, not by this delivery, so a redelivery (a second later)
+/// finds the same inbox item instead of writing a second one.
 async fn notify_waitlist(
     deps: &Deps,
     channel: &dyn Channel,
-    show_id: &str,
-    freed: i64,
-    event_id: &str,
+    r: Released<'_>,
 ) -> Result<usize, ApiError> {
+    let Released {
+        show_id,
+        freed,
+        event_id,
+        at,
+    } = r;
     let mut budget = freed.max(1);
     let mut told = 0;
     for entry in deps.store.waiting(show_id, event_id).await? {
@@ -223,7 +236,7 @@ async fn notify_waitlist(
             message: format!(
                 "{freed} seat(s) just came free for a show you are waiting for. Book now!"
             ),
-            created_at: rfc3339(deps.clock.now()),
+            created_at: at.to_owned(),
         };
         inbox(deps, channel, &entry.user_id, &n).await?;
         if deps
