@@ -53,21 +53,26 @@ pub fn block_on<F: Future<Output = Result<(), Error>>>(main: F) -> Result<(), Er
 pub fn run(function: Function) -> Result<(), Error> {
     block_on(async {
         let deps = Deps::from_env(function.secrets).await?;
-        serve(&deps, function.handler).await
+        serve(deps, function.handler).await
     })
 }
 
-/// The runtime loop: every invocation of this container handled with the same `deps`.
-pub async fn serve(deps: &Deps, handler: Handler) -> Result<(), Error> {
+/// The runtime loop: every invocation of this container handled with the same `deps`, which
+/// live as long as the process. On Lambda one invocation at a time; on Lambda Managed Instances
+/// (`AWS_LAMBDA_MAX_CONCURRENCY` above 1) that many workers at once, sharing `deps` and its warm
+/// caches (the memory of taken seats among them: `taken`), as the local stack runs every function
+/// (`infra/local/src/registry.rs`).
+pub async fn serve(deps: Deps, handler: Handler) -> Result<(), Error> {
+    let deps: &'static Deps = Box::leak(Box::new(deps));
     match handler {
         Handler::Http(handler) => {
-            lambda_http::run(lambda_http::service_fn(move |req| async move {
+            lambda_http::run_concurrent(lambda_http::service_fn(move |req| async move {
                 Ok::<_, Error>(handler(deps, req).await)
             }))
             .await
         }
         Handler::Sqs(handler) => {
-            lambda_runtime::run(lambda_runtime::service_fn(
+            lambda_runtime::run_concurrent(lambda_runtime::service_fn(
                 move |event: lambda_runtime::LambdaEvent<SqsEvent>| async move {
                     Ok::<_, Error>(handler(deps, event.payload).await)
                 },
@@ -75,7 +80,7 @@ pub async fn serve(deps: &Deps, handler: Handler) -> Result<(), Error> {
             .await
         }
         Handler::Event(handler) => {
-            lambda_runtime::run(lambda_runtime::service_fn(
+            lambda_runtime::run_concurrent(lambda_runtime::service_fn(
                 move |event: lambda_runtime::LambdaEvent<Value>| async move {
                     handler(deps, event.payload)
                         .await

@@ -7,6 +7,6 @@ use browse_shows::FUNCTION;
 fn main() -> Result<(), runtime::Error> {
     runtime::block_on(async {
         let deps = Deps::from_env(FUNCTION.secrets).await?;
-        runtime::serve(&deps, FUNCTION.handler).await
+        runtime::serve(deps, FUNCTION.handler).await
     })
 }

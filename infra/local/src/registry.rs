@@ -16,20 +16,37 @@ use boxoffice::{
 };
 use lambda_http::{Body, Request, Response};
 use std::{collections::HashMap, sync::Arc};
-use tokio::sync::OnceCell;
+use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
+
+/// A container's workers: an execution environment of 8 vCPUs at the Rust runtime's default of
+/// 8 concurrent requests per vCPU (and the emulators' own bound, `bounded::MAX_IN_FLIGHT`).
+pub const WORKERS: usize = 64;
 
 /// The warm containers of every function, made from one base (the stack's clients and settings).
 #[derive(Clone)]
 pub struct Functions {
     base: Deps,
-    containers: Arc<HashMap<&'static str, OnceCell<Deps>>>,
+    containers: Arc<HashMap<&'static str, Container>>,
+}
+
+/// One function's execution environment: its dependencies, made at its cold start, and its
+/// workers.
+struct Container {
+    deps: OnceCell<Deps>,
+    workers: Semaphore,
 }
 
 impl Functions {
     pub fn new(base: Deps) -> Self {
         let containers = all_functions()
             .into_iter()
-            .map(|name| (name, OnceCell::new()))
+            .map(|name| {
+                let container = Container {
+                    deps: OnceCell::new(),
+                    workers: Semaphore::new(WORKERS),
+                };
+                (name, container)
+            })
             .collect();
         Functions {
             base,
@@ -42,14 +59,24 @@ impl Functions {
         &self.base
     }
 
-    /// The function's container, cold-started on first use: the base's clients and settings,
-    /// empty caches, and only the secrets the function lists, read through the SDK.
-    async fn container(&self, name: &'static str, secrets: &[SecretSet]) -> Result<&Deps, String> {
-        let cell = self
+    /// A free worker of the function's container, and the container, cold-started on first use:
+    /// the base's clients and settings, empty caches, and only the secrets the function lists,
+    /// read through the SDK. The invocation runs while it holds the worker.
+    async fn container(
+        &self,
+        name: &'static str,
+        secrets: &[SecretSet],
+    ) -> Result<(SemaphorePermit<'_>, &Deps), String> {
+        let container = self
             .containers
             .get(name)
             .ok_or_else(|| format!("{name} is not a registered function"))?;
-        cell.get_or_try_init(|| async {
+        let worker = container
+            .workers
+            .acquire()
+            .await
+            .map_err(|e| format!("{name} has no workers: {e}"))?;
+        let deps = container.deps.get_or_try_init(|| async {
             let mut config = self.base.config.without_secrets();
             let client = aws_sdk_secretsmanager::Client::new(&self.base.sdk);
             boxoffice::secrets::load(&client, secrets, &mut config)
@@ -62,9 +89,10 @@ impl Functions {
             deps.config = Arc::new(config);
             // Its own warm caches, as each Lambda function's containers have theirs.
             deps.caches = Default::default();
-            Ok(deps)
+            Ok::<_, String>(deps)
         })
-        .await
+        .await?;
+        Ok((worker, deps))
     }
 }
 
@@ -106,7 +134,7 @@ pub async fn invoke_http(
     Some(
         in_function(name, async {
             match functions.container(name, secrets).await {
-                Ok(deps) => handler(deps, req).await,
+                Ok((_worker, deps)) => handler(deps, req).await,
                 Err(e) => init_failed(name, &e),
             }
         })
@@ -134,7 +162,7 @@ pub async fn invoke_sqs(
     Some(
         in_function(name, async {
             match functions.container(name, secrets).await {
-                Ok(deps) => handler(deps, event).await,
+                Ok((_worker, deps)) => handler(deps, event).await,
                 Err(_) => all_failed(&event),
             }
         })
@@ -162,7 +190,7 @@ pub async fn invoke_event(
     Some(
         in_function(name, async {
             match functions.container(name, secrets).await {
-                Ok(deps) => handler(deps, event).await.map_err(|e| e.to_string()),
+                Ok((_worker, deps)) => handler(deps, event).await.map_err(|e| e.to_string()),
                 Err(e) => Err(e),
             }
         })
