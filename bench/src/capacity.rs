@@ -108,14 +108,17 @@ fn today_pk(pk: &str) -> &str {
 
 /// The customer a request is made for, from the keys that name one.
 fn customer(u: &Usage) -> Option<&str> {
-    u.touches.iter().find_map(|t| {
-        let pk = t.pk.as_str();
-        if let Some(r) = pk.strip_prefix("RATE#").or(pk.strip_prefix("IDEMP#")) {
-            return r.split('#').next();
-        }
-        pk.strip_prefix("SEATCAP#")
-            .and_then(|r| r.split('#').nth(1))
-    })
+    u.touches.iter().find_map(touch_customer)
+}
+
+/// The customer whose own item this is (rate window, idempotency record, seat cap), if any.
+fn touch_customer(t: &Touch) -> Option<&str> {
+    let pk = t.pk.as_str();
+    if let Some(r) = pk.strip_prefix("RATE#").or(pk.strip_prefix("IDEMP#")) {
+        return r.split('#').next();
+    }
+    pk.strip_prefix("SEATCAP#")
+        .and_then(|r| r.split('#').nth(1))
 }
 
 /// A partition key as the report names it: `table` or the index, and the key value.
@@ -137,8 +140,11 @@ struct Units {
 
 impl Units {
     fn add(&mut self, t: &Touch) {
-        self.rcu += t.rcu;
-        self.wcu += t.wcu;
+        self.add_weighted(t, 1.0);
+    }
+    fn add_weighted(&mut self, t: &Touch, weight: f64) {
+        self.rcu += t.rcu * weight;
+        self.wcu += t.wcu * weight;
     }
     fn per(self, n: f64) -> Units {
         let n = n.max(1.0);
@@ -146,6 +152,21 @@ impl Units {
             rcu: self.rcu / n,
             wcu: self.wcu / n,
         }
+    }
+}
+
+/// One rush customer's attempt: whether it won, its hold transaction's items, and the rest
+/// (its rate-window count when it lost).
+#[derive(Default)]
+struct Attempted<'a> {
+    won: bool,
+    hold: Vec<&'a Touch>,
+    other: Vec<&'a Touch>,
+}
+
+impl<'a> Attempted<'a> {
+    fn touches(&self) -> impl Iterator<Item = &'a Touch> + '_ {
+        self.hold.iter().chain(&self.other).copied()
     }
 }
 
@@ -328,30 +349,47 @@ pub fn report(i: &Inputs) -> Capacity {
     let arena_blocks = arena.block_count() as f64;
     let arena_seats = arena.capacity() as f64;
 
-    // --- The rush: every request of a rush customer, grouped by customer (one attempt each).
-    let mut by_customer: HashMap<&str, Vec<&Usage>> = HashMap::new();
+    // --- The rush: every item a rush customer's requests touched, grouped by customer (one
+    // attempt each; whether it won; its hold transaction's items apart). A hold is its
+    // customer's; a request counting several losers at once (`attempts`) is split item by item
+    // among the customers it counted.
+    let mut by_customer: HashMap<&str, Attempted> = HashMap::new();
     let mut outside = 0usize;
+    let mut cancelled = 0usize;
     for u in i.rush_usage {
-        match customer(u).filter(|c| c.starts_with("usr_rush")) {
-            Some(c) => by_customer.entry(c).or_default().push(u),
-            None => outside += 1,
+        let Some(owner) = customer(u).filter(|c| c.starts_with("usr_rush")) else {
+            outside += 1;
+            continue;
+        };
+        if is_hold(u) {
+            let entry = by_customer.entry(owner).or_default();
+            if u.outcome == Outcome::Done {
+                entry.won = true;
+            } else {
+                cancelled += 1;
+            }
+            entry.hold.extend(&u.touches);
+        } else {
+            for t in &u.touches {
+                let whose = touch_customer(t)
+                    .filter(|c| c.starts_with("usr_rush"))
+                    .unwrap_or(owner);
+                by_customer.entry(whose).or_default().other.push(t);
+            }
         }
     }
     let attempts = rush.clients as f64;
     let (mut won_u, mut lost_u, mut won_seat, mut lost_seat) = Default::default();
     let (mut won_n, mut lost_seen) = (0usize, 0usize);
-    for reqs in by_customer.values() {
-        let won = reqs
-            .iter()
-            .any(|u| is_hold(u) && u.outcome == Outcome::Done);
-        let (all, seat): (&mut Units, &mut Units) = if won {
+    for attempt in by_customer.values() {
+        let (all, seat): (&mut Units, &mut Units) = if attempt.won {
             won_n += 1;
             (&mut won_u, &mut won_seat)
         } else {
             lost_seen += 1;
             (&mut lost_u, &mut lost_seat)
         };
-        for t in reqs.iter().flat_map(|u| &u.touches) {
+        for t in attempt.touches() {
             all.add(t);
             if is_seat(t) {
                 seat.add(t);
@@ -360,6 +398,19 @@ pub fn report(i: &Inputs) -> Capacity {
     }
     let won_d = rush.won.max(won_n) as f64;
     let lost_d = (rush.clients - rush.won.min(rush.clients)).max(lost_seen) as f64;
+    // Figures of the show's partitions take every loser to reach its hold transaction, as though
+    // no container remembered a taken seat: the cancelled holds' units stand for all the losers.
+    // Per transaction for its other items; per seat for its seat items, since the holds the
+    // memory answered are not a fair sample (the more seats asked, the likelier one is known).
+    let lost_scale = lost_d / cancelled.max(1) as f64;
+    let cancelled_seats = by_customer
+        .values()
+        .filter(|a| !a.won)
+        .flat_map(|a| &a.hold)
+        .filter(|t| is_seat(t) && t.action == Action::Put)
+        .count();
+    let lost_seat_scale =
+        rush.seats_asked.saturating_sub(rush.seats_won) as f64 / cancelled_seats.max(1) as f64;
     let per_won = won_u.per(won_d);
     let per_lost = lost_u.per(lost_d);
     // Computed by AWS's rules for the committed holds too: a check of the loser arithmetic.
@@ -384,10 +435,18 @@ pub fn report(i: &Inputs) -> Capacity {
     // Partition keys of the attempts: units per attempt, and how many customers touched each.
     let per_key = |today: bool| {
         let mut keys: HashMap<Key, (Units, HashSet<&str>, bool)> = HashMap::new();
-        for (c, reqs) in &by_customer {
-            for t in reqs.iter().flat_map(|u| &u.touches).filter(|t| t.pk != "?") {
+        for (c, attempt) in &by_customer {
+            // A loser's hold transaction stands for the losers the seat memory answered too.
+            let weight = |t: &Touch| match (attempt.won, is_seat(t)) {
+                (true, _) => 1.0,
+                (false, true) => lost_seat_scale,
+                (false, false) => lost_scale,
+            };
+            let touches = (attempt.hold.iter().map(|t| (*t, weight(t))))
+                .chain(attempt.other.iter().map(|t| (*t, 1.0)));
+            for (t, weight) in touches.filter(|(t, _)| t.pk != "?") {
                 let e = keys.entry(key_of(t, today)).or_default();
-                e.0.add(t);
+                e.0.add_weighted(t, weight);
                 e.1.insert(c);
                 e.2 |= is_seat(t);
             }
@@ -730,9 +789,11 @@ pub fn report(i: &Inputs) -> Capacity {
          | Show | hold attempts/s, new (`SHOW#<id>#B<n>`) | today (`SHOW#<id>`) | seat-map requests/s, new | today | assumptions |\n|---|---|---|---|---|---|"
     );
     let seat_note = format!(
-        "{seat_total:.2} WCU per attempt on seat partitions (the rush's mix: {:.0} % lost, 1–4 seats each, 2.5 on average); \
+        "{seat_total:.2} WCU per attempt on seat partitions (the rush's mix: {:.0} % lost, 1–4 seats each, 2.5 on average), \
+         every loser taken to reach its hold transaction (this rush's {cancelled} cancelled holds stand for its {lost_d:.0} losers, \
+         seat by seat for their seat items: the rest were 409s from a container's memory of taken seats, not counted on here); \
          the hottest other shared key {other_note}; hold path reads {hold_rcu:.3} RCU per attempt on its hottest shared key",
-        lost_d * 100.0 / attempts
+        lost_d * 100.0 / attempts,
     );
     let map_note = format!(
         "each origin seat map reads every block once ({block_rcu:.1} RCU a sold-out block of {SEATS_PER_BLOCK} seat items × {item_bytes:.0} B, {}), so {} origin reads/s per show; today one Query of every seat item; {:.0} % of requests reach the origin (1 s shared cache, `Cache-Control: max-age=1`); the show item from the container's cache; no container-local availability cache",

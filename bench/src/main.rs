@@ -216,8 +216,8 @@ async fn booking_flow(
 }
 
 /// The seat rush and a short booking flow through the counted handlers, then the Capacity
-/// section (printed, not written to bench/results).
-async fn capacity_alone() -> Result<(), BoxError> {
+/// section (printed, not written to bench/results); with `rush_only`, the Seat rush table alone.
+async fn capacity_alone(rush_only: bool) -> Result<(), BoxError> {
     let clients: usize = env_or("RUSH_CLIENTS", 2000);
     let mut overrides = HashMap::new();
     overrides.insert("HOLD_SECONDS", "3600".to_owned());
@@ -230,6 +230,16 @@ async fn capacity_alone() -> Result<(), BoxError> {
     counted.ddb.take_usage();
     let rush = rush::run(&gw, &counted.ddb, &stack.deps, &cat, clients).await?;
     let (rush_usage, mut dropped) = counted.ddb.take_usage();
+    if rush_only {
+        println!("## Seat rush\n\n{}", rush.table());
+        let stats = boxoffice_local::stats::take_report();
+        if !stats.is_empty() {
+            println!(
+                "### The stack during the rush and its ceiling (BOXOFFICE_STACK_STATS)\n\n{stats}"
+            );
+        }
+        return Ok(());
+    }
     eprintln!("[capacity] rush: {} requests accounted", rush_usage.len());
     let fc = flow::setup(&gw, &cat, env_or("FLOW_SHOWS", 8)).await?;
     if std::env::var("FLOW_SECONDS").is_err() {
@@ -278,8 +288,11 @@ async fn main() -> Result<(), BoxError> {
     }
     // `cargo run -p <bench> -- capacity` (through infra/with-stack.sh): the seat rush and a short
     // booking flow (`FLOW_SECONDS`, default 15 here), then the Capacity section alone.
-    if std::env::args().nth(1).as_deref() == Some("capacity") {
-        return capacity_alone().await;
+    // `... -- rush`: the seat rush alone, its table printed.
+    match std::env::args().nth(1).as_deref() {
+        Some("capacity") => return capacity_alone(false).await,
+        Some("rush") => return capacity_alone(true).await,
+        _ => {}
     }
     let mut phases = Phases::new();
     let load_before = loadavg();

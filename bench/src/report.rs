@@ -306,7 +306,7 @@ fn end_to_end(rush: &Rush, flow: &Flow, compare: &Compare) -> (String, &'static 
         String::new()
     } else {
         format!(
-            ". Behind{}: every hold, a 409 included, is one TransactWriteItems, and DynamoDB Local serialises transactions: its ceiling here is {:.0}/s (the API's hold transactions straight from the SDK, same concurrency), {:.2} × their holds/s{}; theirs turns a conflict away with one Redis Lua call and writes PostgreSQL only for the winners",
+            ". Behind{}: every hold that reaches DynamoDB is one TransactWriteItems (a 409 from the seat memory still writes its rate-window count, sent together with other losers'), and DynamoDB Local serialises transactions: its ceiling here is {:.0}/s (the API's hold transactions straight from the SDK, same concurrency), {:.2} × their holds/s{}; theirs turns a conflict away with one Redis Lua call and writes PostgreSQL only for the winners",
             match (faster, lower) {
                 (false, false) => " on both",
                 (false, true) => " on holds/s",

@@ -33,8 +33,12 @@ pub struct Rush {
     pub errors: usize,
     pub five_xx: usize,
     pub latencies: Vec<f64>,
-    pub transactions: usize,
+    /// The handlers' DynamoDB requests during the rush, by operation (most first).
+    pub requests: Vec<(String, usize)>,
     pub oversold: i64,
+    /// Seats the attempts asked for, and those the winners got (what the losers asked, apart).
+    pub seats_asked: usize,
+    pub seats_won: usize,
     /// The ceiling: the API's hold transaction straight from the SDK.
     pub raw_per_s: f64,
     pub raw_ok: usize,
@@ -61,6 +65,20 @@ impl Rush {
         crate::util::percentile(&self.raw_latencies, 0.95)
     }
 
+    fn requests_row(&self) -> String {
+        let total: usize = self.requests.iter().map(|(_, n)| n).sum();
+        let each: Vec<String> = self
+            .requests
+            .iter()
+            .map(|(op, n)| format!("{n} {op}"))
+            .collect();
+        format!(
+            "{total} ({}): {:.2} per attempt",
+            each.join(", "),
+            total as f64 / self.clients.max(1) as f64
+        )
+    }
+
     pub fn table(&self) -> String {
         let clients = self.clients;
         format!(
@@ -71,7 +89,7 @@ impl Rush {
              | 409 SEAT_LOCK_FAILED | {} ({:.1} %) |\n\
              | other answers (5xx etc.) | {} ({} 5xx) |\n\
              | latency p50 / p95 / p99 | {} ms |\n\
-             | TransactWriteItems sent / requests | {} / {clients} (retries: {}) |\n\
+             | DynamoDB requests for the {clients} attempts (TransactWriteItems: the holds, and the losers' counts sent together, `attempts`) | {} |\n\
              | seats not held by their winner, or held by a loser (oversell; seat items read back) | {} |\n\
              | ceiling: the API's hold transaction (seats, booking, rate window, seat cap) straight from the SDK | {:.0}/s ({} committed), p95 {:.0} ms |\n\
              | API ÷ ceiling (attempts/s; p95) | {:.2}; {:.2} |\n\
@@ -85,8 +103,7 @@ impl Rush {
             self.errors,
             self.five_xx,
             p50_95_99(&self.latencies),
-            self.transactions,
-            self.transactions.saturating_sub(clients),
+            self.requests_row(),
             self.oversold,
             self.raw_per_s,
             self.raw_ok,
@@ -168,11 +185,14 @@ pub async fn run(
     }))
     .await;
     let wall = began.elapsed().as_secs_f64();
-    let transactions = counter
-        .take()
-        .iter()
-        .filter(|c| *c == "TransactWriteItems")
-        .count();
+    let mut requests: Vec<(String, usize)> = Vec::new();
+    for op in counter.take() {
+        match requests.iter_mut().find(|(o, _)| *o == op) {
+            Some((_, n)) => *n += 1,
+            None => requests.push((op, 1)),
+        }
+    }
+    requests.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let Tally {
         latencies,
         won,
@@ -302,8 +322,10 @@ pub async fn run(
         errors,
         five_xx,
         latencies,
-        transactions,
+        requests,
         oversold,
+        seats_asked: asks.iter().map(|(_, seats)| seats.len()).sum(),
+        seats_won: winners.iter().map(|(_, seats)| seats.len()).sum(),
         raw_per_s: clients as f64 / raw_wall,
         raw_ok,
         raw_latencies,

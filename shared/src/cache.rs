@@ -28,6 +28,8 @@ pub struct Caches {
     offers: Mutex<HashMap<String, (Instant, Arc<Offer>)>>,
     /// Seats lately answered taken (the hold path's cheaper losers).
     pub taken: crate::taken::TakenSeats,
+    /// The losers' rate-window counts, sent together while one is in flight.
+    pub attempts: crate::attempts::AttemptCounts,
 }
 
 impl Caches {

@@ -16,7 +16,11 @@ use crate::{
     },
     http::{json_text, replay, HttpResult},
     ids::{is_id, new_id},
-    store::bookings::{IdempotencyRecord, PlaceBooking, Placed},
+    store::{
+        bookings::{IdempotencyRecord, PlaceBooking, Placed},
+        limits::Attempt,
+    },
+    taken::Answer,
     views::BookingView,
     ApiError, Deps,
 };
@@ -90,30 +94,36 @@ pub async fn hold_seats(
 
 /// The hold's transaction, and what follows it: every attempt counts toward the rate window (a
 /// committed hold counted itself in its transaction; a cancelled one wrote nothing, so a loser
-/// pays one small UpdateItem), and the seats it lost are remembered for this container's next
-/// holds (`taken::TakenSeats`).
+/// pays one small write, shared with the losers beside it: `attempts`), and what DynamoDB answered is remembered for this container's
+/// next holds (`taken::TakenSeats`: the seats lost, or won while the show is contended).
 async fn place(deps: &Deps, hold: PlaceBooking<'_>) -> Result<Placed, ApiError> {
     let booking = hold.booking;
     let now = hold.now;
     let placed = deps.store.place_booking(hold).await?;
     if limits::counts_after_transaction(attempt_outcome(&placed)) {
-        deps.store
-            .count_failed_attempt(&booking.user_id, now)
-            .await?;
+        let attempt = Attempt {
+            user_id: booking.user_id.clone(),
+            now,
+            within: None,
+        };
+        deps.caches.attempts.count(&deps.store, attempt).await?;
     }
-    if let Placed::SeatsTaken(lost) = &placed {
-        let now_ms = deps.clock.now().timestamp_millis();
-        let memory = deps.config.seat_memory;
-        deps.caches
-            .taken
-            .learn(&booking.show_id, lost, now_ms, memory);
-    }
+    let won = booking.seat_ids();
+    let answer = match &placed {
+        Placed::SeatsTaken(lost) => Answer::Lost(lost),
+        Placed::Placed { .. } => Answer::Won(&won),
+        _ => return Ok(placed),
+    };
+    let now_ms = deps.clock.now().timestamp_millis();
+    deps.caches
+        .taken
+        .learn(&booking.show_id, answer, now_ms, deps.config.seat_memory);
     Ok(placed)
 }
 
 /// A hold asking for seats this container lately saw taken (`taken::TakenSeats`): a 409 without
-/// the transaction, still counted in the customer's rate window (a full window is a 429, as the
-/// transaction would have answered). A retry whose key was used replays its stored answer first
+/// the transaction, still counted in the customer's rate window (`attempts`; a full window is a
+/// 429, as the transaction would have answered). A retry whose key was used replays its stored answer first
 /// (the seats may be taken by its own first attempt).
 async fn refuse_from_memory(
     deps: &Deps,
@@ -129,7 +139,12 @@ async fn refuse_from_memory(
     }
     let now = now.timestamp();
     let limit = deps.config.booking_rate_limit_per_minute;
-    if deps.store.count_attempt_within(user_id, now, limit).await? {
+    let attempt = Attempt {
+        user_id: user_id.to_owned(),
+        now,
+        within: Some(limit),
+    };
+    if deps.caches.attempts.count(&deps.store, attempt).await? {
         crate::metrics::count("HoldsRefusedFromMemory", 1);
         Ok(Placed::SeatsTaken(known_taken))
     } else {

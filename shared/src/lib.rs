@@ -1,6 +1,7 @@
 //! BoxOffice shared library: everything two functions would otherwise write twice.
 
 pub mod accounts;
+pub mod attempts;
 pub mod auth;
 pub mod aws;
 pub mod bookings;

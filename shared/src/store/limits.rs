@@ -21,6 +21,48 @@ pub fn retry_after(now: i64) -> u64 {
     (60 - now.rem_euclid(60)).max(1) as u64
 }
 
+/// One booking attempt to count in its customer's rate window: at `now` (epoch seconds), and
+/// either only while the window has room (`within: Some(limit)`: an attempt answered without a
+/// transaction, a 429 when full) or whatever it holds (`None`: a cancelled transaction's attempt,
+/// already answered).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    pub user_id: String,
+    pub now: i64,
+    pub within: Option<u32>,
+}
+
+impl Attempt {
+    /// The window item it counts in (two attempts with the same one cannot share a transaction).
+    pub fn window_key(&self) -> (String, i64) {
+        (self.user_id.clone(), window(self.now).0)
+    }
+}
+
+/// The transaction item counting `attempt` in its window.
+fn count_in_window(table: &str, attempt: &Attempt) -> Result<TransactWriteItem, StoreError> {
+    let (w, ttl) = window(attempt.now);
+    let update = Update::builder()
+        .table_name(table)
+        .key(keys::PK, s(keys::rate_pk(&attempt.user_id, w)))
+        .key(keys::SK, s(keys::RATE_SK))
+        .update_expression(COUNT_ATTEMPT)
+        .set_condition_expression(attempt.within.map(|_| WINDOW_OPEN.to_owned()))
+        .set_expression_attribute_values(Some(
+            [(":one".to_owned(), n(1)), (":ttl".to_owned(), n(ttl))]
+                .into_iter()
+                .chain(
+                    attempt
+                        .within
+                        .map(|limit| (":limit".to_owned(), n(limit as i64))),
+                )
+                .collect(),
+        ))
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 /// The hold transaction's rate-window item: counts this attempt, conditioned on the window not
 /// being full yet.
 pub(crate) fn rate_window_update(
@@ -29,19 +71,12 @@ pub(crate) fn rate_window_update(
     now: i64,
     limit: u32,
 ) -> Result<TransactWriteItem, StoreError> {
-    let (w, ttl) = window(now);
-    let update = Update::builder()
-        .table_name(table)
-        .key(keys::PK, s(keys::rate_pk(user_id, w)))
-        .key(keys::SK, s(keys::RATE_SK))
-        .update_expression(COUNT_ATTEMPT)
-        .condition_expression(WINDOW_OPEN)
-        .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":limit", n(limit as i64))
-        .expression_attribute_values(":ttl", n(ttl))
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    let attempt = Attempt {
+        user_id: user_id.to_owned(),
+        now,
+        within: Some(limit),
+    };
+    count_in_window(table, &attempt)
 }
 
 /// The hold transaction's seat-cap item: adds the booking's seats to what the customer holds
@@ -142,6 +177,38 @@ impl Store {
                 Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
             ) => Ok(false),
             Err(e) => Err(super::classify(e)),
+        }
+    }
+
+    /// Counts one attempt alone: `false` only for a `within` attempt whose window is full.
+    pub async fn count_attempt(&self, attempt: &Attempt) -> Result<bool, StoreError> {
+        match attempt.within {
+            Some(limit) => {
+                self.count_attempt_within(&attempt.user_id, attempt.now, limit)
+                    .await
+            }
+            None => {
+                self.count_failed_attempt(&attempt.user_id, attempt.now)
+                    .await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Counts several attempts, each in its own window item (distinct `window_key`s), in one
+    /// TransactWriteItems: all or none. `false` when it did not commit (a full window, a
+    /// conflict that outlasted the retries): nothing was counted, so each is to be counted
+    /// alone (`count_attempt`) for its own answer.
+    pub async fn count_attempts_together(&self, attempts: &[Attempt]) -> Result<bool, StoreError> {
+        let items = attempts
+            .iter()
+            .map(|attempt| count_in_window(self.table(), attempt))
+            .collect::<Result<Vec<_>, _>>()?;
+        match self.transact(items).await {
+            Ok(super::TransactOutcome::Committed { .. }) => Ok(true),
+            Ok(super::TransactOutcome::ConditionFailed { .. })
+            | Err(StoreError::Unavailable(_)) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 

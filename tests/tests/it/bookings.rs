@@ -373,9 +373,11 @@ async fn two_thousand_concurrent_holds_meeting_transaction_conflicts_never_share
         per_mille: 50,
         seed,
     };
+    // The show's transactions (its holds, then its confirmations), not the losers' rate-window
+    // counts, which go together in transactions of their own (`attempts`).
     let holds = s.fault(
         Fault::TransactionConflict(rate(0x5EED_0001)),
-        "",
+        &show,
         Some("TransactWriteItems"),
     );
     let gw = Gateway::new(
@@ -411,7 +413,7 @@ async fn two_thousand_concurrent_holds_meeting_transaction_conflicts_never_share
     // up is an error, and SQS would deliver it again: so does this loop.
     let confirms = s.fault(
         Fault::TransactionConflict(rate(0x5EED_0002)),
-        "",
+        &show,
         Some("TransactWriteItems"),
     );
     let deps = s.deps_under_load_with_dynamodb_fault(confirms.clone());
@@ -726,7 +728,11 @@ async fn a_warm_hold_is_one_dynamodb_call_and_a_conflict_one_more_small_write() 
         vec!["TransactWriteItems"],
         "a warm hold is one call"
     );
-    assert_eq!(hold(vec![seat(3), seat(4)]).await.status, 409);
+    // Seat 5 taken in another container: this one learns it from its cancelled transaction.
+    let (_, someone) = s.user(Role::Customer).await;
+    assert_eq!(book(&s, &someone, &show, &[seat(5)]).await.status, 201);
+    counter.take();
+    assert_eq!(hold(vec![seat(4), seat(5)]).await.status, 409);
     // A cancelled transaction wrote nothing, its rate window included: the 409 counts toward
     // the limit with one small UpdateItem after it (issue 15), on the loser's path alone.
     assert_eq!(
@@ -736,11 +742,27 @@ async fn a_warm_hold_is_one_dynamodb_call_and_a_conflict_one_more_small_write() 
     );
     // Seen taken now: the same ask again in this container is refused from its memory
     // (`taken::TakenSeats`), the attempt's count its only call.
-    assert_eq!(hold(vec![seat(3), seat(4)]).await.status, 409);
+    assert_eq!(hold(vec![seat(4), seat(5)]).await.status, 409);
     assert_eq!(
         counter.take(),
         vec!["UpdateItem"],
         "a 409 from memory is its count alone"
+    );
+    // The show is contended here now, so a seat this container's own hold takes is remembered
+    // too (seat 3, won before the loss, is not: a quiet show's freed seats are holdable at once).
+    assert_eq!(hold(vec![seat(6)]).await.status, 201);
+    assert_eq!(counter.take(), vec!["TransactWriteItems"]);
+    assert_eq!(hold(vec![seat(6)]).await.status, 409);
+    assert_eq!(
+        counter.take(),
+        vec!["UpdateItem"],
+        "a winner's seats are remembered taken while the show is contended"
+    );
+    assert_eq!(hold(vec![seat(3)]).await.status, 409);
+    assert_eq!(
+        counter.take(),
+        vec!["TransactWriteItems", "UpdateItem"],
+        "won before the show was contended: the transaction answers"
     );
 }
 

@@ -2,7 +2,10 @@
 //! Local: every attempt counts toward the rate window (a 409 included), and the per-show seat cap
 //! holds under concurrency, given back when a hold is cancelled or expires.
 
-use boxoffice::{domain::user::Role, store::keys};
+use boxoffice::{
+    domain::user::Role,
+    store::{keys, limits::Attempt},
+};
 use boxoffice_tests::{fixtures::ist, stack_with, Reply, TestStack};
 use futures::future::join_all;
 use serde_json::json;
@@ -214,4 +217,78 @@ async fn a_refunded_booking_gives_its_seats_back_to_the_cap() {
         "the refund gave them back"
     );
     drop(triggers);
+}
+
+/// The losers' counts sent together (`boxoffice::attempts`): concurrent counts in one container
+/// go in fewer requests than there are counts, each window counted exactly once; and a batch
+/// holding a full window counts nothing together, so each count is then made alone and answered
+/// exactly (the full window refused: a 429, left as it was).
+#[tokio::test]
+async fn losers_counts_go_together_and_each_is_counted_exactly_once() {
+    let s = stack_with(&[]).await;
+    pin_to_a_window_start(&s);
+    let (deps, counter) = s.counted_deps();
+    let now = deps.clock.now_epoch();
+    let minute = now.div_euclid(60);
+    let limit = 3;
+    let attempts = |who: &[String], within: Option<u32>| -> Vec<Attempt> {
+        who.iter()
+            .map(|user_id| Attempt {
+                user_id: user_id.clone(),
+                now,
+                within,
+            })
+            .collect()
+    };
+    let count_all = |attempts: Vec<Attempt>| {
+        join_all(
+            attempts
+                .into_iter()
+                .map(|a| deps.caches.attempts.count(&deps.store, a)),
+        )
+    };
+    let window = |user: String| {
+        let s = &s;
+        async move {
+            s.item(&keys::rate_pk(&user, minute), keys::RATE_SK)
+                .await
+                .and_then(|w| w["attempts"].as_n().ok().cloned())
+        }
+    };
+    let customers: Vec<String> = (0..30).map(|i| format!("usr_batch{i:02}")).collect();
+
+    // 30 counts at once, half of them only within the limit: all counted, in fewer requests.
+    let mut first = attempts(&customers[..15], Some(limit));
+    first.extend(attempts(&customers[15..], None));
+    let answers = count_all(first).await;
+    assert!(answers.iter().all(|a| matches!(a, Ok(true))), "{answers:?}");
+    let requests = counter.take();
+    assert!(
+        requests.len() < customers.len(),
+        "30 counts went in {} requests: {requests:?}",
+        requests.len()
+    );
+    for c in &customers {
+        assert_eq!(window(c.clone()).await.as_deref(), Some("1"), "{c}");
+    }
+
+    // One window full (3 attempts), counted beside 29 open ones: exact answers all the same.
+    let full = customers[7].clone();
+    for _ in 0..2 {
+        let one = attempts(std::slice::from_ref(&full), Some(limit));
+        assert_eq!(count_all(one).await.pop().map(Result::ok), Some(Some(true)));
+    }
+    counter.take();
+    let answers = count_all(attempts(&customers, Some(limit))).await;
+    let requests = counter.take();
+    assert!(
+        requests.iter().any(|r| r == "TransactWriteItems") && requests.len() >= customers.len(),
+        "a batch tried, then each alone: {requests:?}"
+    );
+    for (c, answer) in customers.iter().zip(&answers) {
+        let expected = c != &full;
+        assert!(matches!(answer, Ok(a) if *a == expected), "{c}: {answer:?}");
+        let counted = if c == &full { "3" } else { "2" };
+        assert_eq!(window(c.clone()).await.as_deref(), Some(counted), "{c}");
+    }
 }
