@@ -84,6 +84,7 @@ impl AttemptCounts {
         let attempts: Vec<Attempt> = std::iter::once(own.clone())
             .chain(others.iter().map(|(a, _)| a.clone()))
             .collect();
+        // A batch that failed (a full window, an error) counted nothing: each is counted alone.
         let together = store
             .count_attempts_together(&attempts)
             .await

@@ -94,8 +94,9 @@ pub async fn hold_seats(
 
 /// The hold's transaction, and what follows it: every attempt counts toward the rate window (a
 /// committed hold counted itself in its transaction; a cancelled one wrote nothing, so a loser
-/// pays one small write, shared with the losers beside it: `attempts`), and what DynamoDB answered is remembered for this container's
-/// next holds (`taken::TakenSeats`: the seats lost, or won while the show is contended).
+/// pays one small write, shared with the losers beside it: `attempts`), and what DynamoDB
+/// answered is remembered for this container's next holds (`taken::TakenSeats`: the seats lost,
+/// or won while the show is contended).
 async fn place(deps: &Deps, hold: PlaceBooking<'_>) -> Result<Placed, ApiError> {
     let booking = hold.booking;
     let now = hold.now;
@@ -108,10 +109,13 @@ async fn place(deps: &Deps, hold: PlaceBooking<'_>) -> Result<Placed, ApiError> 
         };
         deps.caches.attempts.count(&deps.store, attempt).await?;
     }
-    let won = booking.seat_ids();
+    let won;
     let answer = match &placed {
         Placed::SeatsTaken(lost) => Answer::Lost(lost),
-        Placed::Placed { .. } => Answer::Won(&won),
+        Placed::Placed { .. } => {
+            won = booking.seat_ids();
+            Answer::Won(&won)
+        }
         _ => return Ok(placed),
     };
     let now_ms = deps.clock.now().timestamp_millis();
@@ -123,8 +127,8 @@ async fn place(deps: &Deps, hold: PlaceBooking<'_>) -> Result<Placed, ApiError> 
 
 /// A hold asking for seats this container lately saw taken (`taken::TakenSeats`): a 409 without
 /// the transaction, still counted in the customer's rate window (`attempts`; a full window is a
-/// 429, as the transaction would have answered). A retry whose key was used replays its stored answer first
-/// (the seats may be taken by its own first attempt).
+/// 429, as the transaction would have answered). A retry whose key was used replays its stored
+/// answer first (the seats may be taken by its own first attempt).
 async fn refuse_from_memory(
     deps: &Deps,
     user_id: &str,

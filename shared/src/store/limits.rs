@@ -3,7 +3,8 @@
 
 use super::{build_err, keys, n, s, Store, StoreError};
 use crate::domain::booking::Booking;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use std::collections::HashMap;
 
 /// Counts one attempt in a rate window (the expression of the hold's Update and of a loser's).
 const COUNT_ATTEMPT: &str = "ADD attempts :one SET expires_at = :ttl";
@@ -39,25 +40,41 @@ impl Attempt {
     }
 }
 
+/// How `attempt` is counted, as a transaction's Update and as an UpdateItem alike: its window
+/// item's key, the condition (only for a `within` attempt) and the expression's values.
+struct WindowCount {
+    pk: String,
+    condition: Option<String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl WindowCount {
+    fn of(attempt: &Attempt) -> Self {
+        let (w, ttl) = window(attempt.now);
+        let limit = attempt
+            .within
+            .map(|limit| (":limit".to_owned(), n(limit as i64)));
+        WindowCount {
+            pk: keys::rate_pk(&attempt.user_id, w),
+            condition: attempt.within.map(|_| WINDOW_OPEN.to_owned()),
+            values: [(":one".to_owned(), n(1)), (":ttl".to_owned(), n(ttl))]
+                .into_iter()
+                .chain(limit)
+                .collect(),
+        }
+    }
+}
+
 /// The transaction item counting `attempt` in its window.
 fn count_in_window(table: &str, attempt: &Attempt) -> Result<TransactWriteItem, StoreError> {
-    let (w, ttl) = window(attempt.now);
+    let count = WindowCount::of(attempt);
     let update = Update::builder()
         .table_name(table)
-        .key(keys::PK, s(keys::rate_pk(&attempt.user_id, w)))
+        .key(keys::PK, s(count.pk))
         .key(keys::SK, s(keys::RATE_SK))
         .update_expression(COUNT_ATTEMPT)
-        .set_condition_expression(attempt.within.map(|_| WINDOW_OPEN.to_owned()))
-        .set_expression_attribute_values(Some(
-            [(":one".to_owned(), n(1)), (":ttl".to_owned(), n(ttl))]
-                .into_iter()
-                .chain(
-                    attempt
-                        .within
-                        .map(|limit| (":limit".to_owned(), n(limit as i64))),
-                )
-                .collect(),
-        ))
+        .set_condition_expression(count.condition)
+        .set_expression_attribute_values(Some(count.values))
         .build()
         .map_err(build_err)?;
     Ok(TransactWriteItem::builder().update(update).build())
@@ -129,45 +146,22 @@ pub(crate) fn seat_cap_release(
 }
 
 impl Store {
-    /// Counts a booking attempt whose transaction was cancelled (a 409 or a 422 wrote nothing,
-    /// its rate-window item included): one small unconditional UpdateItem, only on that path.
-    pub async fn count_failed_attempt(&self, user_id: &str, now: i64) -> Result<(), StoreError> {
-        let (w, ttl) = window(now);
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::rate_pk(user_id, w)))
-            .key(keys::SK, s(keys::RATE_SK))
-            .update_expression(COUNT_ATTEMPT)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":ttl", n(ttl))
-            .send()
-            .await
-            .map_err(super::classify)?;
-        Ok(())
-    }
-
-    /// Counts a booking attempt answered without a transaction (a 409 from the container's
-    /// memory of taken seats), conditioned as the hold's own count is: `false` when the
-    /// customer's window is already full (a 429, as the transaction would have answered).
-    pub async fn count_attempt_within(
-        &self,
-        user_id: &str,
-        now: i64,
-        limit: u32,
-    ) -> Result<bool, StoreError> {
-        let (w, ttl) = window(now);
+    /// Counts one attempt alone, in one small UpdateItem: a cancelled transaction's (a 409 or a
+    /// 422 wrote nothing, its rate-window item included), or one answered without a transaction
+    /// (a 409 from the container's memory of taken seats), conditioned as the hold's own count
+    /// is. `false` only for a `within` attempt whose window is already full (a 429, as the
+    /// transaction would have answered).
+    pub async fn count_attempt(&self, attempt: &Attempt) -> Result<bool, StoreError> {
+        let count = WindowCount::of(attempt);
         let sent = self
             .client()
             .update_item()
             .table_name(self.table())
-            .key(keys::PK, s(keys::rate_pk(user_id, w)))
+            .key(keys::PK, s(count.pk))
             .key(keys::SK, s(keys::RATE_SK))
             .update_expression(COUNT_ATTEMPT)
-            .condition_expression(WINDOW_OPEN)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":limit", n(limit as i64))
-            .expression_attribute_values(":ttl", n(ttl))
+            .set_condition_expression(count.condition)
+            .set_expression_attribute_values(Some(count.values))
             .send()
             .await;
         match sent {
@@ -180,25 +174,9 @@ impl Store {
         }
     }
 
-    /// Counts one attempt alone: `false` only for a `within` attempt whose window is full.
-    pub async fn count_attempt(&self, attempt: &Attempt) -> Result<bool, StoreError> {
-        match attempt.within {
-            Some(limit) => {
-                self.count_attempt_within(&attempt.user_id, attempt.now, limit)
-                    .await
-            }
-            None => {
-                self.count_failed_attempt(&attempt.user_id, attempt.now)
-                    .await?;
-                Ok(true)
-            }
-        }
-    }
-
     /// Counts several attempts, each in its own window item (distinct `window_key`s), in one
-    /// TransactWriteItems: all or none. `false` when it did not commit (a full window, a
-    /// conflict that outlasted the retries): nothing was counted, so each is to be counted
-    /// alone (`count_attempt`) for its own answer.
+    /// TransactWriteItems: all or none. `false` when a window was full: nothing was counted, so
+    /// each is to be counted alone (`count_attempt`) for its own answer, as after an error.
     pub async fn count_attempts_together(&self, attempts: &[Attempt]) -> Result<bool, StoreError> {
         let items = attempts
             .iter()
@@ -206,8 +184,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         match self.transact(items).await {
             Ok(super::TransactOutcome::Committed { .. }) => Ok(true),
-            Ok(super::TransactOutcome::ConditionFailed { .. })
-            | Err(StoreError::Unavailable(_)) => Ok(false),
+            Ok(super::TransactOutcome::ConditionFailed { .. }) => Ok(false),
             Err(e) => Err(e),
         }
     }
